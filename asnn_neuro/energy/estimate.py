@@ -1,0 +1,248 @@
+"""``asnn energy RUN``: energy per inference from a simulation's spike counts.
+
+Spiking device (joules per inference)::
+
+    E = synops * energy_per_synop + neuron_updates * energy_per_neuron + graded_macs * energy_per_mac
+
+with neuron_updates = neurons x time steps for every layer (readout included): the same
+formula as KerasSpiking's ModelEnergy, but with exact synop counts. Non-spiking devices are
+charged for the same network run once as a conventional ANN (``fanout.ann_layer_macs``)::
+
+    E = macs * energy_per_mac + neurons * energy_per_neuron
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from asnn_neuro import ir
+from asnn_neuro.atomic import write_json, write_text
+from asnn_neuro.energy.fanout import ann_layer_macs, layer_counts
+from asnn_neuro.energy.profiles import DeviceProfile, Profiles, load_profiles
+from asnn_neuro.errors import InputError
+
+EXCLUDED = (
+    "static (leakage) power and the power of idle cores and chips",
+    "off-chip I/O: moving input frames onto the device and results off it",
+    "spike routing between cores and chips (e.g. Loihi's within-tile and per-hop mesh energies)",
+    "host pre-processing: the encoder that turns pixels into spikes or graded events runs on the host",
+    "memory access beyond what a per-operation figure contains (the 45 nm ANN figures are arithmetic only)",
+)
+
+
+def _number(summary: Mapping, key: str, where: str, minimum: float = 0) -> float:
+    value = summary.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise InputError(f"{where}: {key!r} must be a number >= {minimum}, got {value!r}")
+    return value
+
+
+def _summary_rows(summary: Mapping, where: str) -> list[dict]:
+    layers = summary.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise InputError(f"{where}: 'layers' must be a non-empty list")
+    rows = []
+    for i, entry in enumerate(layers):
+        if not isinstance(entry, dict):
+            raise InputError(f"{where}: layers[{i}] must be an object")
+        row = {"name": str(entry.get("name", f"layer{i}")), "type": str(entry.get("type", ""))}
+        for key in ("neurons", "spikes", "synops"):
+            row[key] = int(_number(entry, key, f"{where} layers[{i}]"))
+        graded = entry.get("graded_macs") is not None
+        row["graded_macs"] = int(_number(entry, "graded_macs", f"{where} layers[{i}]")) if graded else 0
+        rows.append(row)
+    return rows
+
+
+def _device_entry(dev: DeviceProfile, parts: list[dict]) -> dict:
+    """parts: per layer {name, synop_joules, neuron_joules, mac_joules}; adds joules and totals."""
+    for p in parts:
+        p["joules"] = p["synop_joules"] + p["neuron_joules"] + p["mac_joules"]
+    return {
+        "spiking": dev.spiking,
+        "joules_per_inference": float(sum(p["joules"] for p in parts)),
+        "per_layer": parts,
+        "constants": dict(dev.constants),
+        "source": dev.source,
+        "notes": dev.notes,
+    }
+
+
+def _spiking_device(dev: DeviceProfile, layers: list[dict]) -> dict:
+    return _device_entry(dev, [
+        {
+            "name": lay["name"],
+            "synop_joules": lay["synops"] * dev.e_synop,
+            "neuron_joules": lay["neuron_updates"] * dev.e_neuron,
+            "mac_joules": lay["graded_macs"] * dev.e_mac,
+        }
+        for lay in layers
+    ])
+
+
+def _ann_baseline(net: ir.Network | None, profiles: Profiles) -> dict:
+    if net is None:
+        return {"device": profiles.headline_ann, "joules_per_inference": None, "macs_per_inference": None,
+                "devices": {}, "note": "no network available: ANN-equivalent MACs not computed"}
+    macs = ann_layer_macs(net)
+    devices = {
+        dev.name: _device_entry(dev, [
+            {"name": lay.name, "synop_joules": 0.0, "neuron_joules": lay.neurons * dev.e_neuron,
+             "mac_joules": m * dev.e_mac}
+            for lay, m in zip(net.layers, macs)
+        ])
+        for dev in profiles.ann()
+    }
+    return {
+        "device": profiles.headline_ann,
+        "joules_per_inference": devices[profiles.headline_ann]["joules_per_inference"],
+        "macs_per_inference": int(sum(macs)),
+        "per_layer_macs": [{"name": lay.name, "macs": int(m)} for lay, m in zip(net.layers, macs)],
+        "devices": devices,
+    }
+
+
+def estimate_from(
+    summary: Mapping,
+    net: ir.Network | None = None,
+    counts: Mapping[str, np.ndarray] | None = None,
+    profiles: Profiles | None = None,
+    run_name: str | None = None,
+    where: str = "summary.json",
+) -> dict:
+    """Energy estimate (the energy.json dict) from a summary dict, optional IR and counts arrays.
+
+    With both ``net`` and ``counts`` the synops are recomputed exactly from per-neuron spike
+    counts; otherwise the summary's per-layer totals are used. All values are per inference
+    (totals / samples); joules per inference per device.
+    """
+    profiles = profiles or load_profiles()
+    samples = int(_number(summary, "samples", where, minimum=1))
+    steps = int(_number(summary, "timesteps", where, minimum=1))
+    notes: list[str] = []
+    if net is not None and counts is not None:
+        rows, origin = layer_counts(net, counts), "counts.npz"
+    else:
+        rows, origin = _summary_rows(summary, where), "summary.json"
+        if net is not None and len(rows) != len(net.layers):
+            raise InputError(f"{where}: {len(rows)} layers, but the network has {len(net.layers)}")
+    layers = []
+    for row in rows:
+        per = {k: row[k] / samples for k in ("spikes", "synops", "graded_macs")}
+        updates = row["neurons"] * steps
+        layers.append({
+            "name": row["name"], "type": row["type"], "neurons": row["neurons"], **per,
+            "neuron_updates": updates,
+            "firing_rate": per["spikes"] / updates if updates else 0.0,
+        })
+    inp = summary.get("input") if isinstance(summary.get("input"), dict) else {}
+    per_inference = {
+        "input_spikes": float(inp.get("spikes", 0) or 0) / samples,
+        "input_graded_events": float(inp.get("graded_events", 0) or 0) / samples,
+        **{k: sum(row[k] for row in rows) / samples for k in ("spikes", "synops", "graded_macs")},
+        "neuron_updates": int(sum(lay["neuron_updates"] for lay in layers)),
+    }
+    depth = summary.get("latency_steps")
+    if depth is None and net is not None:
+        depth = net.depth()[-1]
+    if depth is None:
+        notes.append("pipeline latency unknown (no latency_steps in summary, no network)")
+    devices = {dev.name: _spiking_device(dev, layers) for dev in profiles.spiking()}
+    ann = _ann_baseline(net, profiles)
+    if net is None:
+        notes.append(ann["note"])
+    snn_j = devices[profiles.headline_snn]["joules_per_inference"]
+    ann_j = ann["joules_per_inference"]
+    return {
+        "run": run_name,
+        "net": summary.get("net"),
+        "backend": summary.get("backend"),
+        "samples": samples,
+        "timesteps": steps,
+        "activity_source": origin,
+        "per_inference": per_inference,
+        "layers": layers,
+        "pipeline_latency_steps": depth,
+        "latency_steps": None if depth is None else int(depth) + steps,
+        "headline_device": profiles.headline_snn,
+        "devices": devices,
+        "ann_baseline": ann,
+        "snn_to_ann_energy_ratio": snn_j / ann_j if ann_j else None,
+        "excluded": list(EXCLUDED),
+        "notes": notes,
+    }
+
+
+def read_summary(run_dir: Path) -> dict:
+    """summary.json of a run as a dict; InputError naming the file when missing or corrupt."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: no such run directory")
+    path = run_dir / "summary.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing (run `asnn simulate` first)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: corrupt JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return data
+
+
+def read_counts(run_dir: Path) -> dict[str, np.ndarray] | None:
+    """counts.npz of a run as a dict of arrays, or None when the run did not write one."""
+    path = Path(run_dir) / "counts.npz"
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: np.asarray(data[k]) for k in data.files}
+    except Exception as exc:  # zip/format errors from numpy
+        raise InputError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
+
+
+def load_network(summary: Mapping, run_dir: Path) -> tuple[ir.Network | None, str | None]:
+    """The IR of the run's ``network`` file, or (None, why) when it cannot be had."""
+    ref = summary.get("network")
+    if not ref:
+        return None, "summary.json names no network file"
+    path = Path(ref) if Path(ref).is_absolute() else Path(run_dir) / ref
+    if not path.exists():
+        return None, f"network file {path} not found"
+    try:
+        from asnn_neuro.netx_io import read_network
+    except ModuleNotFoundError as exc:
+        if exc.name != "asnn_neuro.netx_io":
+            raise
+        return None, "asnn_neuro.netx_io not available"
+    return read_network(path), None
+
+
+def estimate(run_dir: Path, profiles: Profiles | None = None, net: ir.Network | None = None) -> dict:
+    """Energy estimate of ``run_dir`` (reads summary.json, counts.npz and the network if it can)."""
+    run_dir = Path(run_dir)
+    summary = read_summary(run_dir)
+    counts = read_counts(run_dir)
+    why = None
+    if net is None:
+        net, why = load_network(summary, run_dir)
+    result = estimate_from(summary, net, counts, profiles, run_name=run_dir.name,
+                           where=str(run_dir / "summary.json"))
+    if why:
+        result["notes"].insert(0, why + ": using summary.json totals")
+    return result
+
+
+def write_energy(run_dir: Path, profiles: Profiles | None = None, net: ir.Network | None = None) -> dict:
+    """Estimate and write ``energy.json`` and ``energy.md`` into ``run_dir`` (atomically)."""
+    from asnn_neuro.energy.markdown import render_energy_md
+
+    result = estimate(run_dir, profiles, net)
+    write_json(Path(run_dir) / "energy.json", result)
+    write_text(Path(run_dir) / "energy.md", render_energy_md(result))
+    return result

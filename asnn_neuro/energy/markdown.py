@@ -1,0 +1,93 @@
+"""energy.md: the energy estimate as readable Markdown tables."""
+
+from __future__ import annotations
+
+
+def fmt_num(x: float | int | None, digits: int = 4) -> str:
+    """Counts: integers with thousands separators, other values to ``digits`` significant digits."""
+    if x is None:
+        return "n/a"
+    if (float(x).is_integer() or abs(x) >= 1000) and abs(x) < 1e15:
+        return f"{round(x):,}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_uj(joules: float | None) -> str:
+    """Joules shown in microjoules (µJ)."""
+    return "n/a" if joules is None else f"{joules * 1e6:.4g}"
+
+
+def _pj(joules: float) -> str:
+    """A per-operation energy in pJ, or nJ from 1 nJ up."""
+    return f"{joules * 1e9:.4g} nJ" if joules >= 1e-9 else f"{joules * 1e12:.4g} pJ"
+
+
+def render_energy_md(result: dict) -> str:
+    """Markdown summary of an ``estimate_from`` result."""
+    per = result["per_inference"]
+    head = result["headline_device"]
+    ann = result["ann_baseline"]
+    lines = [
+        f"# Energy estimate: {result.get('run') or 'run'}",
+        "",
+        f"Network `{result.get('net')}`, backend `{result.get('backend')}`, {result['samples']} samples, "
+        f"T = {result['timesteps']} steps per sample. All numbers are **per inference** (one sample), "
+        f"counted from `{result['activity_source']}`.",
+        "",
+        f"- input spikes: {fmt_num(per['input_spikes'])}; graded input events: "
+        f"{fmt_num(per['input_graded_events'])}",
+        f"- spikes: {fmt_num(per['spikes'])}; synaptic ops: {fmt_num(per['synops'])}; "
+        f"graded MACs: {fmt_num(per['graded_macs'])}; neuron updates: {fmt_num(per['neuron_updates'])}",
+        f"- latency: {fmt_num(result['latency_steps'])} steps "
+        f"(pipeline depth {fmt_num(result['pipeline_latency_steps'])} + T)",
+        f"- ANN-equivalent: {fmt_num(ann['macs_per_inference'])} MACs, "
+        f"{fmt_uj(ann['joules_per_inference'])} µJ on `{ann['device']}`; "
+        f"SNN ({head}) / ANN energy ratio: {fmt_num(result['snn_to_ann_energy_ratio'])}",
+        "",
+        "## Energy per inference by device",
+        "",
+        "| device | runs as | µJ / inference | per synop | per neuron update | per MAC |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    rows = [(name, "SNN (events)", dev) for name, dev in result["devices"].items()]
+    rows += [(name, "ANN (one pass)", dev) for name, dev in ann.get("devices", {}).items()]
+    for name, kind, dev in rows:
+        c = dev["constants"]
+        synop = _pj(c["energy_per_synop"]) if dev["spiking"] else "-"
+        lines.append(f"| {name} | {kind} | {fmt_uj(dev['joules_per_inference'])} | {synop} | "
+                     f"{_pj(c['energy_per_neuron'])} | {_pj(c['energy_per_mac'])} |")
+    dev_names = list(result["devices"])
+    lines += [
+        "",
+        "## Per layer (per inference)",
+        "",
+        "| layer | type | neurons | spikes | spikes/neuron/step | synops | graded MACs | neuron updates | "
+        + " | ".join(f"µJ {d}" for d in dev_names) + " |",
+        "|---|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(dev_names),
+    ]
+    for i, lay in enumerate(result["layers"]):
+        joules = " | ".join(fmt_uj(result["devices"][d]["per_layer"][i]["joules"]) for d in dev_names)
+        lines.append(
+            f"| {lay['name']} | {lay['type']} | {fmt_num(lay['neurons'])} | {fmt_num(lay['spikes'])} | "
+            f"{lay['firing_rate']:.4g} | {fmt_num(lay['synops'])} | {fmt_num(lay['graded_macs'])} | "
+            f"{fmt_num(lay['neuron_updates'])} | {joules} |"
+        )
+    lines += [
+        "",
+        "## What this estimate leaves out",
+        "",
+        "This counts only on-chip computation: synaptic operations, neuron updates and graded "
+        "multiply-accumulates, each at a published per-operation energy. It leaves out "
+        + "; ".join(result["excluded"])
+        + ". Every layer's neurons are charged an update on every step, active or not; the input "
+        "(spike or graded sources fed by the encoder) is charged none. The ANN baselines count "
+        "one conventional forward pass, with pooling comparisons and identity adds counted as MACs. "
+        "On real hardware the left-out terms can dominate, so treat these figures as lower bounds "
+        "that compare workloads, not as measured chip energy.",
+    ]
+    if result.get("notes"):
+        lines += ["", "Notes: " + "; ".join(result["notes"]) + "."]
+    lines += ["", "## Sources", ""]
+    for name, _, dev in rows:
+        lines.append(f"- **{name}**: {dev['source']} {dev.get('notes', '')}".rstrip())
+    return "\n".join(lines) + "\n"

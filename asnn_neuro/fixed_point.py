@@ -1,0 +1,117 @@
+"""The integer arithmetic of the deployed network, in one place.
+
+Every fixed-point computation that runs on Loihi (or in Lava's bit-accurate CPU
+models) is written here once, on integer arrays, for numpy *and* torch: the Lava
+ProcessModels call these functions with numpy int64 arrays, the fast
+fixed-point torch executor calls them with torch int64 tensors. Bit-exactness
+between the two backends therefore holds by construction, and the tests pin
+the arithmetic itself against hand-computed steps.
+
+Conventions (all integers):
+- ``DECAY_BITS = 12``: leaks and gains are 12-bit fractions, 4096 == 1.0.
+- ``STATE_BITS = 12``: the ASNN membrane state carries 12 fractional bits, so
+  the threshold 1.0 is 4096.
+- shifts round half up: ``round_shift(x, k) = floor((x + 2**(k-1)) / 2**k)``.
+- Lava's stock LIF (CUBA) arithmetic is reproduced exactly, including its
+  sign-magnitude decay, 24-bit wrap of the current and clip of the voltage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+DECAY_BITS = 12
+DECAY_ONE = 1 << DECAY_BITS
+STATE_BITS = 12
+STATE_ONE = 1 << STATE_BITS
+STATE_LIMIT = (1 << 23) - 1  # 24-bit signed neuron state
+LIF_MAX_UV = 1 << 23
+LIF_ACT_SHIFT = 6
+LIF_VTH_SHIFT = 6
+GRADED_LEVELS = 255  # analog pixels travel as 8-bit graded spikes, x_q = round(255 x)
+
+Array = Any  # numpy int64 array or torch int64 tensor
+
+
+def _is_torch(x: Array) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+def _where(cond: Array, a: Array, b: Array) -> Array:
+    if _is_torch(cond):
+        import torch
+
+        return torch.where(cond, a, b)
+    return np.where(cond, a, b)
+
+
+def _clip(x: Array, lo: int, hi: int) -> Array:
+    if _is_torch(x):
+        return x.clamp(lo, hi)
+    return np.clip(x, lo, hi)
+
+
+def _abs(x: Array) -> Array:
+    return x.abs() if _is_torch(x) else np.abs(x)
+
+
+def _sign(x: Array) -> Array:
+    return x.sign() if _is_torch(x) else np.sign(x)
+
+
+def round_shift(x: Array, shift: int) -> Array:
+    """x * 2**-shift rounded half up (shift > 0), or x * 2**-shift exactly (shift <= 0)."""
+    if shift > 0:
+        return (x + (1 << (shift - 1))) >> shift
+    if shift < 0:
+        return x << (-shift)
+    return x
+
+
+def quantize_graded(x: Array) -> Array:
+    """Analog values in [0, 1] -> 8-bit graded spike payloads 0..255."""
+    if _is_torch(x):
+        return (x.clamp(0, 1) * GRADED_LEVELS).round().to(dtype=__import__("torch").int64)
+    return np.rint(np.clip(x, 0, 1) * GRADED_LEVELS).astype(np.int64)
+
+
+def asnn_input(accum: Array, bias: int | Array, gain_q: int, shift: int) -> Array:
+    """Synaptic input of one path in state units: round((accum + bias) * gain_q * 2**-shift).
+
+    accum: integer synaptic sum of the path (weights x spikes or x graded payloads);
+    bias: the path's folded bias in the same units; gain_q: g[t] * 4096;
+    shift: the path's right shift, ``DECAY_BITS - weight_exponent - STATE_BITS``.
+    """
+    return round_shift((accum + bias) * gain_q, shift)
+
+
+def asnn_update(u: Array, current: Array, leak_q: int) -> Array:
+    """Leak and integrate: u <- round(lam_q * u / 4096) + current, saturated to 24 bits."""
+    return _clip(round_shift(u * leak_q, DECAY_BITS) + current, -STATE_LIMIT, STATE_LIMIT)
+
+
+def asnn_fire(u: Array, threshold_q: int = STATE_ONE) -> tuple[Array, Array]:
+    """Spike where u >= threshold and soft-reset (subtract the threshold). Returns (spikes, u)."""
+    spikes = u >= threshold_q
+    return spikes, u - spikes * threshold_q
+
+
+def lif_decay(x: Array, decay: int) -> Array:
+    """Lava LIF decay: sign(x) * ((|x| * (4096 - decay)) >> 12)."""
+    return _sign(x) * ((_abs(x) * (DECAY_ONE - decay)) >> DECAY_BITS)
+
+
+def lif_step(
+    u: Array, v: Array, a_in: Array, du: int, dv: int, bias: Array | int, vth_mant: int
+) -> tuple[Array, Array, Array]:
+    """One step of Lava's bit-accurate LIF (PyLifModelBitAcc): returns (spikes, u, v)."""
+    u = lif_decay(u, du) + (a_in << LIF_ACT_SHIFT)
+    u = _where(u > LIF_MAX_UV, u - 2 * LIF_MAX_UV, u)
+    u = _where(u <= -LIF_MAX_UV, u + 2 * LIF_MAX_UV, u)
+    v = lif_decay(v, dv) + u + bias
+    v = _clip(v, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
+    spikes = v > (vth_mant << LIF_VTH_SHIFT)
+    v = _where(spikes, v * 0, v)
+    return spikes, u, v

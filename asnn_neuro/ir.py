@@ -1,0 +1,155 @@
+"""A small typed description of a deployable network (the export IR).
+
+The trainer's models are lowered to this IR, the IR is written to NetX HDF5
+(``netx_io``), and every backend reads the IR back: the Lava graph builder
+(``lava_sim.graph``), the bit-exact torch executor (``fixed_executor``) and the
+energy estimator. Shapes use torch's layout: (C, H, W) for maps, (n,) for vectors;
+the Lava builder converts to Lava's (W, H, C).
+
+All numbers are the deployed integers (see ``fixed_point`` for their meaning).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+SynapseKind = Literal["conv", "dense", "pool", "identity"]
+
+
+@dataclass(frozen=True)
+class CubaNeuron:
+    """Loihi's stock CUBA-LIF (Lava ``LIF``), as NetX describes it.
+
+    i_decay, v_decay: 12-bit decays as written in NetX (Lava's du = i_decay - 1, dv = v_decay);
+    vth_mant: threshold mantissa (compared as v > vth_mant << 6).
+    """
+
+    i_decay: int
+    v_decay: int
+    vth_mant: int
+    ref_delay: int = 1
+    graded_spike: bool = False
+    kind: Literal["CUBA"] = "CUBA"
+
+    @property
+    def du(self) -> int:
+        return int(self.i_decay) - 1
+
+    @property
+    def dv(self) -> int:
+        return int(self.v_decay)
+
+
+@dataclass(frozen=True)
+class AdaptiveNeuron:
+    """The ASNN neuron with per-step schedules (length = period = time steps per sample).
+
+    leak, gain: lam[t] and g[t] times 4096; threshold: in state units (4096 == 1.0);
+    readout: non-spiking integrator whose state is the network output.
+    """
+
+    leak: tuple[int, ...]
+    gain: tuple[int, ...]
+    threshold: int = 4096
+    readout: bool = False
+    kind: Literal["ASNN"] = "ASNN"
+
+    @property
+    def period(self) -> int:
+        return len(self.leak)
+
+
+Neuron = CubaNeuron | AdaptiveNeuron
+
+
+@dataclass
+class Path:
+    """One synaptic connection into a layer: source layer -> synapse -> this layer's neurons.
+
+    weight: integer weights (conv: (C_out, C_in/groups, kH, kW); dense: (out, in);
+    pool: None, the kernel is all ones; identity: None).
+    bias: integer bias per output channel (conv/pool) or neuron (dense), in accumulator units.
+    shift: ASNN only -- right shift from (accum + bias) * gain to state units.
+    mask: ASNN only -- 0/1 per time step, when the path (and its bias) is live.
+    graded: the source sends graded payloads (analog pixels, 0..255) instead of spikes.
+    weight_exponent / weight_bits: the quantisation of this path (for reports).
+    """
+
+    source: int
+    kind: SynapseKind
+    weight: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    shift: int = 0
+    mask: tuple[int, ...] | None = None
+    graded: bool = False
+    weight_exponent: int = 0
+    weight_bits: int = 8
+
+
+@dataclass
+class Layer:
+    """A population of neurons fed by one or more paths."""
+
+    name: str
+    shape: tuple[int, ...]
+    neuron: Neuron
+    paths: list[Path] = field(default_factory=list)
+
+    @property
+    def neurons(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def type(self) -> str:
+        """NetX-style type of the layer's main path (conv, dense, pool...)."""
+        return self.paths[0].kind if self.paths else "input"
+
+
+@dataclass
+class InputSpec:
+    """What the network eats: one frame of ``shape`` per step; graded (analog) or spikes."""
+
+    shape: tuple[int, ...]
+    graded: bool = False
+
+
+@dataclass
+class Network:
+    """A feed-forward network with optional skip paths. Layer index -1 denotes the input.
+
+    Sources: a path's ``source`` is a layer index, or ``INPUT_SPIKES`` / ``INPUT_GRADED``
+    for the two input streams (hybrid coding uses both).
+    """
+
+    input: InputSpec
+    layers: list[Layer]
+    timesteps: int
+    meta: dict = field(default_factory=dict)
+
+    def depth(self) -> list[int]:
+        """Pipeline depth of each layer in Lava time steps: a synapse adds one step, a direct
+        (identity) connection none. All paths into a layer must arrive with the same depth."""
+        depths: list[int] = []
+        for layer in self.layers:
+            arrivals = {(depths[p.source] if p.source >= 0 else 0) + (p.kind != "identity") for p in layer.paths}
+            if len(arrivals) != 1:
+                raise ValueError(f"layer '{layer.name}': its inputs arrive after {sorted(arrivals)} steps; "
+                                 "skip paths need matching delays")
+            depths.append(arrivals.pop())
+        return depths
+
+    @property
+    def output(self) -> Layer:
+        return self.layers[-1]
+
+
+INPUT_SPIKES = -1
+INPUT_GRADED = -2

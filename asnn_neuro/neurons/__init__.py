@@ -1,0 +1,1 @@
+"""Spiking neuron models: the ASNN neuron (and its time-invariant LIF variant)."""

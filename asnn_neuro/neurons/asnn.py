@@ -1,0 +1,169 @@
+"""The adaptive spiking neuron (ASNN) as a functional kernel and a SLAYER neuron.
+
+Equations (per layer, per time step t = 0..T-1; ASNN_METHOD.md section 2)::
+
+    u_t = lam[t] * u_{t-1} + g[t] * I_t        leak and input gain learned per step
+    s_t = H(u_t - theta)                       theta = 1
+    u_t = u_t - theta * s_t                    soft reset (by subtraction)
+
+Surrogate gradient: dH/du = a * sig(a (u - theta)) * (1 - sig(a (u - theta))), a = 4.
+The reset path is detached (the gradient does not flow through s_t into u_t).
+
+``asnn_step`` is one step on plain tensors (readable, used by the tests);
+``asnn_dynamics`` is the fused kernel used in training: one pass over time in
+the forward, one reverse pass in the backward, no autograd graph per step.
+With ``quant_step`` set, the state is rounded to that grid after every update
+(quantisation-aware mode matching the deployed 12-bit state).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from asnn_neuro.slayer_import import slayer
+
+base = slayer.neuron.base
+
+
+class ASNNState(NamedTuple):
+    """Membrane potential u (after reset), same shape as one input frame."""
+
+    u: torch.Tensor
+
+
+def asnn_step(
+    current: torch.Tensor, state: ASNNState, leak: float | torch.Tensor, gain: float | torch.Tensor,
+    threshold: float = 1.0,
+) -> tuple[torch.Tensor, ASNNState]:
+    """One ASNN step: returns (spikes, new state)."""
+    u = leak * state.u + gain * current
+    spikes = (u >= threshold).to(current.dtype)
+    return spikes, ASNNState(u - threshold * spikes)
+
+
+def _round_to(x: torch.Tensor, step: float) -> torch.Tensor:
+    return torch.floor(x / step + 0.5) * step
+
+
+class _ASNNDynamics(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, current, leak, gain, threshold: float, alpha: float, quant_step: float):
+        steps = current.shape[-1]
+        u = torch.zeros_like(current[..., 0])
+        spikes = torch.empty_like(current)
+        u_pre = torch.empty_like(current)
+        for t in range(steps):
+            u = leak[t] * u + gain[t] * current[..., t]
+            if quant_step > 0:
+                u = _round_to(u, quant_step)
+            u_pre[..., t] = u
+            s = (u >= threshold).to(current.dtype)
+            spikes[..., t] = s
+            u = u - threshold * s
+        ctx.save_for_backward(current, leak, gain, u_pre, spikes)
+        ctx.threshold = threshold
+        ctx.alpha = alpha
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad_spikes):
+        current, leak, gain, u_pre, spikes = ctx.saved_tensors
+        theta, alpha = ctx.threshold, ctx.alpha
+        steps = current.shape[-1]
+        grad_current = torch.empty_like(current)
+        grad_leak = torch.zeros_like(leak)
+        grad_gain = torch.zeros_like(gain)
+        carry = torch.zeros_like(current[..., 0])  # dL/du_post[t] from step t+1
+        for t in reversed(range(steps)):
+            sig = torch.sigmoid(alpha * (u_pre[..., t] - theta))
+            grad_u = grad_spikes[..., t] * (alpha * sig * (1 - sig)) + carry
+            grad_current[..., t] = grad_u * gain[t]
+            grad_gain[t] = (grad_u * current[..., t]).sum()
+            if t > 0:
+                u_post_prev = u_pre[..., t - 1] - theta * spikes[..., t - 1]
+                grad_leak[t] = (grad_u * u_post_prev).sum()
+            carry = grad_u * leak[t]
+        return grad_current, grad_leak, grad_gain, None, None, None
+
+
+def asnn_dynamics(
+    current: torch.Tensor, leak: torch.Tensor, gain: torch.Tensor,
+    threshold: float = 1.0, alpha: float = 4.0, quant_step: float = 0.0,
+) -> torch.Tensor:
+    """Spikes (..., T) of ASNN neurons driven by ``current`` (..., T); leak, gain (T,)."""
+    steps = current.shape[-1]
+    leak = leak.expand(steps) if leak.numel() == 1 else leak
+    gain = gain.expand(steps) if gain.numel() == 1 else gain
+    if leak.shape[0] != steps or gain.shape[0] != steps:
+        raise ValueError(f"schedules of length {leak.shape[0]}/{gain.shape[0]} for {steps} time steps")
+    return _ASNNDynamics.apply(current, leak.to(current.dtype), gain.to(current.dtype),
+                               float(threshold), float(alpha), float(quant_step))
+
+
+class Neuron(base.Neuron):
+    """ASNN neuron for SLAYER blocks (input: N, C, [H, W,] T -> spikes of the same shape).
+
+    timesteps: T, the schedule length; adaptive: per-step lam[t], g[t] (ASNN) or one
+    lam, g for all steps (the time-invariant LIF baseline); leak, gain: initial values;
+    norm: optional normalisation constructor applied to the input current (batch norm).
+    """
+
+    def __init__(
+        self, timesteps: int, adaptive: bool = True, threshold: float = 1.0,
+        leak: float = 0.5, gain: float = 0.5, alpha: float = 4.0,
+        norm=None, dropout=None, requires_grad: bool = True,
+    ) -> None:
+        super().__init__(
+            threshold=threshold, p_scale=1 << 12, w_scale=1 << 6, s_scale=1 << 12,
+            norm=norm, dropout=dropout, persistent_state=False, shared_param=True,
+            requires_grad=requires_grad,
+        )
+        self.timesteps = int(timesteps)
+        self.adaptive = adaptive
+        self.alpha = alpha
+        n = self.timesteps if adaptive else 1
+        self.leak = torch.nn.Parameter(torch.full((n,), float(leak)), requires_grad=requires_grad)
+        self.gain = torch.nn.Parameter(torch.full((n,), float(gain)), requires_grad=requires_grad)
+        self.quant_step = 0.0
+
+    def clamp(self) -> None:
+        with torch.no_grad():
+            self.leak.clamp_(0.0, 1.0)
+            self.gain.clamp_(-7.99, 7.99)
+
+    @property
+    def device(self) -> torch.device:
+        return self.leak.device
+
+    def schedule(self, steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(lam, g) expanded to ``steps`` entries (default: T)."""
+        steps = steps or self.timesteps
+        return self.leak.detach().expand(steps).clone() if self.leak.numel() == 1 else self.leak.detach(), \
+            self.gain.detach().expand(steps).clone() if self.gain.numel() == 1 else self.gain.detach()
+
+    @property
+    def device_params(self) -> dict:
+        """NetX neuron description (the extended 'ASNN' type, see docs/netx_schema.md)."""
+        lam, g = self.schedule()
+        return {
+            "type": "ASNN",
+            "leak": (lam * 4096).round().int().cpu().numpy(),
+            "gain": (g * 4096).round().int().cpu().numpy(),
+            "vThMant": int(round(self.threshold * 4096)),
+        }
+
+    def forward(self, current: torch.Tensor) -> torch.Tensor:
+        if self.shape is None:
+            self.shape = current.shape[1:-1]
+            self.num_neurons = int(torch.tensor(self.shape).prod())
+        if current.shape[-1] != self.timesteps:
+            raise ValueError(f"ASNN neuron built for T={self.timesteps} got {current.shape[-1]} steps")
+        if self.norm is not None:
+            current = self.norm(current)
+        if self.requires_grad:
+            self.clamp()
+        spikes = asnn_dynamics(current, self.leak, self.gain, self.threshold, self.alpha, self.quant_step)
+        if self.drop is not None:
+            spikes = self.drop(spikes)
+        return spikes

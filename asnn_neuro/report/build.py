@@ -1,0 +1,73 @@
+"""``asnn report RUN [RUN ...] --name OUT``: compare runs in report.md, report.json and PNG plots."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from asnn_neuro import ir
+from asnn_neuro.atomic import atomic_dir, write_json, write_text
+from asnn_neuro.energy.profiles import Profiles, load_profiles
+from asnn_neuro.errors import InputError
+from asnn_neuro.report.collect import RunRecord, collect_run
+from asnn_neuro.report.markdown import render_report_md
+from asnn_neuro.report.plots import make_plots
+
+
+def _check_dirs(run_dirs: list[Path], out_dir: Path) -> None:
+    if not run_dirs:
+        raise InputError("report: give at least one run directory")
+    names = set()
+    for r in run_dirs:
+        if not r.is_dir():
+            raise InputError(f"{r}: no such run directory")
+        if r.name in names:
+            raise InputError(f"{r}: run name {r.name!r} given twice")
+        names.add(r.name)
+        if r.resolve() == out_dir.resolve():
+            raise InputError(f"{out_dir}: the report would overwrite run {r.name}; choose another --name")
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise InputError(f"{out_dir}: exists and is not a directory")
+        if any(out_dir.iterdir()) and not (out_dir / "report.json").exists():
+            raise InputError(f"{out_dir}: exists and is not a previous report; choose another --name")
+
+
+def _sources(records: list[RunRecord], profiles: Profiles) -> dict[str, str]:
+    used = {d for r in records for d in r.energy_joules_per_inference} | {r.ann_device for r in records}
+    return {name: dev.source for name, dev in profiles.devices.items() if name in used}
+
+
+def build_report(
+    run_dirs: Sequence[Path],
+    out_dir: Path,
+    nets: Mapping[str, ir.Network] | None = None,
+    profiles: Profiles | None = None,
+) -> dict:
+    """Write report.md, report.json and PNG plots for ``run_dirs`` into ``out_dir`` (replaced whole).
+
+    ``nets`` maps a run's directory name to its IR, for runs whose energy.json must be computed
+    and whose ``network`` file cannot be read; runs that lack energy.json get it written.
+    """
+    run_dirs = [Path(r) for r in run_dirs]
+    out_dir = Path(out_dir)
+    _check_dirs(run_dirs, out_dir)
+    profiles = profiles or load_profiles()
+    nets = nets or {}
+    records = [collect_run(r, nets.get(r.name), profiles) for r in run_dirs]
+    devices = list(dict.fromkeys(d for r in records for d in r.energy_joules_per_inference))
+    with atomic_dir(out_dir) as tmp:
+        plots, notes = make_plots(records, tmp, profiles.headline_snn)
+        data = {
+            "name": out_dir.name,
+            "headline_device": profiles.headline_snn,
+            "ann_device": profiles.headline_ann,
+            "devices": devices,
+            "runs": [r.to_dict() for r in records],
+            "plots": plots,
+            "notes": notes,
+            "sources": _sources(records, profiles),
+        }
+        write_json(tmp / "report.json", data)
+        write_text(tmp / "report.md", render_report_md(data))
+    return data

@@ -1,0 +1,97 @@
+"""One report row per simulation run: summary.json + energy.json (computed when absent)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from asnn_neuro import ir
+from asnn_neuro.energy.estimate import read_summary, write_energy
+from asnn_neuro.energy.profiles import Profiles
+from asnn_neuro.errors import InputError
+
+
+@dataclass
+class RunRecord:
+    """What the report shows of one run. Energies in joules per inference, accuracies as fractions."""
+
+    run: str
+    path: str
+    net: str | None
+    backend: str | None
+    precision: str | None
+    dataset: str | None
+    encoding: str | None
+    neuron: str | None
+    timesteps: int
+    samples: int
+    accuracy: float | None
+    reference_accuracy: float | None
+    agreement: float | None
+    spikes_per_inference: float
+    synops_per_inference: float
+    graded_macs_per_inference: float
+    energy_joules_per_inference: dict[str, float]
+    ann_device: str | None
+    ann_joules_per_inference: float | None
+    ann_macs_per_inference: int | None
+    snn_to_ann_energy_ratio: float | None
+    latency_steps: int | None
+    layers: list[dict] = field(default_factory=list)  # {name, neurons, firing_rate (spikes/neuron/step)}
+    has_raster: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _read_energy(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: corrupt JSON ({exc}); delete it to recompute") from None
+    if not isinstance(data, dict) or not isinstance(data.get("devices"), dict) or "per_inference" not in data:
+        raise InputError(f"{path}: not an energy estimate of this tool; delete it to recompute")
+    return data
+
+
+def _opt_float(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def collect_run(run_dir: Path, net: ir.Network | None = None, profiles: Profiles | None = None) -> RunRecord:
+    """Read one run (computing and writing its energy.json first if it has none)."""
+    run_dir = Path(run_dir)
+    summary = read_summary(run_dir)
+    energy_path = run_dir / "energy.json"
+    energy = _read_energy(energy_path) if energy_path.exists() else write_energy(run_dir, profiles, net)
+    per = energy["per_inference"]
+    ann = energy.get("ann_baseline") or {}
+    joules = {name: float(dev["joules_per_inference"]) for name, dev in energy["devices"].items()}
+    return RunRecord(
+        run=run_dir.name,
+        path=str(run_dir),
+        net=summary.get("net"),
+        backend=summary.get("backend"),
+        precision=summary.get("precision"),
+        dataset=summary.get("dataset"),
+        encoding=summary.get("encoding"),
+        neuron=summary.get("neuron"),
+        timesteps=int(energy["timesteps"]),
+        samples=int(energy["samples"]),
+        accuracy=_opt_float(summary.get("accuracy")),
+        reference_accuracy=_opt_float(summary.get("reference_accuracy")),
+        agreement=_opt_float(summary.get("agreement")),
+        spikes_per_inference=float(per["spikes"]),
+        synops_per_inference=float(per["synops"]),
+        graded_macs_per_inference=float(per["graded_macs"]),
+        energy_joules_per_inference=joules,
+        ann_device=ann.get("device"),
+        ann_joules_per_inference=_opt_float(ann.get("joules_per_inference")),
+        ann_macs_per_inference=ann.get("macs_per_inference"),
+        snn_to_ann_energy_ratio=_opt_float(energy.get("snn_to_ann_energy_ratio")),
+        latency_steps=energy.get("latency_steps"),
+        layers=[{"name": lay["name"], "neurons": lay["neurons"], "firing_rate": lay["firing_rate"]}
+                for lay in energy.get("layers", [])],
+        has_raster=(run_dir / "raster.npz").exists(),
+    )

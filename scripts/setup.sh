@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Create .venv/ and install everything asnn-neuro needs, from nothing. Idempotent.
+# Python 3.11: lava-nc/lava-dl are installed with --no-deps (they declare <3.11) and a small
+# compatibility fix is applied (see asnn_neuro/lava_compat.py). Python 3.10: plain install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+stamp="$VENV/.asnn-installed"
+want=$(cat pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+
+pyver=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+case "$pyver" in
+  3.10|3.11) ;;
+  *) echo "asnn setup: Python $pyver found; asnn-neuro needs Python 3.10 or 3.11 (set PYTHON=...)" >&2; exit 2;;
+esac
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP="$VENV/bin/python -m pip --disable-pip-version-check"
+$PIP install -q --upgrade pip
+if [ "$pyver" = "3.11" ]; then
+  echo "asnn setup: installing torch 2.14.1 + torchvision 0.29.1 (first run takes a few minutes)"
+  $PIP install -q "torch==2.14.1" "torchvision==0.29.1"
+  echo "asnn setup: installing lava-nc 0.10.0 + lava-dl 0.6.0 (--no-deps, Python 3.11)"
+  $PIP install -q --no-deps --ignore-requires-python "lava-nc==0.10.0" "lava-dl==0.6.0"
+  $PIP install -q -e ".[dev]"
+  "$VENV/bin/python" -m asnn_neuro.lava_compat
+else
+  $PIP install -q -e ".[dev]"
+fi
+"$VENV/bin/python" -c "import lava.magma.core.run_configs, lava.lib.dl.slayer, lava.lib.dl.netx" 2>/dev/null \
+  || { echo "asnn setup: lava does not import after installation" >&2; exit 1; }
+echo "$want" > "$stamp"
+echo "asnn setup: done ($VENV)"
