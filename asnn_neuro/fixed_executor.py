@@ -102,7 +102,7 @@ class FixedExecutor:
         self.groups = [port_groups(layer) for layer in net.layers]
         self.biases = [{k: _bias(v, layer.shape) for k, v in g.items()} for layer, g in zip(net.layers, self.groups)]
 
-    def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: bool = False) -> ExecResult:
+    def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int = 0) -> ExecResult:
         """spikes / graded: (N, T, *input shape) integer frames of the two input streams (None if unused)."""
         ref = spikes if spikes is not None else graded
         if ref is None:
@@ -115,7 +115,8 @@ class FixedExecutor:
         states = [self._init_state(layer, n) for layer in layers]
         counts = [Counts(np.zeros(layer.neurons, np.int64), np.zeros(steps, np.int64), []) for layer in layers]
         per_sample = [torch.zeros(n, dtype=torch.int64) for _ in layers]
-        traces = [torch.zeros((n, steps, layer.neurons), dtype=torch.int64) for layer in layers] if record else None
+        keep = min(int(record), n)
+        traces = [torch.zeros((keep, steps, layer.neurons), dtype=torch.int64) for layer in layers] if keep else None
         scores = torch.zeros((n, layers[-1].neurons), dtype=torch.int64)
         for t in range(steps):
             outs: list[torch.Tensor] = []
@@ -127,8 +128,8 @@ class FixedExecutor:
                     counts[i].per_neuron += flat.sum(0).numpy()
                     counts[i].per_step[t] += int(flat.sum())
                     per_sample[i] += flat.sum(1)
-                if record:
-                    traces[i][:, t] = flat
+                if keep:
+                    traces[i][:, t] = flat[:keep]
             last = layers[-1]
             if isinstance(last.neuron, ir.AdaptiveNeuron) and last.neuron.readout:
                 scores = outs[-1].reshape(n, -1).clone()
@@ -140,7 +141,7 @@ class FixedExecutor:
             scores=scores.numpy(), layers=counts,
             input_spikes=(spikes != 0).sum((0, 1)).reshape(-1).numpy(),
             input_graded=(graded != 0).sum((0, 1)).reshape(-1).numpy(),
-            traces=[tr.numpy() for tr in traces] if record else None,
+            traces=[tr.numpy() for tr in traces] if keep else None,
         )
 
     @staticmethod

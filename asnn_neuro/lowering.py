@@ -136,7 +136,14 @@ class Lowering:
         return len(self.layers) - 1
 
     def lower_stage(self, name: str, stage: torch.nn.Module, source: int, shape: tuple[int, ...]) -> int:
+        """Append the IR layer(s) of one stage; returns the index of the stage's output layer.
+
+        A stage may lower itself: ``stage.lower(lowering, name, source, shape) -> int``
+        (residual blocks do, adding several layers and skip paths).
+        """
         ones = (1,) * self.T
+        if hasattr(stage, "lower"):
+            return stage.lower(self, name, source, shape)
         if isinstance(stage, HybridConv):
             paths = [
                 self.path(name, stage.analog, stage.analog_norm, ir.INPUT_GRADED, True, self.analog),
@@ -179,9 +186,7 @@ def lower(model: torch.nn.Module, cfg: ModelConfig, weight_bits: int = 8,
     if not hasattr(model, "stage_names"):
         raise UnsupportedLayerError(f"model '{cfg.model}' has no sequential stages to export")
     model.eval()
-    x = enc.encode(torch.zeros(1, *cfg.in_shape), cfg.encoding, cfg.timesteps, seed=0,
-                   calibration=_dummy_calibration(cfg))
-    _, trace = model(x, record=True)
+    _, trace = model(torch.zeros(1, *cfg.in_shape, cfg.timesteps), record=True)
     lowering = Lowering(cfg, weight_bits, max_clip)
     source = ir.INPUT_SPIKES
     shapes = iter(t.shape[1:-1] for t in trace)
@@ -198,8 +203,3 @@ def lower(model: torch.nn.Module, cfg: ModelConfig, weight_bits: int = 8,
                            "classes": cfg.classes})
     return net, lowering.report
 
-
-def _dummy_calibration(cfg: ModelConfig):
-    if cfg.encoding != "temporal-eq":
-        return None
-    return enc.TemporalEqCalibration(thresholds=tuple([0.5] * (cfg.timesteps - 1) + [-float("inf")]))

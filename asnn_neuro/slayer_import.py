@@ -2,7 +2,10 @@
 
 import contextlib
 import io
+import logging
 
+# torch's cpp_extension logs "No CUDA runtime is found" when SLAYER imports it on a CPU machine
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 with contextlib.redirect_stdout(io.StringIO()):
     import lava.lib.dl.slayer as slayer  # noqa: F401
 

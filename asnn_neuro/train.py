@@ -155,7 +155,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
     # one forward pass fixes the SLAYER neurons' shapes
     with torch.no_grad():
         model.eval()
-        model(encode_batch(data.train_x[:2], mcfg, calibration, generator(cfg.seed, 0)).to(device))
+        model(torch.zeros(2, *mcfg.in_shape, mcfg.timesteps, device=device))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(data.train_x) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.epochs, steps_per_epoch))
@@ -273,8 +273,7 @@ def load_model(path: Path, device: str = "cpu"):
         calibration = enc.TemporalEqCalibration.from_dict(state["calibration"])
     with torch.no_grad():
         model.eval()
-        model(enc.encode(torch.zeros(1, *mcfg.in_shape), mcfg.encoding, mcfg.timesteps, seed=0,
-                         calibration=calibration))
+        model(torch.zeros(1, *mcfg.in_shape, mcfg.timesteps))
     model.load_state_dict(state["model"])
     model.eval()
     return model.to(device), mcfg, calibration

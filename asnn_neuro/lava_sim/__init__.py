@@ -8,6 +8,11 @@ already-chosen 'fork' context so Lava's own call succeeds.
 
 import multiprocessing
 import sys
+import warnings
+
+# Lava's compiler scans every module on the call stack for ProcessModels and warns about
+# the ones it cannot import by file path; that is noise for our users.
+warnings.filterwarnings("ignore", message="Cannot import module", category=UserWarning)
 
 if "lava.magma.runtime.message_infrastructure.multiprocessing" not in sys.modules:
     _ctx = multiprocessing.context._default_context

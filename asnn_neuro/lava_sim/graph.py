@@ -90,7 +90,7 @@ class LavaGraph:
 
 
 def build_graph(net: ir.Network, frame_files: dict[int, Path], samples: int, workdir: Path,
-                record: bool = False) -> LavaGraph:
+                record: int = 0) -> LavaGraph:
     """Processes for ``net``; ``frame_files`` maps INPUT_SPIKES / INPUT_GRADED to .npy frame files."""
     T = net.timesteps
     graph = LavaGraph(net=net, depths=net.depth())
@@ -107,9 +107,10 @@ def build_graph(net: ir.Network, frame_files: dict[int, Path], samples: int, wor
             for p in paths:
                 _connect(graph, net, layer, p, port)
         is_output = i == len(net.layers) - 1
+        readout = isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout
         probe_path = workdir / f"probe{i}.npz"
         probe = SpikeProbe(shape=shape, offset=depth, period=T, samples=samples, out_path=str(probe_path),
-                           record=record or is_output)
+                           record=samples if is_output else record, graded=readout)
         neuron.s_out.connect(probe.a_in)
         graph.probes.append(probe)
         graph.probe_paths.append(probe_path)

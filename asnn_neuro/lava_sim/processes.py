@@ -225,8 +225,8 @@ class SpikeProbe(AbstractProcess):
 
     Saved arrays: ``per_neuron`` (neurons,) total events, ``per_step`` (period,) events
     summed over neurons and samples, ``per_sample`` (samples,) events per sample;
-    with ``record=True`` also ``trace`` (samples, period, neurons) of the values sent
-    (spikes, or the state of a readout layer).
+    with ``record=k > 0`` also ``trace`` (k, period, neurons) of the values sent by the
+    first k samples (uint8 spikes, or int32 states of a readout layer with ``graded=True``).
     """
 
     def __init__(
@@ -237,12 +237,13 @@ class SpikeProbe(AbstractProcess):
         period: int,
         samples: int,
         out_path: str,
-        record: bool = False,
+        record: int = 0,
+        graded: bool = False,
         name: str | None = None,
     ) -> None:
         super().__init__(
             shape=shape, offset=offset, period=period, samples=samples,
-            out_path=out_path, record=record, name=name,
+            out_path=out_path, record=int(record), graded=graded, name=name,
         )
         self.a_in = InPort(shape=shape)
 
@@ -261,7 +262,8 @@ class PySpikeProbe(PyLoihiProcessModel):
         self._per_sample = np.zeros(p["samples"], dtype=np.int64)
         self._trace = None
         if p["record"]:
-            self._trace = np.zeros((p["samples"], p["period"], n), dtype=np.int64)
+            dtype = np.int32 if p["graded"] else np.uint8
+            self._trace = np.zeros((min(p["record"], p["samples"]), p["period"], n), dtype=dtype)
 
     def run_spk(self) -> None:
         data = self.a_in.recv()
@@ -275,7 +277,7 @@ class PySpikeProbe(PyLoihiProcessModel):
         total = int(flat.sum())
         self._per_step[t] += total
         self._per_sample[k] += total
-        if self._trace is not None:
+        if self._trace is not None and k < len(self._trace):
             self._trace[k, t] = flat
         if k == p["samples"] - 1 and t == p["period"] - 1:
             self._save(p["out_path"])

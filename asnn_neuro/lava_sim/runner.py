@@ -89,9 +89,10 @@ def _stop(root) -> None:
 
 
 def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | None, *,
-             precision: str = "fixed", backend: str = "lava", record: bool = False, progress: bool = True,
+             precision: str = "fixed", backend: str = "lava", record: int = 0, progress: bool = True,
              chunk_samples: int = 25) -> tuple[ExecResult, LavaTiming]:
-    """spikes / graded: (N, T, *input shape) integer frames. Returns counts/scores like the executor."""
+    """spikes / graded: (N, T, *input shape) integer frames. Returns counts/scores like the executor;
+    ``record=k`` keeps the full spike traces of the first k samples (``ExecResult.traces``)."""
     from lava.magma.core.run_conditions import RunSteps
 
     from asnn_neuro.lava_sim.graph import build_graph, lava_shape

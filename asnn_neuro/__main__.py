@@ -1,0 +1,5 @@
+"""``python -m asnn_neuro`` == ``asnn``."""
+
+from .cli import main
+
+raise SystemExit(main())

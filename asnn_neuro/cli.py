@@ -1,0 +1,308 @@
+"""The ``asnn`` command line: a thin layer over the pipeline stages.
+
+Exit status: 0 done; 2 bad input or usage (one line on stderr, no traceback unless
+--debug); 1 internal failure; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from .errors import InputError
+
+EPILOG = "Exit status: 0 done, 2 bad input or usage, 1 internal failure, 130 interrupted."
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors: one line, exit 2
+        raise InputError(f"{self.prog}: {message}")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--workdir", default="netx_exports", help="where trained models live (default: netx_exports)")
+    p.add_argument("--simdir", default="sims", help="where runs are written (default: sims)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import encoding as enc
+    from .data import describe_datasets
+    from .models import MODELS, NEURONS
+
+    root = _Parser(prog="asnn", description="asnn-neuro: train spiking nets with lava-dl SLAYER (ASNN neurons, "
+                   "hybrid coding), export NetX HDF5, run on Lava/Loihi, estimate energy.", epilog=EPILOG,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train a model with SLAYER blocks", epilog=EPILOG,
+                       description="Train a spiking model. Writes netx_exports/NAME/checkpoint.pt and train.json.\n\n"
+                       "datasets:\n" + describe_datasets() + "\n\nencodings:\n" + enc.describe_schemes(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="mnist5k")
+    p.add_argument("--model", default="lenet", help=f"one of {', '.join(MODELS)}")
+    p.add_argument("--encoding", default="hybrid", help=f"one of {', '.join(enc.SCHEMES)}")
+    p.add_argument("--neuron", default="asnn", help=f"one of {', '.join(NEURONS)}")
+    p.add_argument("--timesteps", type=_positive, default=4)
+    p.add_argument("--epochs", type=_positive, default=15)
+    p.add_argument("--seed", type=_positive, default=0)
+    p.add_argument("--name", default=None, help="model name (default: MODEL-ENCODING-NEURON-tT)")
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--lr", type=float, default=5e-3)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--no-augment", action="store_true", help="no random translations")
+    p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="model-specific option, e.g. widths=16,32,64 (repeatable)")
+    _common(p)
+
+    p = sub.add_parser("export", help="fold BN, quantise and write NetX HDF5", epilog=EPILOG)
+    p.add_argument("name")
+    p.add_argument("--weight-bits", type=_positive, default=8, help="4..8 (default 8)")
+    p.add_argument("--max-clip", type=float, default=1e-3, help="largest fraction of weights a layer may clip")
+    p.add_argument("--no-eval", action="store_true", help="skip the accuracy check of the quantised network")
+    _common(p)
+
+    p = sub.add_parser("quantize", help="fixed-point pass and its accuracy report", epilog=EPILOG)
+    p.add_argument("name")
+    p.add_argument("--weight-bits", type=_positive, default=8)
+    p.add_argument("--samples", type=_positive, default=None, help="test samples (default: all)")
+    p.add_argument("--lava-samples", type=_positive, default=300, help="samples also run on Lava (0 = none)")
+    _common(p)
+
+    p = sub.add_parser("simulate", help="run samples on Lava, the SLAYER model, or Loihi", epilog=EPILOG)
+    p.add_argument("net", help="export name or path to a NetX .net file")
+    p.add_argument("--dataset", default="mnist5k")
+    p.add_argument("--samples", type=_positive, default=100)
+    p.add_argument("--backend", default="lava", help="lava, slayer or loihi")
+    p.add_argument("--precision", default="fixed", help="fixed or float")
+    p.add_argument("--name", default=None, help="run name (default: NET-BACKEND)")
+    p.add_argument("--input", default=None, help=".npy input (network input shape in x,y,z order, time last)")
+    p.add_argument("--encoding", default=None, help="encoding for a foreign network fed from --dataset")
+    p.add_argument("--timesteps", type=_positive, default=None, help="time steps for a foreign network")
+    _common(p)
+
+    p = sub.add_parser("verify", help="quantised SLAYER vs Lava, spike by spike", epilog=EPILOG)
+    p.add_argument("net")
+    p.add_argument("--dataset", default="mnist5k")
+    p.add_argument("--samples", type=_positive, default=100)
+    p.add_argument("--name", default=None)
+    _common(p)
+
+    p = sub.add_parser("energy", help="spike-count energy estimate of a run", epilog=EPILOG)
+    p.add_argument("run", help="run name in sims/ or a run folder")
+    p.add_argument("--profile", action="append", default=[], help="extra device profile JSON (repeatable)")
+    _common(p)
+
+    p = sub.add_parser("report", help="compare runs: accuracy, energy, spikes, latency", epilog=EPILOG)
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--name", default="report")
+    _common(p)
+
+    p = sub.add_parser("demo", help="the whole chain on the embedded data set", epilog=EPILOG)
+    p.add_argument("--fast", action="store_true", help="fewer epochs and samples (a quick smoke run)")
+    _common(p)
+
+    p = sub.add_parser("doctor", help="check the installation", epilog=EPILOG)
+    _common(p)
+
+    p = sub.add_parser("bench", help="throughput benchmarks (writes sims/bench/)", epilog=EPILOG)
+    p.add_argument("--smoke", action="store_true", help="tiny sizes, just check it runs")
+    _common(p)
+    return root
+
+
+def _run_dir(arg: str, simdir: str) -> Path:
+    d = Path(arg)
+    if d.is_dir() and (d / "summary.json").exists():
+        return d
+    d = Path(simdir) / arg
+    if not d.is_dir():
+        raise InputError(f"{arg}: no run of that name in {simdir}/ (and not a run folder)")
+    return d
+
+
+def _options(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--model-option '{item}': expected KEY=VALUE")
+        key, value = item.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = [int(v) for v in value.split(",")] if "," in value else value
+    return out
+
+
+def cmd_train(a) -> int:
+    from .train import TrainConfig, train
+
+    name = a.name or f"{a.model}-{a.encoding}-{a.neuron}-t{a.timesteps}"
+    cfg = TrainConfig(dataset=a.dataset, model=a.model, encoding=a.encoding, neuron=a.neuron,
+                      timesteps=a.timesteps, epochs=a.epochs, seed=a.seed, name=name, batch_size=a.batch_size,
+                      lr=a.lr, weight_decay=a.weight_decay, augment=not a.no_augment, mixup=a.mixup,
+                      device=a.device, workdir=a.workdir, options=_options(a.model_option))
+    r = train(cfg, resume=a.resume, show_progress=not a.quiet)
+    print(f"trained {name}: test accuracy {100 * r['test_accuracy']:.2f}% on {r['test_samples']} held-out "
+          f"samples ({r['samples_per_s']:.0f} samples/s) -> {cfg.out_dir}/")
+    return 0
+
+
+def cmd_export(a) -> int:
+    from .export import export
+
+    info = export(a.name, workdir=a.workdir, weight_bits=a.weight_bits, max_clip=a.max_clip,
+                  evaluate=not a.no_eval, progress=not a.quiet)
+    print(f"exported {a.name}: {len(info['layers'])} layers, {info['neurons']} neurons, "
+          f"latency {info['latency_steps']} steps -> {Path(a.workdir) / a.name / 'network.net'}")
+    if "accuracy" in info:
+        acc = info["accuracy"]
+        print(f"  accuracy on {acc['samples']} test samples: float {100 * acc['float_accuracy']:.2f}%, "
+              f"fixed point {100 * acc['quantized_accuracy']:.2f}%")
+    return 0
+
+
+def cmd_quantize(a) -> int:
+    from .quantization import quantization_report
+    from .quantize import check_bits
+
+    check_bits(a.weight_bits)
+    r = quantization_report(a.name, workdir=a.workdir, samples=a.samples, lava_samples=a.lava_samples,
+                            weight_bits=a.weight_bits, progress=not a.quiet)
+    print(f"quantization of {a.name} ({r['weight_bits']}-bit weights), {r['samples']} samples:")
+    print(f"  float SLAYER      {100 * r['float_accuracy']:.2f}%")
+    print(f"  quantised SLAYER  {100 * r['quantized_accuracy']:.2f}%  (agreement "
+          f"{100 * r['quantized_agreement']:.2f}%)")
+    if r["lava_samples"]:
+        print(f"  Lava fixed point  {100 * r['lava_accuracy']:.2f}% on {r['lava_samples']} samples "
+              f"(float {100 * r['float_accuracy_on_lava_samples']:.2f}% on those)")
+    for layer in r["layers"]:
+        print(f"  {layer['name']:18s} exp {layer['weight_exponent']:4d}  bits {layer['weight_bits']}  "
+              f"clipped {100 * layer['clipped_fraction']:.3f}%  range used {100 * layer['range_used']:.0f}%")
+    print(f"-> {Path(a.workdir) / a.name / 'quantization.json'}")
+    return 0
+
+
+def cmd_simulate(a) -> int:
+    from .simulate import simulate
+
+    s = simulate(a.net, dataset=a.dataset, samples=a.samples, backend=a.backend, precision=a.precision,
+                 name=a.name, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
+                 workdir=a.workdir, simdir=a.simdir, progress=not a.quiet)
+    line = f"simulated {s['samples']} samples on {s['backend']} ({s['precision']})"
+    if s["accuracy"] is not None:
+        line += f": accuracy {100 * s['accuracy']:.2f}%"
+    if s["agreement"] is not None:
+        line += f", SLAYER {100 * s['reference_accuracy']:.2f}%, agreement {100 * s['agreement']:.2f}%"
+    print(line)
+    if s["steps_per_s"]:
+        print(f"  {s['steps_per_s']:.1f} steps/s, {s['samples_per_s']:.2f} samples/s, compile {s['compile_s']:.2f} s")
+    print(f"-> {s['run_dir']}/summary.json")
+    return 0
+
+
+def cmd_verify(a) -> int:
+    from .verify import format_verify, verify
+
+    r = verify(a.net, dataset=a.dataset, samples=a.samples, name=a.name, workdir=a.workdir, simdir=a.simdir,
+               progress=not a.quiet)
+    print(format_verify(r))
+    print(f"-> {r['run_dir']}/verify.json")
+    return 0
+
+
+def cmd_energy(a) -> int:
+    from .energy.estimate import write_energy
+    from .energy.profiles import load_profiles
+
+    d = _run_dir(a.run, a.simdir)
+    result = write_energy(d, load_profiles([Path(p) for p in a.profile]) if a.profile else None)
+    for dev, info in result["devices"].items():
+        print(f"  {dev:12s} {info['joules_per_inference'] * 1e6:10.3f} uJ/inference")
+    ann = result["ann_baseline"]
+    print(f"  ANN baseline {ann['joules_per_inference'] * 1e6:10.3f} uJ/inference ({ann['macs_per_inference']:.3g} MACs)")
+    print(f"-> {d}/energy.json, {d}/energy.md")
+    return 0
+
+
+def cmd_report(a) -> int:
+    from .report.build import build_report
+
+    dirs = [_run_dir(r, a.simdir) for r in a.runs]
+    out = Path(a.simdir) / a.name
+    build_report(dirs, out)
+    print(f"report on {len(dirs)} runs -> {out}/report.md, report.json, *.png")
+    return 0
+
+
+def cmd_demo(a) -> int:
+    from .demo import run_demo
+
+    run_demo(fast=a.fast, workdir=a.workdir, simdir=a.simdir, progress=not a.quiet)
+    return 0
+
+
+def cmd_doctor(a) -> int:
+    from .doctor import run_doctor
+
+    return run_doctor()
+
+
+def cmd_bench(a) -> int:
+    from .bench import run_bench
+
+    run_bench(smoke=a.smoke, simdir=a.simdir)
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "export": cmd_export, "quantize": cmd_quantize, "simulate": cmd_simulate,
+            "verify": cmd_verify, "energy": cmd_energy, "report": cmd_report, "demo": cmd_demo,
+            "doctor": cmd_doctor, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"asnn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("asnn: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except Exception as exc:  # noqa: BLE001
+        if debug:
+            traceback.print_exc()
+        print(f"asnn: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

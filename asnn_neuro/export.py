@@ -1,0 +1,82 @@
+"""Export stage: checkpoint -> (BN folded, quantised) IR -> NetX HDF5 + reports.
+
+``asnn export NAME`` writes ``netx_exports/NAME/network.net`` and ``export.json``; the
+quantisation pass that it runs also writes ``quantization.json`` (accuracy of float
+SLAYER vs the fixed-point network on the test set, per-layer exponents, clipping).
+Everything is written atomically; a refused layer leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import atomic, ir
+from .errors import InputError
+from .lowering import lower
+from .netx_io import write_network
+from .quantize import DEFAULT_MAX_CLIP, check_bits
+
+
+def export_dir(name: str, workdir: str | Path = "netx_exports") -> Path:
+    d = Path(workdir) / name
+    if not (d / "checkpoint.pt").is_file():
+        raise InputError(f"{d / 'checkpoint.pt'}: no trained model named '{name}' (run asnn train --name {name})")
+    return d
+
+
+def describe(net: ir.Network) -> list[dict]:
+    depths = net.depth()
+    out = []
+    for layer, depth in zip(net.layers, depths):
+        n = layer.neuron
+        out.append({
+            "name": layer.name, "type": layer.type, "shape": list(layer.shape), "neurons": layer.neurons,
+            "neuron": n.kind + (" readout" if isinstance(n, ir.AdaptiveNeuron) and n.readout else ""),
+            "depth": depth,
+            "paths": [{"source": p.source, "kind": p.kind, "graded": p.graded, "weight_exponent": p.weight_exponent,
+                       "weight_bits": p.weight_bits} for p in layer.paths],
+        })
+    return out
+
+
+def build_network(name: str, workdir: str | Path = "netx_exports", weight_bits: int = 8,
+                  max_clip: float = DEFAULT_MAX_CLIP):
+    """(IR network, quantisation report, model, ModelConfig, checkpoint state) of an export name."""
+    from .train import load_checkpoint, load_model
+
+    check_bits(weight_bits)
+    d = export_dir(name, workdir)
+    model, mcfg, calibration = load_model(d / "checkpoint.pt")
+    state = load_checkpoint(d / "checkpoint.pt")
+    net, report = lower(model, mcfg, weight_bits=weight_bits, max_clip=max_clip)
+    tcfg = state["train_config"]
+    net.meta.update({"name": name, "dataset": tcfg["dataset"], "seed": int(tcfg["seed"]), "weight_bits": weight_bits})
+    if calibration is not None:
+        net.meta["calibration"] = json.dumps(calibration.to_dict())
+    return net, report, model, mcfg, state
+
+
+def export(name: str, workdir: str | Path = "netx_exports", weight_bits: int = 8,
+           max_clip: float = DEFAULT_MAX_CLIP, evaluate: bool = True, progress: bool = True) -> dict:
+    net, report, model, mcfg, state = build_network(name, workdir, weight_bits, max_clip)
+    d = Path(workdir) / name
+    write_network(net, d / "network.net")
+    info = {
+        "name": name, "network": "network.net", "model": mcfg.model, "encoding": mcfg.encoding,
+        "neuron": mcfg.neuron, "timesteps": mcfg.timesteps, "weight_bits": weight_bits,
+        "input_shape": list(net.input.shape), "latency_steps": max(net.depth()),
+        "neurons": sum(layer.neurons for layer in net.layers),
+        "synapses": int(sum(np.asarray(p.weight).size for layer in net.layers for p in layer.paths
+                            if p.weight is not None)),
+        "layers": describe(net), "quantization": report,
+    }
+    atomic.write_json(d / "export.json", info)
+    if evaluate:
+        from .quantization import quantization_report
+
+        info["accuracy"] = quantization_report(name, workdir=workdir, lava_samples=0, progress=progress,
+                                               prepared=(net, report, model, mcfg, state))
+    return info

@@ -1,0 +1,56 @@
+"""Quantisation report: what fixed point costs, stage by stage, on the same samples.
+
+float SLAYER (the trained PyTorch model) -> quantised SLAYER (the bit-exact fixed-point
+executor) -> Lava fixed point (the CPU simulator, on the first ``lava_samples``).
+Writes ``netx_exports/NAME/quantization.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import atomic
+from .fixed_executor import FixedExecutor
+from .frames import as_numpy
+from .simulate import ResolvedNet, dataset_frames, reference_predictions
+
+
+def quantization_report(name: str, *, workdir: str | Path = "netx_exports", samples: int | None = None,
+                        lava_samples: int = 0, weight_bits: int = 8, progress: bool = True,
+                        prepared=None) -> dict:
+    from .export import build_network
+
+    net, report, _, mcfg, state = prepared or build_network(name, workdir, weight_bits)
+    d = Path(workdir) / name
+    rnet = ResolvedNet(label=name, path=(d / "network.net").resolve(), net=net, checkpoint=d / "checkpoint.pt")
+    dataset = state["train_config"]["dataset"]
+    spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples or 10**9)
+    ref = reference_predictions(rnet, spikes, graded)
+    fixed = FixedExecutor(net).run(spikes, graded).predictions
+    out = {
+        "dataset": dataset, "samples": int(len(labels)), "weight_bits": net.meta.get("weight_bits", weight_bits),
+        "float_accuracy": float(np.mean(ref == labels)),
+        "quantized_accuracy": float(np.mean(fixed == labels)),
+        "quantized_agreement": float(np.mean(fixed == ref)),
+        "accuracy_drop_points": 100 * float(np.mean(ref == labels) - np.mean(fixed == labels)),
+        "lava_samples": 0, "lava_accuracy": None, "lava_agreement_with_quantized": None,
+        "float_accuracy_on_lava_samples": None,
+        "layers": [{k: v for k, v in r.items()} for r in report],
+    }
+    if lava_samples > 0:
+        from .lava_sim.runner import run_lava
+
+        k = min(lava_samples, len(labels))
+        s = None if spikes is None else spikes[:k]
+        g = None if graded is None else graded[:k]
+        res, _ = run_lava(net, as_numpy(s), as_numpy(g), progress=progress)
+        out.update({
+            "lava_samples": k, "lava_accuracy": float(np.mean(res.predictions == labels[:k])),
+            "lava_agreement_with_quantized": float(np.mean(res.predictions == fixed[:k])),
+            "float_accuracy_on_lava_samples": float(np.mean(ref[:k] == labels[:k])),
+            "quantized_accuracy_on_lava_samples": float(np.mean(fixed[:k] == labels[:k])),
+        })
+    atomic.write_json(d / "quantization.json", out)
+    return out
