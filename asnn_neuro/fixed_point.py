@@ -30,6 +30,7 @@ STATE_LIMIT = (1 << 23) - 1  # 24-bit signed neuron state
 LIF_MAX_UV = 1 << 23
 LIF_ACT_SHIFT = 6
 LIF_VTH_SHIFT = 6
+LIF_DS_OFFSET = 1  # Loihi's current-decay offset register (voltage decay has none)
 GRADED_LEVELS = 255  # analog pixels travel as 8-bit graded spikes, x_q = round(255 x)
 
 Array = Any  # numpy int64 array or torch int64 tensor
@@ -106,8 +107,12 @@ def lif_decay(x: Array, decay: int) -> Array:
 def lif_step(
     u: Array, v: Array, a_in: Array, du: int, dv: int, bias: Array | int, vth_mant: int
 ) -> tuple[Array, Array, Array]:
-    """One step of Lava's bit-accurate LIF (PyLifModelBitAcc): returns (spikes, u, v)."""
-    u = lif_decay(u, du) + (a_in << LIF_ACT_SHIFT)
+    """One step of Lava's bit-accurate LIF (PyLifModelBitAcc): returns (spikes, u, v).
+
+    ``du``/``dv`` are Lava's parameters; like Loihi, the current decay adds a 1-bit offset
+    (``ds_offset = 1``), so the effective current decay is du + 1 (NetX's iDecay).
+    """
+    u = lif_decay(u, du + LIF_DS_OFFSET) + (a_in << LIF_ACT_SHIFT)
     u = _where(u > LIF_MAX_UV, u - 2 * LIF_MAX_UV, u)
     u = _where(u <= -LIF_MAX_UV, u + 2 * LIF_MAX_UV, u)
     v = lif_decay(v, dv) + u + bias

@@ -15,6 +15,8 @@ Anything else raises ``UnsupportedLayerError`` naming the stage.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -29,6 +31,9 @@ from .quantize import DEFAULT_MAX_CLIP, quantize_bias, quantize_fraction, quanti
 from .slayer_import import slayer
 
 OR_NEURON = ir.CubaNeuron(i_decay=4096, v_decay=4095, vth_mant=0)
+LIF_VTH_MAX = (1 << 17) - 1      # vThMant is a 17-bit unsigned mantissa
+LIF_BIAS_MAX = 8190              # 13-bit signed mantissa, shifted by at most 7 (= 2 x 4095 in units of 1 << 6)
+LIF_ACCUM_MAX = (1 << 17) - 1    # synaptic sum << 6 must stay inside the 24-bit current
 
 
 def fold_bn(weight: torch.Tensor, bn: torch.nn.Module | None) -> tuple[np.ndarray, np.ndarray]:
@@ -76,23 +81,37 @@ class Lowering:
         self.T = cfg.timesteps
         self.layers: list[ir.Layer] = []
         self.report: list[dict] = []
+        self._float: dict[int, tuple[str, np.ndarray, np.ndarray]] = {}
         self.analog = enc.analog_mask(cfg.encoding, cfg.timesteps)
         self.spiking = enc.spike_mask(cfg.encoding, cfg.timesteps)
 
     # -- paths --------------------------------------------------------------------------------
-    def path(self, name: str, synapse, bn, source: int, graded: bool, mask: tuple[int, ...]) -> ir.Path:
+    def path(self, name: str, synapse, bn, source: int, graded: bool, mask: tuple[int, ...],
+             min_exponent: int | None = None) -> ir.Path:
         w, b = fold_bn(_synapse_weight(synapse), bn)
         if graded:  # the analog value arrives as round(255 x): fold 1/255 into the weights
             w = w / fx.GRADED_LEVELS
-        q = quantize_weights(w, self.bits, self.max_clip)
+        path = ir.Path(source=source, mask=mask, graded=graded, **_geometry(synapse))
+        self._float[id(path)] = (name, w, b)
+        self.quantize_path(path, min_exponent)
+        return path
+
+    def quantize_path(self, path: ir.Path, min_exponent: int | None = None, even_bias: bool = False) -> None:
+        """(Re)quantise a path from its float weights; records the report row."""
+        name, w, b = self._float[id(path)]
+        q = quantize_weights(w, self.bits, self.max_clip, min_exponent=min_exponent)
+        bias = quantize_bias(b, q.exponent)
+        if even_bias:
+            bias = 2 * quantize_bias(b, q.exponent + 1)
+        path.weight, path.bias = q.weight, bias
+        path.shift, path.weight_exponent, path.weight_bits = -q.exponent, q.exponent, q.bits
+        label = name + (" (analog)" if path.graded else "")
+        self.report = [r for r in self.report if r["name"] != label]
         self.report.append({
-            "name": name + (" (analog)" if graded else ""), "weight_exponent": q.exponent, "weight_bits": q.bits,
+            "name": label, "weight_exponent": q.exponent, "weight_bits": q.bits,
             "clipped_fraction": q.clipped_fraction, "range_used": q.range_used,
             "max_abs_weight": float(np.abs(w).max()) if w.size else 0.0,
         })
-        return ir.Path(source=source, weight=q.weight, bias=quantize_bias(b, q.exponent), shift=-q.exponent,
-                       mask=mask, graded=graded, weight_exponent=q.exponent, weight_bits=q.bits,
-                       **_geometry(synapse))
 
     def first_source(self) -> tuple[int, bool, tuple[int, ...]]:
         """Source, graded flag and mask of a single-path first layer."""
@@ -107,18 +126,32 @@ class Lowering:
                                  threshold=int(round(neuron.threshold * fx.STATE_ONE)), readout=readout)
 
     def cuba_neuron(self, neuron, paths: list[ir.Path]) -> ir.CubaNeuron:
-        """Stock CUBA: the weight exponent is absorbed into the threshold mantissa."""
-        exps = {p.weight_exponent for p in paths}
-        if len(exps) != 1:  # paths share the LIF's input scale: requantise to the coarsest
-            top = max(exps)
-            for p in paths:
-                k = top - p.weight_exponent
-                p.weight = np.rint(p.weight / 2.0 ** k).astype(np.int64)
-                p.bias = np.rint(p.bias / 2.0 ** k).astype(np.int64)
-                p.weight_exponent = p.shift = top
-        exp = paths[0].weight_exponent
-        vth = int(round(float(neuron.threshold) / 2.0 ** exp))
-        if vth >= 1 << 17:
+        """Stock CUBA (Lava LIF): all paths share one weight exponent E, absorbed into vThMant.
+
+        E is raised (coarser weights) until the chip's integer ranges hold by construction:
+        vThMant < 2**17, |bias| fits a 13-bit mantissa with bias exponent <= 7, and the
+        worst-case synaptic sum shifted by 6 stays inside the 24-bit current.
+        """
+        theta = float(neuron.threshold)
+        need = [max(p.weight_exponent for p in paths), math.ceil(math.log2(theta / LIF_VTH_MAX))]
+        bias = sum(np.abs(self._float[id(p)][2]) for p in paths)
+        if np.max(bias, initial=0) > 0:
+            need.append(math.ceil(math.log2(float(np.max(bias)) / LIF_BIAS_MAX)))
+        worst = 0.0
+        for p in paths:
+            w = np.abs(self._float[id(p)][1]).reshape(len(self._float[id(p)][1]), -1)
+            worst += float(w.sum(axis=1).max()) * (fx.GRADED_LEVELS if p.graded else 1)
+        if worst > 0:
+            need.append(math.ceil(math.log2(worst / LIF_ACCUM_MAX)))
+        exp = max(need)
+        for p in paths:
+            self.quantize_path(p, min_exponent=exp)
+        exp = max(p.weight_exponent for p in paths)
+        big_bias = sum(np.max(np.abs(self._float[id(p)][2]), initial=0) for p in paths) / 2.0 ** exp > 4095
+        for p in paths:
+            self.quantize_path(p, min_exponent=exp, even_bias=big_bias)
+        vth = int(round(theta / 2.0 ** exp))
+        if vth >= LIF_VTH_MAX:
             raise UnsupportedLayerError(f"CUBA threshold mantissa {vth} exceeds 17 bits (weights too small)")
         return ir.CubaNeuron(i_decay=int(neuron.cx_current_decay), v_decay=int(neuron.cx_voltage_decay),
                              vth_mant=vth)

@@ -18,6 +18,7 @@ file and the layer.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -82,8 +83,90 @@ def _shape_of(net: ir.Network, source: int) -> tuple[int, ...]:
     return net.input.shape if source < 0 else net.layers[source].shape
 
 
+def _concat_count(net: ir.Network, i: int) -> int:
+    """How many leading paths of layer i come from layers (written as one concatenated synapse)."""
+    paths = net.layers[i].paths
+    n = 1
+    if paths[0].source >= 0:
+        while n < len(paths) and paths[n].source >= 0:
+            n += 1
+    where = f"layer '{net.layers[i].name}'"
+    if any(p.source >= 0 for p in paths[n:]):
+        raise UnsupportedLayerError(f"{where}: paths from layers must come before input-stream paths")
+    if n > 1 and paths[0].source != i - 1:
+        raise UnsupportedLayerError(f"{where}: a skip (concat) layer must read the previous layer first")
+    return n
+
+
+def _expand_conv(path: ir.Path, main: ir.Path, where: str) -> np.ndarray:
+    """Weights of a conv path as a groups=1 kernel of ``main``'s geometry (centred, zero border)."""
+    w = np.asarray(path.weight, dtype=np.int64)
+    if path.groups > 1:
+        out, per_in = w.shape[0], w.shape[1]
+        per_out = out // path.groups
+        full = np.zeros((out, per_in * path.groups, *w.shape[2:]), dtype=np.int64)
+        for o in range(out):
+            g = o // per_out
+            full[o, g * per_in:(g + 1) * per_in] = w[o]
+        w = full
+    pads = [main.padding[a] - path.padding[a] for a in (0, 1)]
+    grow = [main.kernel[a] - path.kernel[a] for a in (0, 1)]
+    if path.stride != main.stride or path.dilation != main.dilation or path.dilation != (1, 1) \
+            or any(g != 2 * p or p < 0 for g, p in zip(grow, pads)):
+        raise UnsupportedLayerError(f"{where}: a concatenated conv path needs the main path's stride and "
+                                    f"a centred kernel (got kernel {path.kernel}, padding {path.padding})")
+    return np.pad(w, ((0, 0), (0, 0), (pads[0], pads[0]), (pads[1], pads[1])))
+
+
+def _concat_main(net: ir.Network, i: int, n: int) -> tuple[ir.Path, tuple[int, ...]]:
+    """The concatenated synapse of layer i's first n paths, and the concat's shape."""
+    layer = net.layers[i]
+    paths, main = layer.paths[:n], layer.paths[0]
+    where = f"layer '{layer.name}'"
+    shapes = [_shape_of(net, p.source) for p in paths]
+    if any(p.kind != main.kind or p.kind not in ("conv", "dense") for p in paths):
+        raise UnsupportedLayerError(f"{where}: only conv or only dense paths can be concatenated")
+    if main.kind == "dense":
+        if any(len(s) != 1 for s in shapes):
+            raise UnsupportedLayerError(f"{where}: dense concat needs vector sources")
+        weight = np.concatenate([np.asarray(p.weight, dtype=np.int64) for p in paths], axis=1)
+        return replace(main, weight=weight), (sum(s[0] for s in shapes),)
+    if len({s[1:] for s in shapes}) != 1:
+        raise UnsupportedLayerError(f"{where}: concatenated sources differ in size: {shapes}")
+    weight = np.concatenate([_expand_conv(p, main, where) for p in paths], axis=1)
+    return replace(main, weight=weight, groups=1), (sum(s[0] for s in shapes), *shapes[0][1:])
+
+
+def _total_bias(paths: list[ir.Path], shape: tuple[int, ...]) -> np.ndarray | None:
+    """Sum of the paths' biases: per channel when they all are, else per neuron."""
+    biases = [np.asarray(p.bias, dtype=np.int64).reshape(-1) for p in paths if p.bias is not None]
+    if not biases:
+        return None
+    if all(b.size in (1, shape[0]) for b in biases):
+        return sum((np.broadcast_to(b, (shape[0],)) for b in biases), np.zeros(shape[0], dtype=np.int64))
+    total = np.zeros(int(np.prod(shape)), dtype=np.int64)
+    for b in biases:
+        total += np.repeat(b, total.size // b.size) if b.size == shape[0] else np.broadcast_to(b, total.shape)
+    return total
+
+
+def _write_native_geometry(pg: h5py.Group, path: ir.Path) -> None:
+    """A concatenated conv path's own geometry (the reader crops the centred kernel back)."""
+    pg.create_dataset("kernelSize", data=np.array(path.kernel))
+    pg.create_dataset("stride", data=np.array(path.stride))
+    pg.create_dataset("padding", data=np.array(path.padding))
+    pg.create_dataset("dilation", data=np.array(path.dilation))
+    pg.create_dataset("groups", data=int(path.groups))
+
+
 def write_network(net: ir.Network, path: str | Path) -> Path:
-    """Write ``net`` as NetX HDF5 at ``path`` (atomically)."""
+    """Write ``net`` as NetX HDF5 at ``path`` (atomically).
+
+    A layer with several paths from layers (a residual add) is written as the protocol's
+    ``concat`` layer (previous layer + ``layers`` ids) followed by one conv whose weight is the
+    concatenation along input channels (narrower kernels centred, depthwise ones expanded);
+    each path's own geometry, bias, shift and mask are kept in the ``asnn/pathK`` groups.
+    """
 
     def writer(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
@@ -97,32 +180,48 @@ def write_network(net: ir.Network, path: str | Path) -> Path:
             _str(g, "type", "input")
             g.create_dataset("shape", data=np.array(net.input.shape))
             g.create_dataset("asnn/graded", data=int(net.input.graded))
+            h5_index: dict[int, int] = {}
             for i, layer in enumerate(net.layers):
+                n_cat = _concat_count(net, i)
                 main = layer.paths[0]
                 in_shape = _shape_of(net, main.source)
-                if main.kind == "dense" and len(in_shape) > 1:
+                bias = main.bias
+                if n_cat > 1:
+                    main, in_shape = _concat_main(net, i, n_cat)
+                    bias = _total_bias(layer.paths[:n_cat], layer.shape)
+                    idx += 1
+                    cg = layers.create_group(str(idx))
+                    _str(cg, "type", "concat")
+                    cg.create_dataset("shape", data=np.array(in_shape))
+                    extra = [h5_index[p.source] for p in layer.paths[1:n_cat]]
+                    cg.create_dataset("layers", data=np.array(extra))
+                elif main.kind == "dense" and len(in_shape) > 1:
                     idx += 1
                     fl = layers.create_group(str(idx))
                     _str(fl, "type", "flatten")
                     fl.create_dataset("shape", data=np.array([int(np.prod(in_shape))]))
                 idx += 1
+                h5_index[i] = idx
                 g = layers.create_group(str(idx))
                 _str(g, "type", main.kind)
                 g.create_dataset("shape", data=np.array(layer.shape))
                 g.create_dataset("name", data=layer.name)
                 _write_path_fields(g, main, in_shape)
-                if main.bias is not None and np.any(main.bias):
-                    g.create_dataset("bias", data=np.asarray(main.bias, dtype=np.int64))
+                if bias is not None and np.any(bias):
+                    g.create_dataset("bias", data=np.asarray(bias, dtype=np.int64))
                 _write_neuron(g.create_group("neuron"), layer.neuron)
                 ext = g.create_group("asnn")
                 ext.create_dataset("index", data=i)
                 for k, path in enumerate(layer.paths):
                     pg = ext.create_group(f"path{k}")
                     _write_ext_path(pg, path)
-                    if k > 0:
+                    if path.bias is not None:
+                        pg.create_dataset("bias", data=np.asarray(path.bias, dtype=np.int64))
+                    if k >= n_cat:
                         _str(pg, "type", path.kind)
                         _write_path_fields(pg, path, _shape_of(net, path.source))
-                        pg.create_dataset("bias", data=np.asarray(path.bias, dtype=np.int64))
+                    elif n_cat > 1 and path.kind == "conv":
+                        _write_native_geometry(pg, path)
 
     return atomic.write_with(path, writer, suffix=".net")
 
@@ -211,7 +310,8 @@ class _Reader:
         if kind in ("CUBA", "LOIHI"):
             return ir.CubaNeuron(
                 i_decay=self.scalar(n, "iDecay", where), v_decay=self.scalar(n, "vDecay", where),
-                vth_mant=self.scalar(n, "vThMant", where), ref_delay=self.scalar(n, "refDelay", where, False, 1),
+                vth_mant=self.scalar(n, "vThMant", where),
+                ref_delay=self.scalar(n, "refDelay", where, False, 1),
                 graded_spike=bool(self.scalar(n, "gradedSpike", where, False, 0)),
             )
         if kind == "ASNN":
@@ -225,14 +325,14 @@ class _Reader:
         raise UnsupportedLayerError(f"{self.path}: {where}: neuron type '{kind}' is not supported "
                                     f"(supported: CUBA, ASNN)")
 
-    def conv_path(self, g, where, source, in_shape, out_shape, weight=None) -> ir.Path:
+    def conv_path(self, g, where, source, in_shape, out_shape, weight=None, groups=None) -> ir.Path:
         if weight is None:
             weight = self.ints(g, "weight", where)
         if weight.ndim == 5:
             weight = weight[..., 0] if weight.shape[-1] == 1 else weight[:, :, 0]
         if weight.ndim != 4:
             raise self.fail(where, f"conv weight has shape {weight.shape}, expected (out, in, kH, kW)")
-        groups = self.scalar(g, "groups", where, False, 1)
+        groups = groups or self.scalar(g, "groups", where, False, 1)
         if groups < 1 or in_shape[0] % groups or weight.shape[0] != out_shape[0] \
                 or weight.shape[1] * groups != in_shape[0]:
             raise self.fail(where, f"conv weight {weight.shape} (groups {groups}) does not connect "
@@ -258,9 +358,10 @@ def check_conv_shape(path: ir.Path, in_shape, out_shape, fail) -> None:
     if len(in_shape) != 3 or len(out_shape) != 3:
         raise fail(f"conv needs (C, H, W) shapes, got {in_shape} -> {out_shape}")
     for axis in (0, 1):
-        size = (in_shape[1 + axis] + 2 * path.padding[axis] - path.dilation[axis] * (path.kernel[axis] - 1) - 1) \
-            // path.stride[axis] + 1
-        if size != out_shape[1 + axis] or min(path.stride[axis], path.dilation[axis]) < 1 or path.padding[axis] < 0:
+        span = path.dilation[axis] * (path.kernel[axis] - 1) + 1
+        size = (in_shape[1 + axis] + 2 * path.padding[axis] - span) // path.stride[axis] + 1
+        if size != out_shape[1 + axis] or min(path.stride[axis], path.dilation[axis]) < 1 \
+                or path.padding[axis] < 0:
             raise fail(f"conv geometry turns {tuple(in_shape)} into {size} along axis {axis}, "
                        f"but the layer's shape is {tuple(out_shape)}")
 
@@ -362,7 +463,7 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
             layers.append(ir.Layer(name=name, shape=(groups,), neuron=neuron, paths=[p]))
         else:
             neuron = r.neuron(g, where)
-            sources = pending_concat or [current]
+            sources = pending_concat or [_own_source(r, g, where, current, len(layers), ours)]
             pending_concat = None
             in_shapes = [input_spec.shape if s < 0 else layers[s].shape for s in sources]
             paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
@@ -394,19 +495,23 @@ def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, s
         if len(shape) != 3 or channels != shape[0]:
             raise r.fail(where, f"pool from {in_shapes[0]} to {shape} changes the channel count")
         weight = np.full((channels, 1, *kernel), int(w[0]), dtype=np.int64)
-        p = r.conv_path(g, where, sources[0], in_shapes[0], shape, weight=weight)
-        p.groups = channels
-        return [p]
+        return [r.conv_path(g, where, sources[0], in_shapes[0], shape, weight=weight, groups=channels)]
     main_in = in_shapes[0] if len(sources) == 1 else current_shape
+    ext = g["asnn"] if ours and "asnn" in g else None
     if kind == "conv":
         if len(sources) > 1:  # concat: split the input channels per source
             weight = r.ints(g, "weight", where)
             weight = weight[..., 0] if weight.ndim == 5 else weight
             paths, start = [], 0
-            for s, sh in zip(sources, in_shapes):
+            for k, (s, sh) in enumerate(zip(sources, in_shapes)):
                 part = weight[:, start:start + sh[0]]
                 start += sh[0]
-                paths.append(r.conv_path(g, where, s, sh, shape, weight=part))
+                pg = ext.get(f"path{k}") if ext is not None else None
+                if pg is not None and "kernelSize" in pg:  # our own geometry of a concatenated path
+                    part = _native_weight(r, pg, where, part)
+                    paths.append(r.conv_path(pg, where, s, sh, shape, weight=part))
+                else:
+                    paths.append(r.conv_path(g, where, s, sh, shape, weight=part))
             if start != weight.shape[1]:
                 raise r.fail(where, f"concat of {start} channels feeds a conv expecting {weight.shape[1]}")
         else:
@@ -427,18 +532,20 @@ def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, s
         if bias.size not in (1, shape[0], int(np.prod(shape))):
             raise r.fail(where, f"bias of {bias.size} values for a layer of shape {shape}")
     paths[0].bias = bias
-    if ours and "asnn" in g:
-        ext = g["asnn"]
+    if ext is not None:
         for k, p in enumerate(list(paths)):
             if f"path{k}" in ext:
                 _read_ext(r, ext[f"path{k}"], where, p)
+                if "bias" in ext[f"path{k}"]:  # each path's own bias (the layer's is their sum)
+                    p.bias = r.ints(ext[f"path{k}"], "bias", where).reshape(-1)
         k = len(paths)
         while f"path{k}" in ext:
             pg = ext[f"path{k}"]
             pkind = r.text(pg, "type", where)
             src = r.scalar(pg, "source", where)
             if src not in (ir.INPUT_SPIKES, ir.INPUT_GRADED):
-                raise r.fail(where, f"extra path from source {src}: only the input streams may feed extra paths")
+                raise r.fail(where, f"extra path from source {src}: only the input streams may feed "
+                                    "extra paths")
             p = (r.conv_path(pg, where, src, input_shape, shape) if pkind == "conv"
                  else r.dense_path(pg, where, src, input_shape, shape))
             p.bias = r.ints(pg, "bias", where, False)
@@ -446,6 +553,39 @@ def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, s
             paths.append(p)
             k += 1
     return paths
+
+
+def _own_source(r: _Reader, g, where: str, current: int, n_layers: int, ours: bool) -> int:
+    """The source of a single-source layer: the previous one, or (our files) the recorded one."""
+    if not ours or "asnn" not in g or "path0" not in g["asnn"] or "source" not in g["asnn"]["path0"]:
+        return current
+    src = r.scalar(g["asnn"]["path0"], "source", where)
+    if src not in (ir.INPUT_SPIKES, ir.INPUT_GRADED) and not 0 <= src < n_layers:
+        raise r.fail(where, f"path source {src} is not an earlier layer")
+    return src
+
+
+def _native_weight(r: _Reader, pg, where: str, part: np.ndarray) -> np.ndarray:
+    """Undo the writer's expansion of a concatenated conv path: crop the centred kernel, and
+    take the block diagonal of a grouped one. Anything cut away must be zero."""
+    kh, kw = r.pair(pg, "kernelSize", where, 1)
+    groups = r.scalar(pg, "groups", where, False, 1)
+    big_h, big_w = part.shape[2:]
+    dy, dx = (big_h - kh) // 2, (big_w - kw) // 2
+    if kh > big_h or kw > big_w or groups < 1 or part.shape[0] % groups or part.shape[1] % groups:
+        raise r.fail(where, f"concatenated path of kernel {(kh, kw)}, groups {groups} "
+                            f"does not fit {part.shape}")
+    inner = part[:, :, dy:dy + kh, dx:dx + kw]
+    lost = int(np.abs(part).sum() - np.abs(inner).sum())
+    if groups > 1:
+        per_out, per_in = part.shape[0] // groups, part.shape[1] // groups
+        blocks = np.stack([inner[o, (o // per_out) * per_in:(o // per_out + 1) * per_in]
+                           for o in range(part.shape[0])])
+        lost += int(np.abs(inner).sum() - np.abs(blocks).sum())
+        inner = blocks
+    if lost:
+        raise r.fail(where, "concatenated path has weights outside its own kernel or groups")
+    return np.ascontiguousarray(inner)
 
 
 def _read_ext(r: _Reader, pg, where, p: ir.Path) -> None:

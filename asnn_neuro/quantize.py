@@ -41,8 +41,12 @@ def check_bits(bits: int) -> int:
     return bits
 
 
-def quantize_weights(w: np.ndarray, bits: int = 8, max_clip: float = DEFAULT_MAX_CLIP) -> QuantizedWeights:
-    """Quantise float weights to ``bits``-bit mantissas with a shared exponent."""
+def quantize_weights(w: np.ndarray, bits: int = 8, max_clip: float = DEFAULT_MAX_CLIP,
+                     min_exponent: int | None = None) -> QuantizedWeights:
+    """Quantise float weights to ``bits``-bit mantissas with a shared exponent.
+
+    ``min_exponent`` (in the stored-weight convention, i.e. the returned ``exponent``)
+    forces a coarser scale where the neuron's integer ranges demand it."""
     check_bits(bits)
     w = np.asarray(w, dtype=np.float64)
     if not np.all(np.isfinite(w)):
@@ -51,10 +55,13 @@ def quantize_weights(w: np.ndarray, bits: int = 8, max_clip: float = DEFAULT_MAX
     lo = -(1 << (bits - 1))
     mags = np.abs(w).ravel()
     if mags.size == 0 or mags.max() == 0:
-        return QuantizedWeights(np.zeros(w.shape, dtype=np.int64), 0, bits, 0.0, 0.0)
+        return QuantizedWeights(np.zeros(w.shape, dtype=np.int64), min_exponent or 0, bits, 0.0, 0.0)
     target = float(np.quantile(mags, 1.0 - max_clip)) if max_clip > 0 else float(mags.max())
     target = max(target, float(mags.max()) * 1e-6)
     exp = math.ceil(math.log2(target / (top + 0.5)))
+    shift = 9 - bits
+    if min_exponent is not None:
+        exp = max(exp, min_exponent + shift)
     while True:  # the quantile is a target; make sure the clip bound holds
         mant = np.rint(w / 2.0 ** exp)
         clipped = float(np.mean((mant > top) | (mant < lo)))
@@ -62,7 +69,6 @@ def quantize_weights(w: np.ndarray, bits: int = 8, max_clip: float = DEFAULT_MAX
             break
         exp += 1
     mant = np.clip(mant, lo, top).astype(np.int64)
-    shift = 9 - bits
     return QuantizedWeights(
         weight=mant << shift,
         exponent=exp - shift,

@@ -209,7 +209,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
             sched.step()
             correct += int((out.argmax(1) == y).sum())
             total += len(y)
-            loss_sum += float(loss) * len(y)
+            loss_sum += float(loss.detach()) * len(y)
             if show_progress:
                 bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
         seconds = time.perf_counter() - t0

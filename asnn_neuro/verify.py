@@ -1,7 +1,11 @@
 """Verification stage: quantised SLAYER (fixed-point executor) vs Lava, spike by spike.
 
-Both backends run the same N samples from the same integer input streams with full
-traces; every layer is compared at every step. ``verify.json``: samples,
+The reference is the trained model, freshly lowered from its checkpoint and run by
+the bit-exact executor; Lava runs the exported ``network.net``. So a file that was
+altered, or an export that went wrong, shows up as a divergence. (For a foreign
+file without a checkpoint both sides read the file.) Both run the same N samples
+from the same integer input streams with full traces; every layer is compared at
+every step. ``verify.json``: samples,
 bit_exact_fraction (samples whose every spike -- and readout state -- matches),
 prediction_agreement, first_divergence {sample, layer, step, neuron} or null,
 plus per-layer mismatch counts.
@@ -60,8 +64,14 @@ def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: 
     net = rnet.net
     spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples)
     n = len(labels)
+    ref_net = net
+    if rnet.ours:
+        from .export import build_network
+
+        ref_net = build_network(Path(rnet.checkpoint).parent.name, Path(rnet.checkpoint).parent.parent,
+                                int(net.meta.get("weight_bits", 8)))[0]
     t0 = time.perf_counter()
-    ref = FixedExecutor(net).run(spikes, graded, record=n)
+    ref = FixedExecutor(ref_net).run(spikes, graded, record=n)
     t_ref = time.perf_counter() - t0
     from .lava_sim.runner import run_lava
 

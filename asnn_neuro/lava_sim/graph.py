@@ -117,12 +117,25 @@ def build_graph(net: ir.Network, frame_files: dict[int, Path], samples: int, wor
     return graph
 
 
+def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
+    """(bias_mant, bias_exp) for Lava's LIF: effective bias = bias << 6 in 13-bit mantissa form."""
+    top = int(np.abs(bias).max(initial=0))
+    if top <= 4095:
+        return bias, 6
+    if top <= 8190 and not np.any(bias % 2):
+        return bias >> 1, 7
+    raise UnsupportedLayerError(f"{where}: bias up to {top} exceeds Loihi's 13-bit bias mantissa")
+
+
 def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProcess:
     n = layer.neuron
     if isinstance(n, ir.CubaNeuron):
-        bias = summed_bias(layer.paths, layer.shape)
+        if not 0 <= n.vth_mant < (1 << 17) or not -1 <= n.du <= 4095 or not 0 <= n.dv <= 4096:
+            raise UnsupportedLayerError(f"layer '{layer.name}': CUBA parameters out of Loihi's ranges "
+                                        f"(vThMant {n.vth_mant}, iDecay {n.i_decay}, vDecay {n.v_decay})")
+        mant, exp = lif_bias(summed_bias(layer.paths, layer.shape), f"layer '{layer.name}'")
         return LIFReset(shape=shape, vth=int(n.vth_mant), du=int(n.du), dv=int(n.dv),
-                        bias_mant=to_lava(bias, layer.shape), bias_exp=6,
+                        bias_mant=to_lava(mant, layer.shape), bias_exp=exp,
                         reset_interval=T, reset_offset=(depth + 1) % T, name=layer.name)
     if n.period != T:
         raise UnsupportedLayerError(f"layer '{layer.name}': schedule of {n.period} steps in a T={T} network")

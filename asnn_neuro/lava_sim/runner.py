@@ -55,8 +55,8 @@ def sigterm_as_interrupt():
 def _run_config(backend: str, precision: str):
     if backend == "loihi":
         try:
-            from lava.magma.core.run_configs import Loihi2HwCfg  # needs lava-loihi
             import lava.utils.loihi2_profiler  # noqa: F401  (present only with lava-loihi)
+            from lava.magma.core.run_configs import Loihi2HwCfg  # needs lava-loihi
         except Exception:  # noqa: BLE001
             raise InputError("--backend loihi: lava-loihi is not installed (Loihi hardware access "
                              "comes from Intel's INRC); use --backend lava for the CPU simulator") from None

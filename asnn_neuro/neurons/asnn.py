@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+
 from asnn_neuro.slayer_import import slayer
 
 base = slayer.neuron.base

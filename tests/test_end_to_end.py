@@ -1,0 +1,109 @@
+"""Real runs: trained tiny models -> NetX -> Lava CPU simulator, bit-exact against SLAYER's fixed point."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from asnn_neuro.cli import main
+from asnn_neuro.fixed_executor import FixedExecutor
+from asnn_neuro.netx_io import read_network
+from asnn_neuro.simulate import dataset_frames, resolve_net
+
+pytestmark = pytest.mark.slow
+
+
+def _lava(net, spikes, graded, record):
+    from asnn_neuro.frames import as_numpy
+    from asnn_neuro.lava_sim.runner import run_lava
+
+    return run_lava(net, as_numpy(spikes), as_numpy(graded), record=record, progress=False)[0]
+
+
+@pytest.mark.parametrize("kind", [("hybrid", "asnn"), ("direct", "cuba")])
+def test_lava_run_is_bit_exact_with_fixed_point_slayer(trained, kind):
+    work, names = trained
+    rnet = resolve_net(names[kind], work)
+    spikes, graded, labels, _ = dataset_frames(rnet, "mnist5k", 6)
+    ref = FixedExecutor(rnet.net).run(spikes, graded, record=6)
+    lava = _lava(rnet.net, spikes, graded, record=6)
+    for layer, a, b in zip(rnet.net.layers, ref.traces, lava.traces):
+        assert np.array_equal(a, b), layer.name
+    assert sum(c.per_neuron.sum() for c in lava.layers) > 0  # the network is not silent
+    assert np.array_equal(ref.predictions, lava.predictions)
+
+
+def test_changing_one_gain_in_the_file_changes_lava_output_from_that_step(trained, tmp_path):
+    work, names = trained
+    src = work / names[("hybrid", "asnn")] / "network.net"
+    rnet = resolve_net(str(src))
+    spikes, graded, _, _ = dataset_frames(rnet, "mnist5k", 4)
+    base = _lava(rnet.net, spikes, graded, record=4).traces
+    for t in (1, 2):
+        changed = tmp_path / f"g{t}.net"
+        changed.write_bytes(src.read_bytes())
+        with h5py.File(changed, "r+") as f:
+            conv1 = next(f["layer"][k] for k in f["layer"] if "name" in f["layer"][k]
+                         and f["layer"][k]["name"][()] == b"conv1")
+            gain = conv1["neuron/gain"][()]
+            gain[t] = gain[t] * 3
+            conv1["neuron/gain"][...] = gain
+        net = read_network(changed)
+        net.meta = rnet.net.meta
+        out = _lava(net, spikes, graded, record=4).traces[0]  # conv1 spikes (samples, T, neurons)
+        differs = np.flatnonzero((out != base[0]).any(axis=(0, 2)))
+        assert differs.size and differs[0] == t, f"g[{t}] changed steps {differs.tolist()}"
+        if t == 2:  # the last step: nothing before it and nothing else changes
+            assert differs.tolist() == [2]
+
+
+def test_verify_pins_a_perturbed_weight(trained, tmp_path, capsys):
+    work, names = trained
+    name = names[("direct", "cuba")]
+    sims = tmp_path / "sims"
+    args = ["--workdir", str(work), "--simdir", str(sims), "--quiet"]
+    assert main(["verify", name, "--samples", "5", "--name", "clean", *args]) == 0
+    clean = json.loads((sims / "clean" / "verify.json").read_text())
+    assert clean["bit_exact_fraction"] == 1.0 and clean["first_divergence"] is None
+    net_file = work / name / "network.net"
+    backup = net_file.read_bytes()
+    try:
+        with h5py.File(net_file, "r+") as f:
+            conv2 = next(f["layer"][k] for k in f["layer"] if "name" in f["layer"][k]
+                         and f["layer"][k]["name"][()] == b"conv2")
+            w = conv2["weight"][()]
+            w[7, :, 1, 1] = 254  # out channel 7 now fires on any input
+            conv2["weight"][...] = w
+        assert main(["verify", name, "--samples", "5", "--name", "perturbed", *args]) == 0
+    finally:
+        net_file.write_bytes(backup)
+    bad = json.loads((sims / "perturbed" / "verify.json").read_text())
+    fd = bad["first_divergence"]
+    assert bad["bit_exact_fraction"] < 1.0
+    assert fd["layer"] == "conv2" and fd["neuron_coords"][0] == 7 and fd["sample"] == 0
+    assert "first divergence      sample 0, layer 'conv2'" in capsys.readouterr().out
+
+
+def test_cli_simulate_energy_report_chain(trained, tmp_path):
+    work, names = trained
+    sims = tmp_path / "sims"
+    common = ["--workdir", str(work), "--simdir", str(sims), "--quiet"]
+    name = names[("hybrid", "asnn")]
+    assert main(["simulate", name, "--samples", "8", "--name", "lava", *common]) == 0
+    assert main(["simulate", name, "--samples", "8", "--backend", "slayer", "--name", "fixed", *common]) == 0
+    lava = json.loads((sims / "lava" / "summary.json").read_text())
+    fixed = json.loads((sims / "fixed" / "summary.json").read_text())
+    for key in ("net", "backend", "precision", "dataset", "samples", "timesteps", "accuracy",
+                "reference_accuracy", "agreement", "wall_s", "steps_per_s", "samples_per_s", "layers"):
+        assert key in lava
+    assert lava["predictions"] == fixed["predictions"]
+    assert [layer["spikes"] for layer in lava["layers"]] == [layer["spikes"] for layer in fixed["layers"]]
+    assert all({"name", "type", "neurons", "spikes", "synops"} <= set(layer) for layer in lava["layers"])
+    assert main(["energy", "lava", *common]) == 0
+    energy = json.loads((sims / "lava" / "energy.json").read_text())
+    assert energy["devices"]["loihi"]["joules_per_inference"] > 0
+    assert main(["report", "lava", "fixed", "--name", "rep", *common]) == 0
+    assert (sims / "rep" / "report.md").is_file() and list((sims / "rep").glob("*.png"))
