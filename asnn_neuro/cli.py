@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-bits", type=_positive, default=8)
     p.add_argument("--samples", type=_positive, default=None, help="test samples (default: all)")
     p.add_argument("--lava-samples", type=_positive, default=300, help="samples also run on Lava (0 = none)")
+    p.add_argument("--qat", type=_positive, default=0, metavar="EPOCHS",
+                   help="quantisation-aware fine-tuning for EPOCHS epochs into NAME-qat, then report on it")
     _common(p)
 
     p = sub.add_parser("simulate", help="run samples on Lava, the SLAYER model, or Loihi", epilog=EPILOG)
@@ -116,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the whole chain on the embedded data set", epilog=EPILOG)
     p.add_argument("--fast", action="store_true", help="fewer epochs and samples (a quick smoke run)")
+    _common(p)
+
+    p = sub.add_parser("compare", help="reproduce the paper's encoding x neuron x T comparison", epilog=EPILOG)
+    p.add_argument("--epochs", type=_positive, default=15)
+    p.add_argument("--lava-samples", type=_positive, default=100)
+    p.add_argument("--dataset", default="mnist5k")
+    p.add_argument("--out", default="docs/paper_comparison.md")
+    p.add_argument("--only", action="append", default=[], metavar="ENC:NEURON:T",
+                   help="run only these configurations (repeatable), e.g. hybrid:asnn:4")
     _common(p)
 
     p = sub.add_parser("doctor", help="check the installation", epilog=EPILOG)
@@ -183,6 +194,11 @@ def cmd_quantize(a) -> int:
     from .quantize import check_bits
 
     check_bits(a.weight_bits)
+    if a.qat:
+        from .quantization import qat_finetune
+
+        a.name = qat_finetune(a.name, a.qat, workdir=a.workdir, weight_bits=a.weight_bits, progress=not a.quiet)
+        print(f"quantisation-aware fine-tuning -> {a.name}")
     r = quantization_report(a.name, workdir=a.workdir, samples=a.samples, lava_samples=a.lava_samples,
                             weight_bits=a.weight_bits, progress=not a.quiet)
     print(f"quantization of {a.name} ({r['weight_bits']}-bit weights), {r['samples']} samples:")
@@ -236,7 +252,8 @@ def cmd_energy(a) -> int:
     for dev, info in result["devices"].items():
         print(f"  {dev:12s} {info['joules_per_inference'] * 1e6:10.3f} uJ/inference")
     ann = result["ann_baseline"]
-    print(f"  ANN baseline {ann['joules_per_inference'] * 1e6:10.3f} uJ/inference ({ann['macs_per_inference']:.3g} MACs)")
+    print(f"  ANN baseline {ann['joules_per_inference'] * 1e6:10.3f} uJ/inference "
+          f"({ann['macs_per_inference']:.3g} MACs)")
     print(f"-> {d}/energy.json, {d}/energy.md")
     return 0
 
@@ -258,6 +275,23 @@ def cmd_demo(a) -> int:
     return 0
 
 
+def cmd_compare(a) -> int:
+    from .compare import run_comparison
+
+    configs = None
+    if a.only:
+        configs = []
+        for item in a.only:
+            parts = item.split(":")
+            if len(parts) != 3 or not parts[2].isdigit():
+                raise InputError(f"--only '{item}': expected ENCODING:NEURON:T, e.g. hybrid:asnn:4")
+            configs.append((parts[0], parts[1], int(parts[2])))
+    run_comparison(epochs=a.epochs, lava_samples=a.lava_samples, dataset=a.dataset, workdir=a.workdir,
+                   simdir=a.simdir, out=a.out, configs=configs, progress=not a.quiet)
+    print(f"comparison -> {a.out}")
+    return 0
+
+
 def cmd_doctor(a) -> int:
     from .doctor import run_doctor
 
@@ -273,7 +307,7 @@ def cmd_bench(a) -> int:
 
 COMMANDS = {"train": cmd_train, "export": cmd_export, "quantize": cmd_quantize, "simulate": cmd_simulate,
             "verify": cmd_verify, "energy": cmd_energy, "report": cmd_report, "demo": cmd_demo,
-            "doctor": cmd_doctor, "bench": cmd_bench}
+            "doctor": cmd_doctor, "bench": cmd_bench, "compare": cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,19 +61,34 @@ def port_groups(layer: ir.Layer) -> dict[str, list[ir.Path]]:
     return groups
 
 
-def _accumulate(path: ir.Path, x: torch.Tensor, out_shape: tuple[int, ...]) -> torch.Tensor:
-    """Integer synaptic sums of one path for a batch of source activity x (N, *src_shape)."""
-    n = x.shape[0]
-    if path.kind == "identity":
-        return x.reshape(n, *out_shape).to(torch.int64)
-    xf = x.to(torch.float64)
-    if path.kind == "dense":
-        w = torch.as_tensor(path.weight, dtype=torch.float64)
-        acc = xf.reshape(n, -1) @ w.T
-        return acc.round().to(torch.int64).reshape(n, *out_shape)
-    w = torch.as_tensor(path.weight, dtype=torch.float64)
-    acc = F.conv2d(xf, w, stride=path.stride, padding=path.padding, dilation=path.dilation, groups=path.groups)
-    return acc.round().clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
+EXACT_FLOAT32 = 1 << 24  # integers up to this magnitude are exact in float32 sums
+
+
+class _Synapse:
+    """A path's weights, cached in the cheapest float type that keeps every sum exact."""
+
+    def __init__(self, path: ir.Path):
+        self.path = path
+        if path.kind == "identity":
+            return
+        w = np.asarray(path.weight, dtype=np.float64)
+        fan = np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max(initial=0)
+        worst = fan * (255 if path.graded or path.source == ir.INPUT_GRADED else 1)
+        self.dtype = torch.float32 if worst < EXACT_FLOAT32 else torch.float64
+        self.weight = torch.as_tensor(w, dtype=self.dtype)
+        if path.kind == "dense":
+            self.weight = self.weight.T.contiguous()
+
+    def __call__(self, x: torch.Tensor, out_shape: tuple[int, ...]) -> torch.Tensor:
+        """Integer synaptic sums for a batch of source activity x (N, *src_shape)."""
+        p, n = self.path, x.shape[0]
+        if p.kind == "identity":
+            return x.reshape(n, *out_shape).to(torch.int64)
+        xf = x.to(self.dtype)
+        if p.kind == "dense":
+            return (xf.reshape(n, -1) @ self.weight).round().to(torch.int64).reshape(n, *out_shape)
+        acc = F.conv2d(xf, self.weight, stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups)
+        return acc.round().clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
 
 
 def _bias(paths: list[ir.Path], shape: tuple[int, ...]) -> torch.Tensor:
@@ -100,10 +115,37 @@ class FixedExecutor:
         self.net = net
         self.T = net.timesteps
         self.groups = [port_groups(layer) for layer in net.layers]
+        self.synapses = {id(p): _Synapse(p) for layer in net.layers for p in layer.paths}
         self.biases = [{k: _bias(v, layer.shape) for k, v in g.items()} for layer, g in zip(net.layers, self.groups)]
 
-    def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int = 0) -> ExecResult:
-        """spikes / graded: (N, T, *input shape) integer frames of the two input streams (None if unused)."""
+    def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int = 0,
+            batch: int = 200) -> ExecResult:
+        """spikes / graded: (N, T, *input shape) integer frames of the two input streams (None if unused).
+
+        Runs in batches of ``batch`` samples; ``record=k`` keeps full traces of the first k samples."""
+        ref = spikes if spikes is not None else graded
+        if ref is None:
+            raise InputError("no input frames")
+        parts = []
+        for i in range(0, max(1, ref.shape[0]), batch):
+            s = None if spikes is None else spikes[i:i + batch]
+            g = None if graded is None else graded[i:i + batch]
+            parts.append(self._run(s, g, max(0, min(record - i, batch))))
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        for part in parts[1:]:
+            for a, b in zip(first.layers, part.layers):
+                a.add(b)
+            first.input_spikes = first.input_spikes + part.input_spikes
+            first.input_graded = first.input_graded + part.input_graded
+            if first.traces is not None and part.traces is not None:
+                first.traces = [np.concatenate([a, b]) for a, b in zip(first.traces, part.traces)]
+        first.scores = np.concatenate([p.scores for p in parts])
+        return first
+
+    @torch.no_grad()
+    def _run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int) -> ExecResult:
         ref = spikes if spikes is not None else graded
         if ref is None:
             raise InputError("no input frames")
@@ -163,7 +205,7 @@ class FixedExecutor:
             return None
         total = None
         for p in paths:
-            acc = _accumulate(p, self._source(p.source, spk, grd, outs), layer.shape)
+            acc = self.synapses[id(p)](self._source(p.source, spk, grd, outs), layer.shape)
             total = acc if total is None else total + acc
         return total
 

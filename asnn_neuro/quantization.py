@@ -54,3 +54,24 @@ def quantization_report(name: str, *, workdir: str | Path = "netx_exports", samp
         })
     atomic.write_json(d / "quantization.json", out)
     return out
+
+
+def qat_finetune(name: str, epochs: int, *, workdir: str | Path = "netx_exports", weight_bits: int = 8,
+                 lr_scale: float = 0.2, progress: bool = True) -> str:
+    """Fine-tune ``name`` quantisation-aware into ``name-qat`` and export it; returns the new name."""
+    from dataclasses import asdict
+
+    from .errors import InputError
+    from .export import export
+    from .train import TrainConfig, load_checkpoint, train
+
+    if epochs < 1:
+        raise InputError(f"--qat must be >= 1 epoch, got {epochs}")
+    state = load_checkpoint(Path(workdir) / name / "checkpoint.pt")
+    base = TrainConfig(**state["train_config"])
+    new = f"{name}-qat"
+    cfg = TrainConfig(**{**asdict(base), "name": new, "epochs": epochs, "lr": base.lr * lr_scale,
+                         "workdir": str(workdir), "init_from": name, "qat_bits": weight_bits})
+    train(cfg, show_progress=progress)
+    export(new, workdir=workdir, weight_bits=weight_bits, evaluate=False, progress=progress)
+    return new

@@ -52,6 +52,8 @@ class TrainConfig:
     mixup: float = 0.0
     device: str = "auto"
     workdir: str = "netx_exports"
+    init_from: str | None = None   # start from this model's checkpoint (fine-tuning)
+    qat_bits: int = 0              # > 0: quantisation-aware training with this many weight bits
     options: dict = field(default_factory=dict)
 
     @property
@@ -156,6 +158,15 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
     with torch.no_grad():
         model.eval()
         model(torch.zeros(2, *mcfg.in_shape, mcfg.timesteps, device=device))
+    if cfg.init_from:
+        init = load_checkpoint(Path(cfg.workdir) / cfg.init_from / "checkpoint.pt")
+        if ModelConfig.from_dict(init["model_config"]) != mcfg:
+            raise InputError(f"--init-from {cfg.init_from}: its model differs from the one requested")
+        model.load_state_dict(init["model"])
+    if cfg.qat_bits:
+        from . import qat
+
+        qat.enable(model, cfg.qat_bits, first_graded=all(enc.analog_mask(cfg.encoding, cfg.timesteps)))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(data.train_x) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.epochs, steps_per_epoch))
@@ -181,6 +192,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
     for epoch in range(start_epoch, cfg.epochs):
         gen = generator(cfg.seed, epoch)
         model.train()
+        if cfg.qat_bits:
+            qat.enable(model, cfg.qat_bits, first_graded=all(enc.analog_mask(cfg.encoding, cfg.timesteps)))
         order = torch.randperm(len(data.train_x), generator=gen)
         correct = total = 0
         loss_sum = 0.0

@@ -164,7 +164,11 @@ class Neuron(base.Neuron):
             current = self.norm(current)
         if self.requires_grad:
             self.clamp()
-        spikes = asnn_dynamics(current, self.leak, self.gain, self.threshold, self.alpha, self.quant_step)
+        leak, gain = self.leak, self.gain
+        if self.quant_step > 0:  # quantisation-aware: 12-bit schedules, straight-through gradient
+            leak = leak + (torch.round(leak * 4096) / 4096 - leak).detach()
+            gain = gain + (torch.round(gain * 4096) / 4096 - gain).detach()
+        spikes = asnn_dynamics(current, leak, gain, self.threshold, self.alpha, self.quant_step)
         if self.drop is not None:
             spikes = self.drop(spikes)
         return spikes
