@@ -142,8 +142,23 @@ def _load_raster(run_dir: Path) -> dict[str, np.ndarray]:
         raise InputError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
 
 
+RASTER_ROWS = 300  # neurons drawn per layer panel
+
+
+def _raster_rows(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows to draw, their neuron indices): active neurons first, evenly subsampled to RASTER_ROWS."""
+    active = np.flatnonzero(arr.any(axis=0))
+    pool = active if active.size else np.arange(arr.shape[1])
+    if pool.size > RASTER_ROWS:
+        pool = pool[np.linspace(0, pool.size - 1, RASTER_ROWS).astype(int)]
+    return arr[:, pool].T, pool
+
+
 def plot_raster(record: RunRecord, path: Path) -> str | None:
-    """(d) sample 0 through the network: one panel per layer, time step on x, neuron index on y."""
+    """(d) sample 0 through the network: one panel per layer (left to right), time step on x.
+
+    Each panel shows up to RASTER_ROWS neurons, chosen evenly among those with any event,
+    so that big layers stay readable; the title gives the full counts."""
     raster = _load_raster(Path(record.path))
     panels = [(key, raster[key]) for key in ("input", "input_spikes", "input_graded") if key in raster]
     names = [lay["name"] for lay in record.layers]
@@ -153,23 +168,28 @@ def plot_raster(record: RunRecord, path: Path) -> str | None:
     panels = [(n, a.reshape(a.shape[0], -1)) for n, a in panels if a.ndim >= 2 and a.size]
     if not panels:
         return None
-    heights = [max(1.0, np.sqrt(a.shape[1]) / 4) for _, a in panels]
-    fig = _figure(7, 1.2 + 0.9 * sum(heights))
-    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False,
-                        gridspec_kw={"height_ratios": heights})[:, 0]
+    fig = _figure(max(7.0, 1.5 * len(panels)), 5.2)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (name, arr) in zip(axes, panels):
         steps, n = arr.shape
-        vmax = max(1, int(arr.max()))
-        ax.imshow(arr.T, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=vmax,
-                  extent=(-0.5, steps - 0.5, n - 0.5, -0.5))
-        kind = "graded payload 0-255" if vmax > 1 else "spikes"
-        ax.set_ylabel(f"{name}\nneuron #", fontsize=8)
-        ax.set_title(f"{name}: {n} neurons, {int(np.count_nonzero(arr))} events ({kind})", fontsize=8,
-                     loc="left")
-        ax.tick_params(labelsize=7)
-    axes[-1].set_xlabel("time step within the sample (step)")
-    axes[-1].xaxis.get_major_locator().set_params(integer=True)
-    fig.suptitle(f"{record.run}: spike raster of sample 0", fontsize=10)
+        rows, _ = _raster_rows(arr)
+        state = name != "input" and (arr.max() > 1 or arr.min() < 0)  # a non-spiking readout's state
+        if state:
+            lim = max(1, int(np.abs(rows).max()))
+            ax.imshow(rows, aspect="auto", interpolation="nearest", cmap="coolwarm", vmin=-lim, vmax=lim,
+                      extent=(-0.5, steps - 0.5, rows.shape[0] - 0.5, -0.5))
+            ax.set_title(f"{name}\n{n} neurons\nstate (red > 0)", fontsize=7)
+        else:
+            ax.imshow(rows != 0, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=1,
+                      extent=(-0.5, steps - 0.5, rows.shape[0] - 0.5, -0.5))
+            ax.set_title(f"{name}\n{n} neurons\n{int(np.count_nonzero(arr))} events", fontsize=7)
+        ax.set_xlabel("step", fontsize=7)
+        ax.set_xticks(range(steps))
+        ax.tick_params(labelsize=6)
+        if ax is axes[0]:
+            ax.set_ylabel(f"neuron (up to {RASTER_ROWS} active ones per layer)", fontsize=7)
+    fig.suptitle(f"{record.run}: sample 0 through the network (black = spike or non-zero graded "
+                 "input event)", fontsize=9)
     return _save(fig, path)
 
 

@@ -1,0 +1,90 @@
+"""``asnn bench``: training, chip-precision evaluation and encoding throughput.
+
+``run_bench(smoke, simdir)`` writes ``SIMDIR/bench/bench.json`` and ``bench.md`` (atomically)
+and prints the tables. Sections (see docs/benchmarks.md):
+
+1. training samples/s of our SLAYER-block LeNet vs a plain per-step PyTorch loop (T = 4, 8);
+2. Lava CPU simulator vs the bit-exact torch executor, samples/s, compile time, scaling;
+3. images/s of every input encoding.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from .. import atomic
+from .common import load_avg, machine_facts, torch_threads
+from .encoding_bench import bench_encoding
+from .evaluation import EvalBenchConfig, Float32AccumExecutor, bench_evaluation
+from .report import to_markdown
+from .training import PlainASNNLeNet, TrainBenchConfig, bench_training
+
+__all__ = ["run_bench", "PlainASNNLeNet", "Float32AccumExecutor", "TrainBenchConfig", "EvalBenchConfig"]
+
+SCHEMA = "asnn-bench/1"
+TRAIN_RATIO_TARGET = 0.8     # ours >= 0.8 x the plain loop's samples/s
+EXECUTOR_TARGET_S = 10.0     # 1000 mnist5k test samples through FixedExecutor
+EXECUTOR_TARGET_SAMPLES = 1000
+
+
+def _configs(smoke: bool) -> tuple[TrainBenchConfig, EvalBenchConfig, dict]:
+    if smoke:
+        return (TrainBenchConfig(timesteps=(4,), batch=8, warmup=1, repeats=2, steps_per_repeat=1,
+                                 memory_steps=1, profile_steps=1, pool=2),
+                EvalBenchConfig(sizes=(("small", (8, 12, 16), 64),), lava_samples=(2, 4), executor_samples=16,
+                                train_steps=2, train_batch=16, profile_samples=8),
+                {"images": 256, "timesteps": 8, "repeats": 1})
+    return (TrainBenchConfig(timesteps=(4, 8), batch=64, warmup=3, repeats=5, steps_per_repeat=2,
+                             memory_steps=1, profile_steps=1),
+            EvalBenchConfig(),
+            {"images": 10_000, "timesteps": 8, "repeats": 3})
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _targets(training: dict, evaluation: dict, smoke: bool) -> dict:
+    ratios = {str(r["timesteps"]): r["ratio_ours_over_plain"] for r in training["per_T"]}
+    default = next((s for s in evaluation["sizes"] if s["size"] == "default"), evaluation["sizes"][-1])
+    ex = default["executor"]
+    full = not smoke and ex["samples"] >= EXECUTOR_TARGET_SAMPLES
+    return {
+        "training_ratio_target": TRAIN_RATIO_TARGET,
+        "training_ratio": ratios,
+        "training_pass": None if smoke else all(r >= TRAIN_RATIO_TARGET for r in ratios.values()),
+        "executor_target_s": EXECUTOR_TARGET_S,
+        "executor_size": default["size"],
+        "executor_samples": ex["samples"],
+        "executor_s": ex["seconds"],
+        "executor_pass": (ex["seconds"] < EXECUTOR_TARGET_S) if full else None,
+        "executor_float32_s": default["executor_float32"]["seconds"],
+        "executor_float32_pass": (default["executor_float32"]["seconds"] < EXECUTOR_TARGET_S) if full else None,
+    }
+
+
+def run_bench(smoke: bool = False, simdir: str | Path = "sims") -> dict:
+    """Run all three benchmarks; write SIMDIR/bench/bench.json and bench.md; print the tables."""
+    train_cfg, eval_cfg, enc_cfg = _configs(smoke)
+    out_dir = Path(simdir) / "bench"
+    t0 = time.perf_counter()
+    with torch_threads(os.cpu_count() or 1):
+        result: dict = {"schema": SCHEMA, "smoke": bool(smoke), "machine": machine_facts()}
+        _log(f"bench ({'smoke' if smoke else 'full'}): training throughput")
+        result["training"] = bench_training(train_cfg, profile=not smoke, log=_log)
+        _log("bench: evaluation at chip precision (Lava vs executor)")
+        result["evaluation"] = bench_evaluation(eval_cfg, profile=not smoke, log=_log)
+        _log("bench: encoding throughput")
+        result["encoding"] = bench_encoding(**enc_cfg, log=_log)
+    result["targets"] = _targets(result["training"], result["evaluation"], smoke)
+    result["machine"]["load_at_end"] = load_avg()
+    result["total_s"] = time.perf_counter() - t0
+    text = to_markdown(result)
+    atomic.write_json(out_dir / "bench.json", result)
+    atomic.write_text(out_dir / "bench.md", text)
+    print(text)
+    print(f"-> {out_dir}/bench.json, {out_dir}/bench.md")
+    return result
