@@ -252,8 +252,11 @@ def cmd_energy(a) -> int:
     for dev, info in result["devices"].items():
         print(f"  {dev:12s} {info['joules_per_inference'] * 1e6:10.3f} uJ/inference")
     ann = result["ann_baseline"]
-    print(f"  ANN baseline {ann['joules_per_inference'] * 1e6:10.3f} uJ/inference "
-          f"({ann['macs_per_inference']:.3g} MACs)")
+    if ann.get("joules_per_inference") is None:  # the run's network file could not be read
+        print(f"  ANN baseline  not computed ({ann.get('note', 'no network')})")
+    else:
+        print(f"  ANN baseline {ann['joules_per_inference'] * 1e6:10.3f} uJ/inference "
+              f"({ann['macs_per_inference']:.3g} MACs)")
     print(f"-> {d}/energy.json, {d}/energy.md")
     return 0
 
@@ -310,6 +313,11 @@ COMMANDS = {"train": cmd_train, "export": cmd_export, "quantize": cmd_quantize, 
             "doctor": cmd_doctor, "bench": cmd_bench, "compare": cmd_compare}
 
 
+def _one_line(exc: BaseException) -> str:
+    """The message on one line, whatever a file's names or an exception's text hold."""
+    return " ".join(str(exc).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -318,12 +326,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()
-            return 2
+            raise InputError(f"no command given; choose one of: {', '.join(COMMANDS)}")
+        for option in ("workdir", "simdir"):
+            folder = getattr(args, option, None)
+            if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+                raise InputError(f"--{option} {folder}: exists and is not a directory")
         return COMMANDS[args.command](args)
     except InputError as exc:
         if debug:
             traceback.print_exc()
-        print(f"asnn: error: {exc}", file=sys.stderr)
+        print(f"asnn: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("asnn: interrupted", file=sys.stderr)
@@ -333,8 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001
         if debug:
             traceback.print_exc()
-        print(f"asnn: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        print(f"asnn: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the "
+              "traceback)", file=sys.stderr)
         return 1
 
 

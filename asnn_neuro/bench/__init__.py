@@ -18,11 +18,11 @@ from pathlib import Path
 from .. import atomic
 from .common import load_avg, machine_facts, torch_threads
 from .encoding_bench import bench_encoding
-from .evaluation import EvalBenchConfig, Float32AccumExecutor, bench_evaluation
+from .evaluation import EvalBenchConfig, bench_evaluation
 from .report import to_markdown
 from .training import PlainASNNLeNet, TrainBenchConfig, bench_training
 
-__all__ = ["run_bench", "PlainASNNLeNet", "Float32AccumExecutor", "TrainBenchConfig", "EvalBenchConfig"]
+__all__ = ["run_bench", "PlainASNNLeNet", "TrainBenchConfig", "EvalBenchConfig"]
 
 SCHEMA = "asnn-bench/1"
 TRAIN_RATIO_TARGET = 0.8     # ours >= 0.8 x the plain loop's samples/s
@@ -33,12 +33,12 @@ EXECUTOR_TARGET_SAMPLES = 1000
 def _configs(smoke: bool) -> tuple[TrainBenchConfig, EvalBenchConfig, dict]:
     if smoke:
         return (TrainBenchConfig(timesteps=(4,), batch=8, warmup=1, repeats=2, steps_per_repeat=1,
-                                 memory_steps=1, profile_steps=1, pool=2),
+                                 profile_steps=1, pool=2),
                 EvalBenchConfig(sizes=(("small", (8, 12, 16), 64),), lava_samples=(2, 4), executor_samples=16,
                                 train_steps=2, train_batch=16, profile_samples=8),
                 {"images": 256, "timesteps": 8, "repeats": 1})
     return (TrainBenchConfig(timesteps=(4, 8), batch=64, warmup=3, repeats=5, steps_per_repeat=2,
-                             memory_steps=1, profile_steps=1),
+                             profile_steps=1),
             EvalBenchConfig(),
             {"images": 10_000, "timesteps": 8, "repeats": 3})
 
@@ -61,8 +61,6 @@ def _targets(training: dict, evaluation: dict, smoke: bool) -> dict:
         "executor_samples": ex["samples"],
         "executor_s": ex["seconds"],
         "executor_pass": (ex["seconds"] < EXECUTOR_TARGET_S) if full else None,
-        "executor_float32_s": default["executor_float32"]["seconds"],
-        "executor_float32_pass": (default["executor_float32"]["seconds"] < EXECUTOR_TARGET_S) if full else None,
     }
 
 

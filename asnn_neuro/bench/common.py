@@ -162,6 +162,16 @@ def top_ops(prof: torch.profiler.profile, limit: int = 12) -> list[dict]:
              "share": round(e.self_cpu_time_total / total, 4), "calls": int(e.count)} for e in rows[:limit]]
 
 
+def backward_nodes(prof: torch.profiler.profile, limit: int = 6) -> list[dict]:
+    """Autograd nodes by total CPU time (children included): name, ms, share of all self CPU time."""
+    prefix = "autograd::engine::evaluate_function: "
+    events = list(prof.key_averages())
+    total = sum(e.self_cpu_time_total for e in events) or 1.0
+    rows = sorted((e for e in events if e.key.startswith(prefix)), key=lambda e: e.cpu_time_total, reverse=True)
+    return [{"node": e.key[len(prefix):], "ms": round(e.cpu_time_total / 1000.0, 2),
+             "share": round(e.cpu_time_total / total, 4)} for e in rows[:limit]]
+
+
 @contextlib.contextmanager
 def torch_threads(threads: int) -> Iterator[int]:
     """Run the block with ``threads`` intra-op threads, restoring the old setting after."""

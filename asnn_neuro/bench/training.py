@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from .. import encoding as enc
 from ..models.config import ModelConfig
 from ..models.registry import build_model
-from .common import PeakRSS, saved_for_backward, spread, top_ops
+from .common import PeakRSS, backward_nodes, saved_for_backward, spread, top_ops
 
 THETA = 1.0
 ALPHA = 4.0
@@ -104,7 +104,6 @@ class TrainBenchConfig:
     warmup: int = 3
     repeats: int = 5
     steps_per_repeat: int = 3
-    memory_steps: int = 2
     profile_steps: int = 2
     in_shape: tuple[int, int, int] = (3, 32, 32)
     classes: int = 10
@@ -164,12 +163,15 @@ class _Runner:
             self.step()
         return time.perf_counter() - t0
 
-    def saved_bytes(self) -> int:
-        inp, y = self.batches[0]
-        with saved_for_backward(list(self.model.parameters())) as saved:
-            loss = F.cross_entropy(self.model(inp), y)
-        del loss
-        return saved["bytes"]
+    def instrumented_step(self) -> dict:
+        """One step measuring peak RSS growth, bytes saved for backward and the fwd/bwd/Adam split."""
+        split = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+        with PeakRSS() as mem, saved_for_backward(list(self.model.parameters())) as saved:
+            self.step(split)
+        total = sum(split.values()) or 1.0
+        return {"peak_rss_growth_mib": round(mem.growth_mib, 1), "memory_method": mem.method,
+                "saved_for_backward_mib": round(saved["bytes"] / (1024 * 1024), 1),
+                "time_split": {k: round(v / total, 3) for k, v in split.items()}}
 
 
 def bench_training(cfg: TrainBenchConfig, profile: bool = True, log=print) -> dict:
@@ -190,26 +192,15 @@ def bench_training(cfg: TrainBenchConfig, profile: bool = True, log=print) -> di
                 samples[k].append(cfg.batch * cfg.steps_per_repeat / r.timed(cfg.steps_per_repeat))
         row: dict = {"timesteps": steps}
         for k, r in runners.items():
-            with PeakRSS() as mem:
-                for _ in range(cfg.memory_steps):
-                    r.step()
-            results["memory_method"] = mem.method
-            split = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
-            for _ in range(cfg.memory_steps):
-                r.step(split)
-            total = sum(split.values()) or 1.0
-            row[k] = {
-                "samples_per_s": spread(samples[k]),
-                "peak_rss_growth_mib": round(mem.growth_mib, 1),
-                "saved_for_backward_mib": round(r.saved_bytes() / (1024 * 1024), 1),
-                "parameters": r.parameters(),
-                "time_split": {p: round(v / total, 3) for p, v in split.items()},
-            }
+            probe = r.instrumented_step()
+            results["memory_method"] = probe.pop("memory_method")
+            row[k] = {"samples_per_s": spread(samples[k]), "parameters": r.parameters(), **probe}
             if profile:
                 with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
                     for _ in range(cfg.profile_steps):
                         r.step()
                 row[k]["top_ops"] = top_ops(prof)
+                row[k]["backward_nodes"] = backward_nodes(prof)
         row["ratio_ours_over_plain"] = row["ours"]["samples_per_s"]["median"] / \
             row["plain"]["samples_per_s"]["median"]
         log(f"  training T={steps}: ours {row['ours']['samples_per_s']['median']:.1f} samples/s, "

@@ -14,6 +14,7 @@ charged for the same network run once as a conventional ANN (``fanout.ann_layer_
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -36,9 +37,19 @@ EXCLUDED = (
 
 def _number(summary: Mapping, key: str, where: str, minimum: float = 0) -> float:
     value = summary.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise InputError(f"{where}: {key!r} must be a number >= {minimum}, got {value!r}")
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    try:
+        ok = ok and math.isfinite(float(value)) and value >= minimum
+    except OverflowError:  # an integer beyond float range
+        ok = False
+    if not ok:
+        raise InputError(f"{where}: {key!r} must be a finite number >= {minimum}, got {value!r:.60}")
     return value
+
+
+def _optional_number(summary: Mapping, key: str, where: str) -> float:
+    """A count that may be absent (0) but, when present, must be a finite number >= 0."""
+    return 0 if summary.get(key) is None else _number(summary, key, where)
 
 
 def _summary_rows(summary: Mapping, where: str) -> list[dict]:
@@ -141,12 +152,14 @@ def estimate_from(
         })
     inp = summary.get("input") if isinstance(summary.get("input"), dict) else {}
     per_inference = {
-        "input_spikes": float(inp.get("spikes", 0) or 0) / samples,
-        "input_graded_events": float(inp.get("graded_events", 0) or 0) / samples,
+        "input_spikes": float(_optional_number(inp, "spikes", f"{where} input")) / samples,
+        "input_graded_events": float(_optional_number(inp, "graded_events", f"{where} input")) / samples,
         **{k: sum(row[k] for row in rows) / samples for k in ("spikes", "synops", "graded_macs")},
         "neuron_updates": int(sum(lay["neuron_updates"] for lay in layers)),
     }
     depth = summary.get("latency_steps")
+    if depth is not None:
+        depth = int(_number(summary, "latency_steps", where))
     if depth is None and net is not None:
         depth = net.depth()[-1]
     if depth is None:
@@ -211,9 +224,15 @@ def load_network(summary: Mapping, run_dir: Path) -> tuple[ir.Network | None, st
     ref = summary.get("network")
     if not ref:
         return None, "summary.json names no network file"
-    path = Path(ref) if Path(ref).is_absolute() else Path(run_dir) / ref
-    if not path.exists():
-        return None, f"network file {path} not found"
+    if not isinstance(ref, str):
+        return None, f"summary.json: 'network' is not a file name ({ref!r:.60})"
+    try:
+        path = Path(ref) if Path(ref).is_absolute() else Path(run_dir) / ref
+        found = path.is_file()
+    except (OSError, ValueError):  # a name the OS refuses (NUL byte, too long)
+        found = False
+    if not found:
+        return None, f"network file {ref!r:.200} not found"
     try:
         from asnn_neuro.netx_io import read_network
     except ModuleNotFoundError as exc:

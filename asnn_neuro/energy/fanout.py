@@ -153,6 +153,8 @@ def _source_counts(counts: Mapping[str, np.ndarray], source: int, n: int) -> np.
     if key not in counts:
         raise InputError(f"counts.npz: missing array {key!r}")
     arr = np.asarray(counts[key]).reshape(-1)
+    if arr.dtype.kind not in "iub":
+        raise InputError(f"counts.npz: {key!r} holds {arr.dtype} values, expected integer counts")
     if arr.size != n:
         raise InputError(f"counts.npz: {key!r} has {arr.size} entries, expected {n}")
     return arr

@@ -5,8 +5,7 @@ Layout: stem conv (``HybridConv`` for hybrid encodings) -> stages of basic block
 
 Basic block: ``out = SN(BN2(conv2(SN(BN1(conv1(x))))) + shortcut(x))``, shortcut identity, or
 BN(conv1x1, stride s) where the shape changes. The block neuron after the add sees one port
-with two paths (conv2 and the skip), which must share one weight exponent: both are quantised
-jointly (``quantize_joint``).
+with two paths (conv2 and the skip), which must share one weight exponent (``share_exponent``).
 
 End of the network: no global average pooling (a mean of spikes is not a spike); the last
 feature map is flattened into the dense ``Readout``. A dense readout of the flattened map
@@ -38,7 +37,6 @@ from .. import encoding as enc
 from .. import ir
 from ..errors import InputError
 from ..neurons import asnn
-from ..quantize import QuantizedWeights, quantize_weights
 from ..slayer_import import slayer
 from .blocks import HybridConv, Readout, conv_block, neuron_params
 from .config import ModelConfig
@@ -95,37 +93,24 @@ def spiking_neuron(kind: str, timesteps: int, features: int, norm: bool = False)
     return slayer.neuron.cuba.Neuron(**params) if kind == "cuba" else asnn.Neuron(**params)
 
 
-# ----------------------------------------------------------------------------------- quantisation
-def quantize_joint(parts: Sequence[np.ndarray], bits: int, max_clip: float) -> list[QuantizedWeights]:
-    """Quantise weight arrays that share one neuron port with one exponent.
+# ----------------------------------------------------------------------------------- lowering
+def identity_synapse(channels: int) -> torch.nn.Module:
+    """A depthwise 1x1 conv of weight 1: the identity skip as a synapse (used for lowering only)."""
+    syn = slayer.synapse.Conv(channels, channels, 1, groups=channels)
+    with torch.no_grad():
+        syn.weight.fill_(1.0)
+    return syn
 
-    Starts from ``quantize_weights`` of all parts together, then coarsens the exponent until
-    every part on its own clips at most ``max_clip`` of its non-zero weights (so that a few
-    identity weights of 1.0 among many conv weights are never saturated).
-    """
-    joint = quantize_weights(np.concatenate([np.ravel(p) for p in parts]), bits, max_clip)
-    shift = 9 - bits
-    top, lo = (1 << (bits - 1)) - 1, -(1 << (bits - 1))
-    exp = joint.exponent + shift  # mantissa exponent
 
-    def clipped(p: np.ndarray, e: int) -> float:
-        nz = p[p != 0]
-        if nz.size == 0:
-            return 0.0
-        m = np.rint(nz / 2.0 ** e)
-        return float(np.mean((m > top) | (m < lo)))
-
-    while any(clipped(np.asarray(p, dtype=np.float64), exp) > max_clip for p in parts):
-        exp += 1
-    out = []
-    for p in parts:
-        p = np.asarray(p, dtype=np.float64)
-        m = np.rint(p / 2.0 ** exp)
-        frac = float(np.mean((m > top) | (m < lo))) if m.size else 0.0
-        m = np.clip(m, lo, top).astype(np.int64)
-        out.append(QuantizedWeights(weight=m << shift, exponent=exp - shift, bits=bits, clipped_fraction=frac,
-                                    range_used=float(np.abs(m).max() / top) if m.size else 0.0))
-    return out
+def share_exponent(lowering, paths: Sequence[ir.Path]) -> None:
+    """Give paths that drive one neuron port one weight exponent (Lava sums them before the
+    neuron's shift): each is quantised on its own clip budget, then all are requantised at the
+    coarsest of their exponents, so none clips more than its own budget (identity weights of
+    1.0 stay exact)."""
+    exp = max(p.weight_exponent for p in paths)
+    for p in paths:
+        if p.weight_exponent != exp:
+            lowering.quantize_path(p, min_exponent=exp)
 
 
 # ----------------------------------------------------------------------------------------- blocks
@@ -152,40 +137,25 @@ class BasicBlock(torch.nn.Module):
 
     def lower(self, lowering, name: str, source: int, shape: tuple[int, ...]) -> int:
         """Append relay, conv1 and the add layer (conv2 + skip) to ``lowering``; returns the add layer."""
-        from ..lowering import OR_NEURON, fold_bn
-        from ..quantize import quantize_bias
+        from ..lowering import OR_NEURON
 
         ones = (1,) * lowering.T
         s = self.stride
         unit = np.ones((self.in_ch, 1, 1, 1), dtype=np.int64)
-        relay_path = ir.Path(source=source, kind="conv", weight=unit,
-                             bias=np.zeros(self.in_ch, dtype=np.int64), kernel=(1, 1), stride=(s, s),
-                             groups=self.in_ch, mask=ones)
+        relay_path = ir.Path(source=source, kind="conv", weight=unit, bias=np.zeros(self.in_ch, dtype=np.int64),
+                             kernel=(1, 1), stride=(s, s), groups=self.in_ch, mask=ones)
         relay = lowering.add(f"{name}.relay", (self.in_ch, *shape[1:]), OR_NEURON, [relay_path])
         norm1 = getattr(self.conv1.neuron, "norm", None)
         p1 = lowering.path(f"{name}.conv1", self.conv1.synapse, norm1, source, False, ones)
         conv1 = lowering.add(f"{name}.conv1", shape, lowering.neuron_for(self.conv1.neuron, [p1]), [p1])
-
-        w2, b2 = fold_bn(self.conv2.weight[..., 0], self.bn2)
-        if self.shortcut is None:  # identity: depthwise 1x1 of weight 1
-            ws, bs = np.ones((self.out_ch, 1, 1, 1)), np.zeros(self.out_ch)
-            skip_geo = {"kind": "conv", "kernel": (1, 1), "groups": self.out_ch}
-        else:  # 1x1 stride-s conv on x == 1x1 stride-1 conv on the (strided) relay
-            ws, bs = fold_bn(self.shortcut.weight[..., 0], self.shortcut_bn)
-            skip_geo = {"kind": "conv", "kernel": (1, 1)}
-        q2, qs = quantize_joint([w2, ws], lowering.bits, lowering.max_clip)
-        paths = []
-        main_geo = {"kind": "conv", "kernel": (3, 3), "padding": (1, 1)}
-        for part, src, q, b, geo, w in ((f"{name}.conv2", conv1, q2, b2, main_geo, w2),
-                                        (f"{name}.skip", relay, qs, bs, skip_geo, ws)):
-            lowering.report.append({
-                "name": part, "weight_exponent": q.exponent, "weight_bits": q.bits,
-                "clipped_fraction": q.clipped_fraction, "range_used": q.range_used,
-                "max_abs_weight": float(np.abs(w).max()),
-            })
-            paths.append(ir.Path(source=src, weight=q.weight, bias=quantize_bias(b, q.exponent),
-                                 shift=-q.exponent, mask=ones, weight_exponent=q.exponent, weight_bits=q.bits,
-                                 **geo))
+        main = lowering.path(f"{name}.conv2", self.conv2, self.bn2, conv1, False, ones)
+        if self.shortcut is None:
+            skip = lowering.path(f"{name}.skip", identity_synapse(self.out_ch), None, relay, False, ones)
+        else:  # 1x1 stride-s conv on x == 1x1 stride-1 conv on the relay, which already subsampled x
+            skip = lowering.path(f"{name}.skip", self.shortcut, self.shortcut_bn, relay, False, ones)
+            skip.stride = (1, 1)
+        paths = [main, skip]
+        share_exponent(lowering, paths)
         return lowering.add(f"{name}.conv2", shape, lowering.neuron_for(self.neuron, paths), paths)
 
 

@@ -1,0 +1,60 @@
+"""``asnn bench --smoke``: the benchmark runs end to end and writes its two files (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+pytestmark = pytest.mark.slow  # trains a few steps and runs Lava
+
+
+def _positive(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def test_bench_smoke(tmp_path, capsys):
+    from asnn_neuro.bench import run_bench
+    from asnn_neuro.encoding import SCHEMES
+
+    result = run_bench(smoke=True, simdir=tmp_path)
+    out = tmp_path / "bench"
+    data = json.loads((out / "bench.json").read_text())
+    md = (out / "bench.md").read_text()
+    assert data["schema"] == result["schema"] and data["smoke"] is True
+    for key in ("machine", "training", "evaluation", "encoding", "targets"):
+        assert key in data
+    assert data["machine"]["logical_cores"] >= 1 and data["machine"]["torch"]
+
+    for row in data["training"]["per_T"]:
+        for impl in ("ours", "plain"):
+            r = row[impl]
+            assert _positive(r["samples_per_s"]["median"]) and r["samples_per_s"]["n"] >= 2
+            assert r["samples_per_s"]["min"] <= r["samples_per_s"]["median"] <= r["samples_per_s"]["max"]
+            assert _positive(r["saved_for_backward_mib"]) and r["peak_rss_growth_mib"] >= 0
+            assert _positive(r["parameters"])
+        assert row["ours"]["parameters"] == row["plain"]["parameters"]  # the same network
+        assert _positive(row["ratio_ours_over_plain"])
+
+    sizes = data["evaluation"]["sizes"]
+    assert sizes
+    for size in sizes:
+        assert _positive(size["neurons"]) and _positive(size["synapses"])
+        assert len(size["lava"]) >= 2
+        for r in size["lava"]:
+            assert _positive(r["compile_s"]) and _positive(r["run_s"]) and _positive(r["lava_samples_per_s"])
+            assert _positive(r["executor_samples_per_s"]) and r["steps"] > r["samples"]
+            assert r["predictions_agree"] and r["counts_agree"]  # Lava and the executor are bit-exact
+        assert _positive(size["executor"]["samples_per_s"])
+
+    schemes = [r["scheme"] for r in data["encoding"]["schemes"]]
+    assert schemes == list(SCHEMES)
+    assert all(_positive(r["images_per_s"]["median"]) for r in data["encoding"]["schemes"])
+
+    for title in ("## 1. Training throughput", "## 2. Evaluation at chip precision", "## 3. Encoding throughput",
+                  "## Where the time goes"):
+        assert title in md
+    assert "| 4 | ours" in md and "| 4 | plain" in md
+    assert "# asnn-neuro benchmark" in capsys.readouterr().out
+    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries
