@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--no-augment", action="store_true", help="no random translations")
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (under torchrun: each rank its GPU)")
+    p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                    help="model-specific option, e.g. widths=16,32,64 (repeatable)")
@@ -168,7 +169,7 @@ def cmd_train(a) -> int:
     cfg = TrainConfig(dataset=a.dataset, model=a.model, encoding=a.encoding, neuron=a.neuron,
                       timesteps=a.timesteps, epochs=a.epochs, seed=a.seed, name=name, batch_size=a.batch_size,
                       lr=a.lr, weight_decay=a.weight_decay, augment=not a.no_augment, mixup=a.mixup,
-                      device=a.device, workdir=a.workdir, options=_options(a.model_option))
+                      device=a.device, amp=a.amp, workdir=a.workdir, options=_options(a.model_option))
     r = train(cfg, resume=a.resume, show_progress=not a.quiet)
     print(f"trained {name}: test accuracy {100 * r['test_accuracy']:.2f}% on {r['test_samples']} held-out "
           f"samples ({r['samples_per_s']:.0f} samples/s) -> {cfg.out_dir}/")
@@ -190,10 +191,11 @@ def cmd_export(a) -> int:
 
 
 def cmd_quantize(a) -> int:
-    from .quantization import quantization_report
+    from .quantization import check_sample_counts, quantization_report
     from .quantize import check_bits
 
     check_bits(a.weight_bits)
+    check_sample_counts(a.samples, a.lava_samples)
     if a.qat:
         from .quantization import qat_finetune
 
@@ -264,6 +266,8 @@ def cmd_energy(a) -> int:
 def cmd_report(a) -> int:
     from .report.build import build_report
 
+    if not a.name or "/" in a.name or a.name.startswith("."):
+        raise InputError(f"--name '{a.name}' must be a plain folder name")
     dirs = [_run_dir(r, a.simdir) for r in a.runs]
     out = Path(a.simdir) / a.name
     build_report(dirs, out)

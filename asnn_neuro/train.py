@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import atomic
+from . import atomic, distributed
 from . import encoding as enc
 from .data import Dataset, load_dataset
 from .errors import InputError
-from .models import build_model
+from .models import MODELS, NEURONS, build_model
 from .models.config import ModelConfig
 from .progress import progress_bar
 
@@ -52,6 +54,7 @@ class TrainConfig:
     mixup: float = 0.0
     device: str = "auto"
     workdir: str = "netx_exports"
+    amp: bool = False              # bfloat16 autocast on CUDA (ignored on the CPU)
     init_from: str | None = None   # start from this model's checkpoint (fine-tuning)
     qat_bits: int = 0              # > 0: quantisation-aware training with this many weight bits
     options: dict = field(default_factory=dict)
@@ -64,10 +67,12 @@ class TrainConfig:
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not re.fullmatch(r"cuda(:\d+)?", name):
+        raise InputError(f"unknown device '{name}'; choose auto, cpu or cuda[:N]")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {name}: CUDA is not available on this machine")
-    if name not in ("cpu",) and not name.startswith("cuda"):
-        raise InputError(f"unknown device '{name}'; choose auto, cpu or cuda[:N]")
+    if ":" in name and int(name.split(":")[1]) >= torch.cuda.device_count():
+        raise InputError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return torch.device(name)
 
 
@@ -86,6 +91,18 @@ def validate(cfg: TrainConfig) -> None:
         raise InputError(f"--batch-size must be >= 1, got {cfg.batch_size}")
     if not cfg.name or "/" in cfg.name or cfg.name.startswith("."):
         raise InputError(f"--name '{cfg.name}' must be a plain folder name")
+    if cfg.model not in MODELS:
+        raise InputError(f"unknown model '{cfg.model}'; choose one of: {', '.join(MODELS)}")
+    if cfg.neuron not in NEURONS:
+        raise InputError(f"unknown neuron '{cfg.neuron}'; choose one of: {', '.join(NEURONS)}")
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {cfg.seed!r}")
+    for option, value, high in (("--lr", cfg.lr, 10.0), ("--weight-decay", cfg.weight_decay, 10.0),
+                                ("--mixup", cfg.mixup, 1e3)):
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= high \
+                or (option == "--lr" and value == 0):
+            low = "(0" if option == "--lr" else "[0"
+            raise InputError(f"{option} must be a number in {low}, {high}], got {value!r}")
 
 
 def generator(seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Generator:
@@ -145,8 +162,18 @@ def model_config(cfg: TrainConfig, data: Dataset) -> ModelConfig:
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, data: Dataset | None = None) -> dict:
     """Train, checkpoint after every epoch, write train.json; returns its content."""
     validate(cfg)
-    device = pick_device(cfg.device)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    info = distributed.init_from_env()
+    try:
+        return _train(cfg, info, resume, show_progress and distributed.is_main(info), data)
+    finally:
+        distributed.cleanup(info)
+
+
+def _train(cfg: TrainConfig, info: distributed.DistInfo, resume: bool, show_progress: bool,
+           data: Dataset | None) -> dict:
+    main_rank = distributed.is_main(info)
+    device = distributed.device_for(info, pick_device(cfg.device))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, info.world_size)))
     data = data or load_dataset(cfg.dataset, seed=cfg.seed)
     mcfg = model_config(cfg, data)
     calibration = None
@@ -167,8 +194,10 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
         from . import qat
 
         qat.enable(model, cfg.qat_bits, first_graded=all(enc.analog_mask(cfg.encoding, cfg.timesteps)))
+    net = distributed.wrap(model, info)  # DDP under torchrun, the model itself otherwise
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(data.train_x) / cfg.batch_size)
+    steps_per_epoch = math.ceil(len(distributed.shard(torch.arange(len(data.train_x)), info)) / cfg.batch_size)
+    amp = cfg.amp and device.type == "cuda"
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.epochs, steps_per_epoch))
     ckpt_path = cfg.out_dir / "checkpoint.pt"
     history: list[dict] = []
@@ -177,16 +206,26 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
         if not ckpt_path.is_file():
             raise InputError(f"--resume: no checkpoint at {ckpt_path}")
         state = load_checkpoint(ckpt_path)
-        saved = TrainConfig(**{**state["train_config"], "workdir": cfg.workdir, "name": cfg.name})
+        try:
+            saved = TrainConfig(**{**state["train_config"], "workdir": cfg.workdir, "name": cfg.name})
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"--resume: {ckpt_path}: malformed training options ({exc})") from None
         if asdict(saved) != asdict(cfg):
             diff = [k for k in asdict(cfg) if asdict(cfg)[k] != asdict(saved)[k]]
             raise InputError(f"--resume: {ckpt_path} was trained with different options ({', '.join(diff)})")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        history = state["history"]
-        start_epoch = state["epoch"]
-    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            history = list(state["history"])
+            start_epoch = int(state["epoch"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise InputError(f"--resume: {ckpt_path}: cannot resume from it ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})") from None
+        if not 0 <= start_epoch <= cfg.epochs or len(history) != start_epoch:
+            raise InputError(f"--resume: {ckpt_path}: inconsistent epoch count {start_epoch}")
+    if main_rank:
+        cfg.out_dir.mkdir(parents=True, exist_ok=True)
     train_time = sum(h["seconds"] for h in history)
     seen = sum(h["samples"] for h in history)
     for epoch in range(start_epoch, cfg.epochs):
@@ -194,7 +233,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
         model.train()
         if cfg.qat_bits:
             qat.enable(model, cfg.qat_bits, first_graded=all(enc.analog_mask(cfg.encoding, cfg.timesteps)))
-        order = torch.randperm(len(data.train_x), generator=gen)
+        order = distributed.shard(torch.randperm(len(data.train_x), generator=gen), info)
         correct = total = 0
         loss_sum = 0.0
         t0 = time.perf_counter()
@@ -206,16 +245,17 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
                 x = random_shift(x, cfg.shift, gen)
             xb = encode_batch(x, mcfg, calibration, gen).to(device)
             y = y.to(device)
-            if cfg.mixup > 0:
-                lam = float(torch.distributions.Beta(cfg.mixup, cfg.mixup).sample())
-                perm = torch.randperm(len(y), generator=gen).to(device)
-                xb = lam * xb + (1 - lam) * xb[perm]
-                out = model(xb)
-                loss = lam * F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing) + \
-                    (1 - lam) * F.cross_entropy(out, y[perm], label_smoothing=cfg.label_smoothing)
-            else:
-                out = model(xb)
-                loss = F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+                if cfg.mixup > 0:
+                    lam = float(np.random.default_rng([cfg.seed, epoch, b]).beta(cfg.mixup, cfg.mixup))
+                    perm = torch.randperm(len(y), generator=gen).to(device)
+                    xb = lam * xb + (1 - lam) * xb[perm]
+                    out = net(xb)
+                    loss = lam * F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing) + \
+                        (1 - lam) * F.cross_entropy(out, y[perm], label_smoothing=cfg.label_smoothing)
+                else:
+                    out = net(xb)
+                    loss = F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -226,6 +266,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
             if show_progress:
                 bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
         seconds = time.perf_counter() - t0
+        sums = distributed.all_reduce_sum(torch.tensor([correct, total, loss_sum], dtype=torch.float64), info)
+        correct, total, loss_sum = int(sums[0]), int(sums[1]), float(sums[2])
         test_acc, _ = evaluate(model, data.test_x, data.test_y, mcfg, calibration, device)
         history.append({"epoch": epoch + 1, "loss": loss_sum / total, "train_accuracy": correct / total,
                         "test_accuracy": test_acc, "seconds": seconds, "samples": total})
@@ -234,16 +276,19 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
         if show_progress:
             print(f"epoch {epoch + 1}: loss {loss_sum / total:.4f} train {correct / total:.4f} "
                   f"test {test_acc:.4f} ({total / seconds:.0f} samples/s)", flush=True)
-        save_checkpoint(ckpt_path, model, mcfg, cfg, calibration, epoch + 1, history, opt, sched)
+        if main_rank:
+            save_checkpoint(ckpt_path, model, mcfg, cfg, calibration, epoch + 1, history, opt, sched)
+        distributed.barrier(info)
     result = {
         "dataset": cfg.dataset, "model": cfg.model, "encoding": cfg.encoding, "neuron": cfg.neuron,
         "timesteps": cfg.timesteps, "epochs": cfg.epochs, "seed": cfg.seed,
         "train_accuracy": history[-1]["train_accuracy"], "test_accuracy": history[-1]["test_accuracy"],
         "samples_per_s": seen / train_time if train_time > 0 else None,
         "test_samples": len(data.test_y), "device": str(device), "history": history,
-        "config": asdict(cfg),
+        "config": asdict(cfg), "world_size": info.world_size,
     }
-    atomic.write_json(cfg.out_dir / "train.json", result)
+    if main_rank:
+        atomic.write_json(cfg.out_dir / "train.json", result)
     return result
 
 
@@ -279,14 +324,20 @@ def load_checkpoint(path: Path) -> dict:
 def load_model(path: Path, device: str = "cpu"):
     """(model in eval mode, ModelConfig, calibration or None) from a checkpoint."""
     state = load_checkpoint(path)
-    mcfg = ModelConfig.from_dict(state["model_config"])
-    model = build_model(mcfg)
-    calibration = None
-    if state.get("calibration"):
-        calibration = enc.TemporalEqCalibration.from_dict(state["calibration"])
-    with torch.no_grad():
-        model.eval()
-        model(torch.zeros(1, *mcfg.in_shape, mcfg.timesteps))
-    model.load_state_dict(state["model"])
+    try:
+        mcfg = ModelConfig.from_dict(state["model_config"])
+        model = build_model(mcfg)
+        calibration = None
+        if state.get("calibration"):
+            calibration = enc.TemporalEqCalibration.from_dict(state["calibration"])
+        with torch.no_grad():
+            model.eval()
+            model(torch.zeros(1, *mcfg.in_shape, mcfg.timesteps))
+        model.load_state_dict(state["model"])
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a damaged or foreign state
+        raise InputError(f"{path}: cannot rebuild the model ({type(exc).__name__}: "
+                         f"{str(exc)[:200]})") from None
     model.eval()
     return model.to(device), mcfg, calibration
