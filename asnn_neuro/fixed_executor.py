@@ -84,11 +84,30 @@ class _Synapse:
         p, n = self.path, x.shape[0]
         if p.kind == "identity":
             return x.reshape(n, *out_shape).to(torch.int64)
-        xf = x.to(self.dtype)
+        xf = x.to(self.dtype)  # sums of integers stay exact integers in this float type
         if p.kind == "dense":
-            return (xf.reshape(n, -1) @ self.weight).round().to(torch.int64).reshape(n, *out_shape)
+            return (xf.reshape(n, -1) @ self.weight).to(torch.int64).reshape(n, *out_shape)
         acc = F.conv2d(xf, self.weight, stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups)
-        return acc.round().clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
+        return acc.clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
+
+
+def or_pool(layer: ir.Layer) -> ir.Path | None:
+    """The path of a layer that is exactly an OR of its inputs, or None.
+
+    A CUBA neuron with full current decay (iDecay 4096), threshold 0 and no bias, fed by
+    non-negative weights from binary spikes, fires exactly when some input in its window
+    spiked: its current is the window sum, its voltage is 0 before every update (reset on a
+    spike, otherwise nothing was added). Such a layer can run as ``conv(x) > 0``.
+    """
+    n = layer.neuron
+    if not isinstance(n, ir.CubaNeuron) or len(layer.paths) != 1:
+        return None
+    p = layer.paths[0]
+    if n.i_decay != 4096 or n.vth_mant != 0 or p.kind != "conv" or p.graded or p.source < 0:
+        return None
+    if (p.bias is not None and np.any(p.bias)) or np.any(np.asarray(p.weight) < 0):
+        return None
+    return p
 
 
 def _bias(paths: list[ir.Path], shape: tuple[int, ...]) -> torch.Tensor:
@@ -117,6 +136,7 @@ class FixedExecutor:
         self.groups = [port_groups(layer) for layer in net.layers]
         self.synapses = {id(p): _Synapse(p) for layer in net.layers for p in layer.paths}
         self.biases = [{k: _bias(v, layer.shape) for k, v in g.items()} for layer, g in zip(net.layers, self.groups)]
+        self.or_pools = [or_pool(layer) for layer in net.layers]
 
     def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int = 0,
             batch: int = 200) -> ExecResult:
@@ -150,39 +170,42 @@ class FixedExecutor:
         if ref is None:
             raise InputError("no input frames")
         n, steps = ref.shape[0], ref.shape[1]
-        zeros = torch.zeros_like(ref, dtype=torch.int64)
-        spikes = zeros if spikes is None else spikes.to(torch.int64)
-        graded = zeros if graded is None else graded.to(torch.int64)
+        zeros = torch.zeros_like(ref, dtype=torch.float32)
+        spikes = zeros if spikes is None else spikes.to(torch.float32)
+        graded = zeros if graded is None else graded.to(torch.float32)
         layers = self.net.layers
         states = [self._init_state(layer, n) for layer in layers]
-        counts = [Counts(np.zeros(layer.neurons, np.int64), np.zeros(steps, np.int64), []) for layer in layers]
-        per_sample = [torch.zeros(n, dtype=torch.int64) for _ in layers]
+        per_neuron = [torch.zeros(layer.neurons, dtype=torch.float64) for layer in layers]
+        per_step = [torch.zeros(steps, dtype=torch.float64) for _ in layers]
+        per_sample = [torch.zeros(n, dtype=torch.float64) for _ in layers]
         keep = min(int(record), n)
         traces = [torch.zeros((keep, steps, layer.neurons), dtype=torch.int64) for layer in layers] if keep else None
         scores = torch.zeros((n, layers[-1].neurons), dtype=torch.int64)
+        readout = [isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout for layer in layers]
         for t in range(steps):
             outs: list[torch.Tensor] = []
             for i, layer in enumerate(layers):
                 out = self._step(i, layer, t, spikes[:, t], graded[:, t], outs, states[i])
                 outs.append(out)
                 flat = out.reshape(n, -1)
-                if not (isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout):
-                    counts[i].per_neuron += flat.sum(0).numpy()
-                    counts[i].per_step[t] += int(flat.sum())
-                    per_sample[i] += flat.sum(1)
+                if not readout[i]:
+                    rows = flat.sum(1, dtype=torch.float64)
+                    per_neuron[i] += flat.sum(0, dtype=torch.float64)
+                    per_step[i][t] += rows.sum()
+                    per_sample[i] += rows
                 if keep:
-                    traces[i][:, t] = flat[:keep]
-            last = layers[-1]
-            if isinstance(last.neuron, ir.AdaptiveNeuron) and last.neuron.readout:
+                    traces[i][:, t] = flat[:keep].to(torch.int64)
+            if readout[-1]:
                 scores = outs[-1].reshape(n, -1).clone()
             else:
-                scores += outs[-1].reshape(n, -1)
-        for c, ps in zip(counts, per_sample):
-            c.per_sample = ps.tolist()
+                scores += outs[-1].reshape(n, -1).to(torch.int64)
+        counts = [Counts(pn.round().to(torch.int64).numpy(), ps.round().to(torch.int64).numpy(),
+                         psa.round().to(torch.int64).tolist())
+                  for pn, ps, psa in zip(per_neuron, per_step, per_sample)]
         return ExecResult(
             scores=scores.numpy(), layers=counts,
-            input_spikes=(spikes != 0).sum((0, 1)).reshape(-1).numpy(),
-            input_graded=(graded != 0).sum((0, 1)).reshape(-1).numpy(),
+            input_spikes=(spikes != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
+            input_graded=(graded != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
             traces=[tr.numpy() for tr in traces] if keep else None,
         )
 
@@ -212,6 +235,13 @@ class FixedExecutor:
     def _step(self, i: int, layer: ir.Layer, t: int, spk, grd, outs, state) -> torch.Tensor:
         groups = self.groups[i]
         neuron = layer.neuron
+        pool = self.or_pools[i]
+        if pool is not None:
+            x = outs[pool.source]
+            if pool.kernel == pool.stride and pool.padding == (0, 0) and pool.dilation == (1, 1) \
+                    and pool.groups == x.shape[1] and pool.weight.shape[1] == 1:
+                return (F.max_pool2d(x, pool.kernel, pool.stride) > 0).to(torch.float32)
+            return (self.synapses[id(pool)](x, layer.shape) > 0).to(torch.float32)
         if isinstance(neuron, ir.CubaNeuron):
             acc = None
             for name in ("spike", "graded"):
@@ -221,7 +251,7 @@ class FixedExecutor:
             bias = (self.biases[i]["spike"] + self.biases[i]["graded"]) << 6
             s, state["u"], state["v"] = fx.lif_step(state["u"], state["v"], acc, neuron.du, neuron.dv, bias,
                                                     neuron.vth_mant)
-            return s.to(torch.int64)
+            return s.to(torch.float32)
         steps = neuron.period
         k = t % steps
         current = torch.zeros_like(state["u"])
@@ -236,4 +266,4 @@ class FixedExecutor:
             state["u"] = u
             return u
         s, state["u"] = fx.asnn_fire(u, neuron.threshold)
-        return s.to(torch.int64)
+        return s.to(torch.float32)

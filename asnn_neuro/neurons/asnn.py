@@ -48,43 +48,45 @@ def _round_to(x: torch.Tensor, step: float) -> torch.Tensor:
 
 
 class _ASNNDynamics(torch.autograd.Function):
+    """Fused kernel. Time is moved to the front once so every step touches contiguous memory;
+    the backward does one reverse pass for the state gradient and batched reductions for the rest."""
+
     @staticmethod
     def forward(ctx, current, leak, gain, threshold: float, alpha: float, quant_step: float):
-        steps = current.shape[-1]
-        u = torch.zeros_like(current[..., 0])
-        spikes = torch.empty_like(current)
-        u_pre = torch.empty_like(current)
-        for t in range(steps):
-            u = leak[t] * u + gain[t] * current[..., t]
+        cur = current.movedim(-1, 0).contiguous()  # (T, ...)
+        lam, g = leak.tolist(), gain.tolist()
+        u_pre = torch.empty_like(cur)
+        spikes = torch.empty_like(cur)
+        u = torch.zeros_like(cur[0])
+        for t in range(cur.shape[0]):
+            u.mul_(lam[t]).add_(cur[t], alpha=g[t])
             if quant_step > 0:
                 u = _round_to(u, quant_step)
-            u_pre[..., t] = u
-            s = (u >= threshold).to(current.dtype)
-            spikes[..., t] = s
-            u = u - threshold * s
-        ctx.save_for_backward(current, leak, gain, u_pre, spikes)
+            u_pre[t] = u
+            torch.ge(u, threshold, out=spikes[t])
+            u.sub_(spikes[t], alpha=threshold)
+        ctx.save_for_backward(cur, leak, gain, u_pre, spikes)
         ctx.threshold = threshold
         ctx.alpha = alpha
-        return spikes
+        return spikes.movedim(0, -1)
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        current, leak, gain, u_pre, spikes = ctx.saved_tensors
+        cur, leak, gain, u_pre, spikes = ctx.saved_tensors
         theta, alpha = ctx.threshold, ctx.alpha
-        steps = current.shape[-1]
-        grad_current = torch.empty_like(current)
+        steps = cur.shape[0]
+        sig = torch.sigmoid(alpha * (u_pre - theta))
+        grad_u = grad_spikes.movedim(-1, 0) * (alpha * sig * (1 - sig))  # (T, ...), a fresh tensor
+        lam = leak.tolist()
+        for t in range(steps - 2, -1, -1):  # dL/du_pre[t] += lam[t+1] * dL/du_pre[t+1]
+            grad_u[t].add_(grad_u[t + 1], alpha=lam[t + 1])
+        shape = (steps,) + (1,) * (cur.dim() - 1)
+        grad_current = (grad_u * gain.reshape(shape)).movedim(0, -1)
+        grad_gain = (grad_u * cur).reshape(steps, -1).sum(1)
         grad_leak = torch.zeros_like(leak)
-        grad_gain = torch.zeros_like(gain)
-        carry = torch.zeros_like(current[..., 0])  # dL/du_post[t] from step t+1
-        for t in reversed(range(steps)):
-            sig = torch.sigmoid(alpha * (u_pre[..., t] - theta))
-            grad_u = grad_spikes[..., t] * (alpha * sig * (1 - sig)) + carry
-            grad_current[..., t] = grad_u * gain[t]
-            grad_gain[t] = (grad_u * current[..., t]).sum()
-            if t > 0:
-                u_post_prev = u_pre[..., t - 1] - theta * spikes[..., t - 1]
-                grad_leak[t] = (grad_u * u_post_prev).sum()
-            carry = grad_u * leak[t]
+        if steps > 1:
+            u_post = u_pre[:-1] - theta * spikes[:-1]
+            grad_leak[1:] = (grad_u[1:] * u_post).reshape(steps - 1, -1).sum(1)
         return grad_current, grad_leak, grad_gain, None, None, None
 
 
