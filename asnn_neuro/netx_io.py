@@ -497,7 +497,7 @@ def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, s
         weight = np.full((channels, 1, *kernel), int(w[0]), dtype=np.int64)
         return [r.conv_path(g, where, sources[0], in_shapes[0], shape, weight=weight, groups=channels)]
     main_in = in_shapes[0] if len(sources) == 1 else current_shape
-    ext = g["asnn"] if ours and "asnn" in g else None
+    ext = _group(g, "asnn") if ours else None
     if kind == "conv":
         if len(sources) > 1:  # concat: split the input channels per source
             weight = r.ints(g, "weight", where)
@@ -506,7 +506,7 @@ def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, s
             for k, (s, sh) in enumerate(zip(sources, in_shapes)):
                 part = weight[:, start:start + sh[0]]
                 start += sh[0]
-                pg = ext.get(f"path{k}") if ext is not None else None
+                pg = _group(ext, f"path{k}") if ext is not None else None
                 if pg is not None and "kernelSize" in pg:  # our own geometry of a concatenated path
                     part = _native_weight(r, pg, where, part)
                     paths.append(r.conv_path(pg, where, s, sh, shape, weight=part))
@@ -555,11 +555,18 @@ def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, s
     return paths
 
 
+def _group(g, key: str) -> h5py.Group | None:
+    """g[key] if it is a group, else None."""
+    obj = g.get(key) if isinstance(g, h5py.Group) else None
+    return obj if isinstance(obj, h5py.Group) else None
+
+
 def _own_source(r: _Reader, g, where: str, current: int, n_layers: int, ours: bool) -> int:
     """The source of a single-source layer: the previous one, or (our files) the recorded one."""
-    if not ours or "asnn" not in g or "path0" not in g["asnn"] or "source" not in g["asnn"]["path0"]:
+    path0 = _group(_group(g, "asnn"), "path0") if ours else None
+    if path0 is None or "source" not in path0:
         return current
-    src = r.scalar(g["asnn"]["path0"], "source", where)
+    src = r.scalar(path0, "source", where)
     if src not in (ir.INPUT_SPIKES, ir.INPUT_GRADED) and not 0 <= src < n_layers:
         raise r.fail(where, f"path source {src} is not an earlier layer")
     return src
@@ -572,7 +579,8 @@ def _native_weight(r: _Reader, pg, where: str, part: np.ndarray) -> np.ndarray:
     groups = r.scalar(pg, "groups", where, False, 1)
     big_h, big_w = part.shape[2:]
     dy, dx = (big_h - kh) // 2, (big_w - kw) // 2
-    if kh > big_h or kw > big_w or groups < 1 or part.shape[0] % groups or part.shape[1] % groups:
+    if not (1 <= kh <= big_h and 1 <= kw <= big_w) or groups < 1 or part.shape[0] % groups \
+            or part.shape[1] % groups:
         raise r.fail(where, f"concatenated path of kernel {(kh, kw)}, groups {groups} "
                             f"does not fit {part.shape}")
     inner = part[:, :, dy:dy + kh, dx:dx + kw]

@@ -1,4 +1,4 @@
-"""Spiking ResNet from SLAYER blocks, deployable to the IR (skip paths, relays, joint quantisation).
+"""Spiking ResNet from SLAYER blocks, deployable to the IR (skip paths, relays, shared exponents).
 
 Layout: stem conv (``HybridConv`` for hybrid encodings) -> stages of basic blocks -> flatten ->
 ``Readout``. The first block of every stage but the first halves the map (stride 2).
@@ -130,6 +130,13 @@ class BasicBlock(torch.nn.Module):
             self.shortcut = self.shortcut_bn = None
         self.neuron = spiking_neuron(kind, timesteps, out_ch)  # BNs are in the summands
 
+    def synapse_norm_pairs(self) -> list[tuple[torch.nn.Module, torch.nn.Module]]:
+        """(synapse, BN) pairs outside SLAYER blocks (conv2, shortcut): for quantisation-aware hooks."""
+        pairs = [(self.conv2, self.bn2)]
+        if self.shortcut is not None:
+            pairs.append((self.shortcut, self.shortcut_bn))
+        return pairs
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         main = self.bn2(self.conv2(self.conv1(x)))
         skip = x if self.shortcut is None else self.shortcut_bn(self.shortcut(x))
@@ -141,8 +148,8 @@ class BasicBlock(torch.nn.Module):
 
         ones = (1,) * lowering.T
         s = self.stride
-        unit = np.ones((self.in_ch, 1, 1, 1), dtype=np.int64)
-        relay_path = ir.Path(source=source, kind="conv", weight=unit, bias=np.zeros(self.in_ch, dtype=np.int64),
+        unit, zero = np.ones((self.in_ch, 1, 1, 1), dtype=np.int64), np.zeros(self.in_ch, dtype=np.int64)
+        relay_path = ir.Path(source=source, kind="conv", weight=unit, bias=zero,
                              kernel=(1, 1), stride=(s, s), groups=self.in_ch, mask=ones)
         relay = lowering.add(f"{name}.relay", (self.in_ch, *shape[1:]), OR_NEURON, [relay_path])
         norm1 = getattr(self.conv1.neuron, "norm", None)
