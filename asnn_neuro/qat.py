@@ -65,6 +65,8 @@ def enable(model: torch.nn.Module, bits: int = 8, first_graded: bool = False) ->
             m.quant_step = 1.0 / fx.STATE_ONE
     first = True
     for m in model.modules():
+        for synapse, bn in getattr(m, "synapse_norm_pairs", lambda: [])():
+            synapse.pre_hook_fx = _hook(bn, bits, graded=False)
         if isinstance(m, HybridConv):
             m.analog.pre_hook_fx = _hook(m.analog_norm, bits, graded=True)
             m.spiking.pre_hook_fx = _hook(m.spiking_norm, bits, graded=False)

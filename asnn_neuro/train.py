@@ -142,6 +142,35 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, cfg_model
     return float((pred == y).float().mean()) if len(y) else float("nan"), pred
 
 
+BN_CALIBRATION_SAMPLES = 1024
+
+
+@torch.no_grad()
+def recalibrate_bn(model: torch.nn.Module, train_x: torch.Tensor, mcfg: ModelConfig, calibration,
+                   device: torch.device, gen: torch.Generator, batch_size: int = 256) -> None:
+    """Re-estimate batch-norm statistics with the final weights ("precise BN").
+
+    Running averages mix in statistics of early, very different weights; after short training
+    that makes eval-mode accuracy collapse. One pass over up to BN_CALIBRATION_SAMPLES training
+    images with a cumulative average (momentum None) fixes the statistics to the current weights.
+    """
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    was_training = model.training
+    model.train()
+    idx = torch.randperm(len(train_x), generator=gen)[:BN_CALIBRATION_SAMPLES]
+    for i in range(0, len(idx), batch_size):
+        model(encode_batch(train_x[idx[i:i + batch_size]], mcfg, calibration, gen).to(device))
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    model.train(was_training)
+
+
 def _lr_lambda(epochs: int, steps_per_epoch: int):
     total = max(1, epochs * steps_per_epoch)
     warm = min(steps_per_epoch, total // 10 + 1)
@@ -234,6 +263,8 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo, resume: bool, show_prog
         if cfg.qat_bits:
             qat.enable(model, cfg.qat_bits, first_graded=all(enc.analog_mask(cfg.encoding, cfg.timesteps)))
         order = distributed.shard(torch.randperm(len(data.train_x), generator=gen), info)
+        if info.enabled:  # each rank draws its own augmentation / spike noise
+            gen = generator(cfg.seed, epoch * 1009 + 7919 * (info.rank + 1))
         correct = total = 0
         loss_sum = 0.0
         t0 = time.perf_counter()
@@ -265,6 +296,8 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo, resume: bool, show_prog
             loss_sum += float(loss.detach()) * len(y)
             if show_progress:
                 bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
+        if not cfg.qat_bits:
+            recalibrate_bn(model, data.train_x, mcfg, calibration, device, generator(cfg.seed, 20_000 + epoch))
         seconds = time.perf_counter() - t0
         sums = distributed.all_reduce_sum(torch.tensor([correct, total, loss_sum], dtype=torch.float64), info)
         correct, total, loss_sum = int(sums[0]), int(sums[1]), float(sums[2])
