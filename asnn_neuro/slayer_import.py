@@ -9,4 +9,8 @@ logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 with contextlib.redirect_stdout(io.StringIO()):
     import lava.lib.dl.slayer as slayer  # noqa: F401
 
+from .neurons.cuba_cpu import install as _install_fast_cuba  # noqa: E402
+
+_install_fast_cuba()
+
 __all__ = ["slayer"]
