@@ -48,12 +48,22 @@ def build_network(name: str, workdir: str | Path = "netx_exports", weight_bits: 
     from .train import load_checkpoint, load_model
 
     check_bits(weight_bits)
+    if not isinstance(max_clip, (int, float)) or not 0 <= max_clip < 1:  # NaN fails both comparisons
+        raise InputError(f"--max-clip must be a fraction in [0, 1), got {max_clip!r}")
     d = export_dir(name, workdir)
     model, mcfg, calibration = load_model(d / "checkpoint.pt")
     state = load_checkpoint(d / "checkpoint.pt")
-    net, report = lower(model, mcfg, weight_bits=weight_bits, max_clip=max_clip)
-    tcfg = state["train_config"]
-    net.meta.update({"name": name, "dataset": tcfg["dataset"], "seed": int(tcfg["seed"]), "weight_bits": weight_bits})
+    try:
+        net, report = lower(model, mcfg, weight_bits=weight_bits, max_clip=max_clip)
+    except InputError as exc:  # NaN weights, a layer the chip cannot hold: name the checkpoint
+        raise type(exc)(f"{d / 'checkpoint.pt'}: {exc}") from None
+    try:
+        tcfg = state["train_config"]
+        net.meta.update({"name": name, "dataset": str(tcfg["dataset"]), "seed": int(tcfg["seed"]),
+                         "weight_bits": weight_bits})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{d / 'checkpoint.pt'}: malformed training options "
+                         f"({type(exc).__name__}: {exc})") from None
     if calibration is not None:
         net.meta["calibration"] = json.dumps(calibration.to_dict())
     return net, report, model, mcfg, state

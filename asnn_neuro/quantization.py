@@ -12,9 +12,17 @@ from pathlib import Path
 import numpy as np
 
 from . import atomic
+from .errors import InputError
 from .fixed_executor import FixedExecutor
 from .frames import as_numpy
 from .simulate import ResolvedNet, dataset_frames, reference_predictions
+
+
+def check_sample_counts(samples: int | None, lava_samples: int) -> None:
+    if samples is not None and samples < 1:
+        raise InputError(f"--samples must be >= 1 (or left out for all), got {samples}")
+    if lava_samples < 0:
+        raise InputError(f"--lava-samples must be >= 0, got {lava_samples}")
 
 
 def quantization_report(name: str, *, workdir: str | Path = "netx_exports", samples: int | None = None,
@@ -22,6 +30,7 @@ def quantization_report(name: str, *, workdir: str | Path = "netx_exports", samp
                         prepared=None) -> dict:
     from .export import build_network
 
+    check_sample_counts(samples, lava_samples)
     net, report, _, mcfg, state = prepared or build_network(name, workdir, weight_bits)
     d = Path(workdir) / name
     rnet = ResolvedNet(label=name, path=(d / "network.net").resolve(), net=net, checkpoint=d / "checkpoint.pt")

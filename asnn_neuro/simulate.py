@@ -61,6 +61,10 @@ def resolve_net(arg: str, workdir: str | Path = "netx_exports") -> ResolvedNet:
         if not path.exists():
             raise InputError(f"{arg}: no export of that name in {workdir}/ and no such file")
     net = read_network(path)
+    try:
+        net.depth()
+    except ValueError as exc:  # skip paths whose delays differ: no pipeline can run it
+        raise InputError(f"{path}: {exc}") from None
     ckpt = path.parent / "checkpoint.pt"
     return ResolvedNet(label=arg, path=path.resolve(), net=net, checkpoint=ckpt if ckpt.is_file() else None)
 
@@ -188,6 +192,19 @@ def float_model_result(rnet: ResolvedNet, spikes, graded) -> ExecResult:
                       np.zeros(int(np.prod(net.input.shape)), np.int64))
 
 
+def validate_run_name(name: str | None) -> None:
+    if name is not None and (not name or "/" in name or name.startswith(".")):
+        raise InputError(f"--name '{name}' must be a plain folder name")
+
+
+def validate_foreign(encoding: str | None, timesteps: int | None) -> None:
+    """--encoding / --timesteps for a foreign network: known scheme, a sane number of steps."""
+    if encoding is not None and encoding not in enc.SCHEMES:
+        raise InputError(f"unknown encoding '{encoding}'; choose one of: {', '.join(enc.SCHEMES)}")
+    if timesteps is not None and not 1 <= timesteps <= enc.MAX_TIMESTEPS:
+        raise InputError(f"--timesteps must be between 1 and {enc.MAX_TIMESTEPS}, got {timesteps}")
+
+
 def validate(backend: str, precision: str, samples: int) -> None:
     if backend not in BACKENDS:
         raise InputError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
@@ -224,13 +241,23 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
              encoding: str | None = None, timesteps: int | None = None, workdir: str = "netx_exports",
              simdir: str = "sims", progress: bool = True, seed: int = 0) -> dict:
     validate(backend, precision, samples)
+    validate_foreign(encoding, timesteps)
+    validate_run_name(name)
     rnet = resolve_net(net_arg, workdir)
     net = rnet.net
     labels = None
     if input_file:
         spikes, graded = file_frames(net, input_file)
+        steps = (spikes if spikes is not None else graded).shape[1]
+        if net.timesteps and steps != net.timesteps:
+            raise InputError(f"{input_file}: {steps} time steps, but {rnet.path} runs {net.timesteps} "
+                             "per sample")
         if not net.timesteps:
-            net.timesteps = (spikes if spikes is not None else graded).shape[1]
+            net.timesteps = steps
+        if graded is not None and {p.source for layer in net.layers for p in layer.paths} \
+                >= {ir.INPUT_SPIKES, ir.INPUT_GRADED}:
+            raise InputError(f"{input_file}: graded (not 0/1) values, but {rnet.path} reads two input "
+                             "streams (hybrid coding); give 0/1 spikes, or --dataset")
         if graded is not None:
             for layer in net.layers:
                 for p in layer.paths:

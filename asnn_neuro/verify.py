@@ -21,7 +21,7 @@ import numpy as np
 from . import atomic, ir
 from .fixed_executor import FixedExecutor
 from .frames import as_numpy
-from .simulate import dataset_frames, resolve_net, validate
+from .simulate import dataset_frames, resolve_net, validate, validate_run_name
 
 
 def neuron_coords(layer: ir.Layer, index: int) -> list[int]:
@@ -60,6 +60,7 @@ def compare(net: ir.Network, ref_traces: list[np.ndarray], lava_traces: list[np.
 def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: str | None = None,
            workdir: str = "netx_exports", simdir: str = "sims", progress: bool = True) -> dict:
     validate("lava", "fixed", samples)
+    validate_run_name(name)
     rnet = resolve_net(net_arg, workdir)
     net = rnet.net
     spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples)

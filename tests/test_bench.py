@@ -41,7 +41,7 @@ def test_bench_smoke(tmp_path, capsys):
     assert sizes
     for size in sizes:
         assert _positive(size["neurons"]) and _positive(size["synapses"])
-        assert len(size["lava"]) >= 2
+        assert len(size["lava"]) >= 1
         for r in size["lava"]:
             assert _positive(r["compile_s"]) and _positive(r["run_s"]) and _positive(r["lava_samples_per_s"])
             assert _positive(r["executor_samples_per_s"]) and r["steps"] > r["samples"]
@@ -52,8 +52,9 @@ def test_bench_smoke(tmp_path, capsys):
     assert schemes == list(SCHEMES)
     assert all(_positive(r["images_per_s"]["median"]) for r in data["encoding"]["schemes"])
 
-    for title in ("## 1. Training throughput", "## 2. Evaluation at chip precision", "## 3. Encoding throughput",
-                  "## Where the time goes"):
+    titles = ("## 1. Training throughput", "## 2. Evaluation at chip precision", "## 3. Encoding throughput",
+              "## Where the time goes")
+    for title in titles:
         assert title in md
     assert "| 4 | ours" in md and "| 4 | plain" in md
     assert "# asnn-neuro benchmark" in capsys.readouterr().out

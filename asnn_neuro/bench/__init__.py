@@ -34,10 +34,10 @@ def _configs(smoke: bool) -> tuple[TrainBenchConfig, EvalBenchConfig, dict]:
     if smoke:
         return (TrainBenchConfig(timesteps=(4,), batch=8, warmup=1, repeats=2, steps_per_repeat=1,
                                  profile_steps=1, pool=2),
-                EvalBenchConfig(sizes=(("small", (8, 12, 16), 64),), lava_samples=(2, 4), executor_samples=16,
-                                train_steps=2, train_batch=16, profile_samples=8),
+                EvalBenchConfig(sizes=(("small", (8, 12, 16), 64),), lava_samples=(3,), executor_samples=16,
+                                train_steps=2, train_batch=16, profile_samples=8, executor_repeats=1),
                 {"images": 256, "timesteps": 8, "repeats": 1})
-    return (TrainBenchConfig(timesteps=(4, 8), batch=64, warmup=3, repeats=5, steps_per_repeat=2,
+    return (TrainBenchConfig(timesteps=(4, 8), batch=64, warmup=3, repeats=7, steps_per_repeat=2,
                              profile_steps=1),
             EvalBenchConfig(),
             {"images": 10_000, "timesteps": 8, "repeats": 3})

@@ -167,7 +167,8 @@ def backward_nodes(prof: torch.profiler.profile, limit: int = 6) -> list[dict]:
     prefix = "autograd::engine::evaluate_function: "
     events = list(prof.key_averages())
     total = sum(e.self_cpu_time_total for e in events) or 1.0
-    rows = sorted((e for e in events if e.key.startswith(prefix)), key=lambda e: e.cpu_time_total, reverse=True)
+    rows = [e for e in events if e.key.startswith(prefix)]
+    rows.sort(key=lambda e: e.cpu_time_total, reverse=True)
     return [{"node": e.key[len(prefix):], "ms": round(e.cpu_time_total / 1000.0, 2),
              "share": round(e.cpu_time_total / total, 4)} for e in rows[:limit]]
 

@@ -12,6 +12,14 @@ def _f(value, digits: int = 1) -> str:
         return str(value)
 
 
+def _row(*cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _header(*names) -> list[str]:
+    return [_row(*names), _row(*["---"] * len(names))]
+
+
 def _load(values) -> str:
     return " / ".join(_f(v, 2) for v in values) if values else "-"
 
@@ -25,9 +33,9 @@ def _ops(rows: list[dict], limit: int = 8) -> str:
 
 
 def _machine(m: dict, result: dict) -> list[str]:
+    mode = "smoke (tiny sizes, numbers meaningless)" if result["smoke"] else "full"
     return [
-        f"- mode: {'smoke (tiny sizes, numbers meaningless)' if result['smoke'] else 'full'}; "
-        f"total {result['total_s']:.0f} s",
+        f"- mode: {mode}; total {result['total_s']:.0f} s",
         f"- CPU: {m['cpu_model']}, {m['logical_cores']} logical cores, {m['memory_gib']} GiB; "
         f"torch {m['torch']} ({m['torch_threads']} threads), lava-nc {m['lava_nc']}, lava-dl {m['lava_dl']}, "
         f"numpy {m['numpy']}, Python {m['python']}",
@@ -42,26 +50,28 @@ def _training(tr: dict, targets: dict) -> list[str]:
         f"{tr['optimizer']})",
         "",
         f"{tr['warmup_steps']} warm-up steps not counted; {tr['repeats']} interleaved repeats (ours, plain, "
-        f"ours, ...) of {tr['steps_per_repeat']} steps each; median and min-max of samples/s. "
-        f"Memory: peak RSS growth over one step ({tr['memory_method']}) and the bytes autograd saves for "
-        "backward (parameters excluded).",
+        f"ours, ...) of {tr['steps_per_repeat']} steps each; median and min-max of samples/s; samples per "
+        "CPU-second = samples / process CPU time of all threads. Memory: peak RSS growth over one step "
+        f"({tr['memory_method']}) and the bytes autograd saves for backward (parameters excluded).",
         "",
-        "| T | implementation | samples/s (median) | min - max | peak RSS growth MiB | saved for backward MiB "
-        "| forward / backward / Adam |",
-        "|---|---|---|---|---|---|---|",
+        *_header("T", "implementation", "samples/s (median)", "min - max", "samples per CPU-s",
+                 "peak RSS growth MiB", "saved for backward MiB", "forward / backward / Adam"),
     ]
+    names = (("ours", "ours (SLAYER blocks, fused kernel)"), ("plain", "plain per-step loop"))
     for row in tr["per_T"]:
-        for k, name in (("ours", "ours (SLAYER blocks, fused kernel)"), ("plain", "plain per-step loop")):
+        for k, name in names:
             r = row[k]
-            s = r["samples_per_s"]
-            split = r["time_split"]
-            lines.append(f"| {row['timesteps']} | {name} | {_f(s['median'])} | {_f(s['min'])} - {_f(s['max'])} "
-                         f"| {_f(r['peak_rss_growth_mib'], 0)} | {_f(r['saved_for_backward_mib'], 0)} "
-                         f"| {100 * split['forward']:.0f}% / {100 * split['backward']:.0f}% / "
-                         f"{100 * split['optimizer']:.0f}% |")
+            s, sp = r["samples_per_s"], r["time_split"]
+            split = f"{100 * sp['forward']:.0f}% / {100 * sp['backward']:.0f}% / {100 * sp['optimizer']:.0f}%"
+            lines.append(_row(row["timesteps"], name, _f(s["median"]), f"{_f(s['min'])} - {_f(s['max'])}",
+                              _f(r["samples_per_cpu_s"]["median"]), _f(r["peak_rss_growth_mib"], 0),
+                              _f(r["saved_for_backward_mib"], 0), split))
     ratios = ", ".join(f"T={t}: {r:.2f}" for t, r in targets["training_ratio"].items())
-    lines += ["", f"Ratio ours / plain (median samples/s): {ratios}; target >= {targets['training_ratio_target']}: "
-              f"{_verdict(targets['training_pass'])}."]
+    cpu = ", ".join(f"T={row['timesteps']}: {row['ratio_cpu_time']:.2f}" for row in tr["per_T"])
+    loads = ", ".join(f"T={row['timesteps']}: {row['load'][0]:.1f}" for row in tr["per_T"])
+    lines += ["", f"Ratio ours / plain (median samples/s): {ratios}; target >= "
+              f"{targets['training_ratio_target']}: {_verdict(targets['training_pass'])}. "
+              f"Per CPU-second: {cpu}. Load (1 min) after each T: {loads}."]
     return lines
 
 
@@ -73,50 +83,50 @@ def _evaluation(ev: dict, targets: dict) -> list[str]:
         "Lava CPU simulator (`run_lava`, fixed point) vs the bit-exact executor (`FixedExecutor`) on the "
         "same integer frames. Lava run time excludes compile; steps = samples x T + pipeline latency.",
         "",
-        "| size | samples | Lava compile s | Lava run s | Lava samples/s | ms/step | executor s | "
-        "executor samples/s | same predictions & counts |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *_header("size", "samples", "Lava compile s", "Lava run s", "Lava samples/s", "ms/step",
+                 "executor s (best)", "executor samples/s", "same predictions & counts"),
     ]
     for size in ev["sizes"]:
         for r in size["lava"]:
             same = "yes" if r["predictions_agree"] and r["counts_agree"] else "NO"
-            lines.append(f"| {size['size']} | {r['samples']} | {_f(r['compile_s'], 2)} | {_f(r['run_s'], 2)} | "
-                         f"{_f(r['lava_samples_per_s'], 2)} | {_f(r['ms_per_step'], 1)} | {_f(r['executor_s'], 3)} | "
-                         f"{_f(r['executor_samples_per_s'], 0)} | {same} |")
-    lines += ["", "| size | widths, hidden | neurons | synapses | Lava s/sample (fit) | Lava fixed s (fit) |",
-              "|---|---|---|---|---|---|"]
+            lines.append(_row(size["size"], r["samples"], _f(r["compile_s"], 2), _f(r["run_s"], 2),
+                              _f(r["lava_samples_per_s"], 2), _f(r["ms_per_step"], 1), _f(r["executor_s"], 3),
+                              _f(r["executor_samples_per_s"], 0), same))
+    lines += ["", *_header("size", "widths, hidden", "neurons", "synapses", "Lava s/sample (fit)",
+                           "Lava fixed s (fit)")]
     for size in ev["sizes"]:
         fit = size.get("lava_fit", {})
-        lines.append(f"| {size['size']} | {size['widths']}, {size['hidden']} | {size['neurons']} | "
-                     f"{size['synapses']} | {_f(fit.get('seconds_per_sample'), 3)} | "
-                     f"{_f(fit.get('fixed_seconds'), 2)} |")
-    lines += ["", "Executor on the first N mnist5k test samples (one batch):", "",
-              "| size | N | FixedExecutor s | samples/s | accuracy (briefly trained) | spikes/sample | load (1 min) |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(_row(size["size"], f"{size['widths']}, {size['hidden']}", size["neurons"],
+                          size["synapses"], _f(fit.get("seconds_per_sample"), 3),
+                          _f(fit.get("fixed_seconds"), 2)))
+    lines += ["", "Executor on the first N mnist5k test samples (default batches; best of the runs listed "
+              "in bench.json, torch threads as above, then with 1 thread):", "",
+              *_header("size", "N", "FixedExecutor s", "samples/s", "same, 1 torch thread s",
+                       "accuracy (briefly trained)", "spikes/sample", "load (1 min)")]
     for size in ev["sizes"]:
         e = size["executor"]
-        lines.append(f"| {size['size']} | {e['samples']} | {_f(e['seconds'], 2)} | {_f(e['samples_per_s'], 0)} | "
-                     f"{100 * e['accuracy']:.1f}% | "
-                     f"{_f(e['spikes_per_sample'], 0)} | {_f(e['load'][0], 2)} |")
-    lines += ["", f"Target: {targets['executor_samples']} samples through FixedExecutor ({targets['executor_size']} "
-              f"size) < {targets['executor_target_s']:.0f} s: {_f(targets['executor_s'], 2)} s, "
-              f"{_verdict(targets['executor_pass'])} (load at that time: see the table above)."]
+        lines.append(_row(size["size"], e["samples"], _f(e["seconds"], 2), _f(e["samples_per_s"], 0),
+                          _f(e.get("seconds_1_thread"), 2), f"{100 * e['accuracy']:.1f}%",
+                          _f(e["spikes_per_sample"], 0), _f(e["load"][0], 2)))
+    lines += ["", f"Target: {targets['executor_samples']} samples through FixedExecutor "
+              f"({targets['executor_size']} size) < {targets['executor_target_s']:.0f} s: "
+              f"{_f(targets['executor_s'], 2)} s, {_verdict(targets['executor_pass'])}."]
     return lines
 
 
 def _encoding(en: dict) -> list[str]:
+    shape = "x".join(map(str, en["shape"]))
     lines = [
-        f"## 3. Encoding throughput ({en['images']} images {'x'.join(map(str, en['shape']))}, T={en['timesteps']}, "
+        f"## 3. Encoding throughput ({en['images']} images {shape}, T={en['timesteps']}, "
         f"{en['dtype']}, median of {en['repeats']})",
         "",
         f"temporal-eq calibration fit on the same images: {_f(en['temporal_eq_fit_s'], 3)} s.",
         "",
-        "| scheme | images/s (median) | min - max |",
-        "|---|---|---|",
+        *_header("scheme", "images/s (median)", "min - max"),
     ]
     for r in en["schemes"]:
         s = r["images_per_s"]
-        lines.append(f"| {r['scheme']} | {_f(s['median'], 0)} | {_f(s['min'], 0)} - {_f(s['max'], 0)} |")
+        lines.append(_row(r["scheme"], _f(s["median"], 0), f"{_f(s['min'], 0)} - {_f(s['max'], 0)}"))
     return lines
 
 
@@ -125,11 +135,13 @@ def _where(result: dict) -> list[str]:
     any_rows = False
     for row in result["training"]["per_T"]:
         for k in ("ours", "plain"):
-            if "top_ops" in row[k]:
-                any_rows = True
-                lines.append(f"- training T={row['timesteps']} {k}: {_ops(row[k]['top_ops'])}")
-                nodes = ", ".join(f"{n['node']} {100 * n['share']:.0f}%" for n in row[k].get("backward_nodes", []))
-                lines.append(f"  - backward by autograd node (incl. children): {nodes}")
+            if "top_ops" not in row[k]:
+                continue
+            any_rows = True
+            nodes = ", ".join(f"{n['node']} {100 * n['share']:.0f}%"
+                              for n in row[k].get("backward_nodes", []))
+            lines.append(f"- training T={row['timesteps']} {k}: {_ops(row[k]['top_ops'])}")
+            lines.append(f"  - backward by autograd node (children included): {nodes}")
     for size in result["evaluation"]["sizes"]:
         if "executor_profile" in size:
             any_rows = True

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from .. import encoding as enc
 from ..models.config import ModelConfig
 from ..models.registry import build_model
-from .common import PeakRSS, backward_nodes, saved_for_backward, spread, top_ops
+from .common import PeakRSS, backward_nodes, load_avg, saved_for_backward, spread, top_ops
 
 THETA = 1.0
 ALPHA = 4.0
@@ -156,12 +156,12 @@ class _Runner:
             split["backward"] += t2 - t1
             split["optimizer"] += t3 - t2
 
-    def timed(self, steps: int) -> float:
-        """Wall seconds of ``steps`` optimiser steps."""
-        t0 = time.perf_counter()
+    def timed(self, steps: int) -> tuple[float, float]:
+        """(wall seconds, process CPU seconds of all threads) of ``steps`` optimiser steps."""
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             self.step()
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
     def instrumented_step(self) -> dict:
         """One step measuring peak RSS growth, bytes saved for backward and the fwd/bwd/Adam split."""
@@ -179,7 +179,8 @@ def bench_training(cfg: TrainBenchConfig, profile: bool = True, log=print) -> di
     results: dict = {"batch": cfg.batch, "in_shape": list(cfg.in_shape), "warmup_steps": cfg.warmup,
                      "repeats": cfg.repeats, "steps_per_repeat": cfg.steps_per_repeat,
                      "torch_threads": torch.get_num_threads(), "optimizer": "Adam lr 5e-3",
-                     "loss": "cross entropy", "data": "uniform random images, hybrid-encoded once, outside timing",
+                     "loss": "cross entropy",
+                     "data": "uniform random images, hybrid-encoded once, outside timing",
                      "memory_method": "", "per_T": []}
     for steps in cfg.timesteps:
         runners = {k: _Runner(k, steps, cfg) for k in ("ours", "plain")}
@@ -187,14 +188,19 @@ def bench_training(cfg: TrainBenchConfig, profile: bool = True, log=print) -> di
             for _ in range(cfg.warmup):
                 r.step()
         samples: dict[str, list[float]] = {k: [] for k in runners}
+        per_cpu_s: dict[str, list[float]] = {k: [] for k in runners}
+        n = cfg.batch * cfg.steps_per_repeat
         for _ in range(cfg.repeats):  # A B A B ...
             for k, r in runners.items():
-                samples[k].append(cfg.batch * cfg.steps_per_repeat / r.timed(cfg.steps_per_repeat))
+                wall, cpu = r.timed(cfg.steps_per_repeat)
+                samples[k].append(n / wall)
+                per_cpu_s[k].append(n / cpu if cpu > 0 else float("nan"))
         row: dict = {"timesteps": steps}
         for k, r in runners.items():
             probe = r.instrumented_step()
             results["memory_method"] = probe.pop("memory_method")
-            row[k] = {"samples_per_s": spread(samples[k]), "parameters": r.parameters(), **probe}
+            row[k] = {"samples_per_s": spread(samples[k]), "samples_per_cpu_s": spread(per_cpu_s[k]),
+                      "parameters": r.parameters(), **probe}
             if profile:
                 with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
                     for _ in range(cfg.profile_steps):
@@ -203,9 +209,13 @@ def bench_training(cfg: TrainBenchConfig, profile: bool = True, log=print) -> di
                 row[k]["backward_nodes"] = backward_nodes(prof)
         row["ratio_ours_over_plain"] = row["ours"]["samples_per_s"]["median"] / \
             row["plain"]["samples_per_s"]["median"]
+        row["ratio_cpu_time"] = row["ours"]["samples_per_cpu_s"]["median"] / \
+            row["plain"]["samples_per_cpu_s"]["median"]
+        row["load"] = load_avg()
         log(f"  training T={steps}: ours {row['ours']['samples_per_s']['median']:.1f} samples/s, "
             f"plain {row['plain']['samples_per_s']['median']:.1f} samples/s "
-            f"(ratio {row['ratio_ours_over_plain']:.2f})")
+            f"(ratio {row['ratio_ours_over_plain']:.2f}, per CPU-second {row['ratio_cpu_time']:.2f}; "
+            f"load {row['load'][0]:.1f})")
         results["per_T"].append(row)
         del runners
     return results

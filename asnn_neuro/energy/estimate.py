@@ -35,15 +35,19 @@ EXCLUDED = (
 )
 
 
-def _number(summary: Mapping, key: str, where: str, minimum: float = 0) -> float:
+MAX_COUNT = 2**63  # counts beyond int64 are not a run's
+
+
+def _number(summary: Mapping, key: str, where: str, minimum: float = 0, maximum: float = MAX_COUNT) -> float:
     value = summary.get(key)
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     try:
-        ok = ok and math.isfinite(float(value)) and value >= minimum
+        ok = ok and math.isfinite(float(value)) and minimum <= value < maximum
     except OverflowError:  # an integer beyond float range
         ok = False
     if not ok:
-        raise InputError(f"{where}: {key!r} must be a finite number >= {minimum}, got {value!r:.60}")
+        raise InputError(f"{where}: {key!r} must be a number in [{minimum}, {maximum:.3g}), "
+                         f"got {value!r:.60}")
     return value
 
 
@@ -133,7 +137,7 @@ def estimate_from(
     """
     profiles = profiles or load_profiles()
     samples = int(_number(summary, "samples", where, minimum=1))
-    steps = int(_number(summary, "timesteps", where, minimum=1))
+    steps = int(_number(summary, "timesteps", where, minimum=1, maximum=2**20))
     notes: list[str] = []
     if net is not None and counts is not None:
         rows, origin = layer_counts(net, counts), "counts.npz"
@@ -259,9 +263,14 @@ def estimate(run_dir: Path, profiles: Profiles | None = None, net: ir.Network | 
 
 def write_energy(run_dir: Path, profiles: Profiles | None = None, net: ir.Network | None = None) -> dict:
     """Estimate and write ``energy.json`` and ``energy.md`` into ``run_dir`` (atomically)."""
+    return save_energy(run_dir, estimate(run_dir, profiles, net))
+
+
+def save_energy(run_dir: Path, result: dict) -> dict:
+    """Write an ``estimate`` result as ``energy.json`` and ``energy.md`` into ``run_dir`` (atomically)."""
     from asnn_neuro.energy.markdown import render_energy_md
 
-    result = estimate(run_dir, profiles, net)
+    text = render_energy_md(result)  # rendered first: a failure leaves neither file
     write_json(Path(run_dir) / "energy.json", result)
-    write_text(Path(run_dir) / "energy.md", render_energy_md(result))
+    write_text(Path(run_dir) / "energy.md", text)
     return result

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from asnn_neuro import ir
 from asnn_neuro.atomic import atomic_dir, write_json, write_text
+from asnn_neuro.energy.estimate import read_summary, save_energy
 from asnn_neuro.energy.profiles import Profiles, load_profiles
 from asnn_neuro.errors import InputError
-from asnn_neuro.report.collect import RunRecord, collect_run
+from asnn_neuro.report.collect import RunRecord, collect_run, run_energy
 from asnn_neuro.report.markdown import render_report_md
 from asnn_neuro.report.plots import make_plots
 
@@ -54,7 +55,16 @@ def build_report(
     _check_dirs(run_dirs, out_dir)
     profiles = profiles or load_profiles()
     nets = nets or {}
-    records = [collect_run(r, nets.get(r.name), profiles) for r in run_dirs]
+    # every run is read (and its energy estimated) before anything is written: a bad run
+    # among good ones leaves no energy.json behind in the good ones
+    energies = [run_energy(r, nets.get(r.name), profiles) for r in run_dirs]
+    for r in run_dirs:
+        read_summary(r)
+    for r, (energy, new) in zip(run_dirs, energies):
+        if new:
+            save_energy(r, energy)
+    records = [collect_run(r, nets.get(r.name), profiles, energy)
+               for r, (energy, _) in zip(run_dirs, energies)]
     devices = list(dict.fromkeys(d for r in records for d in r.energy_joules_per_inference))
     with atomic_dir(out_dir) as tmp:
         plots, notes = make_plots(records, tmp, profiles.headline_snn)

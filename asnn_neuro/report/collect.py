@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from asnn_neuro import ir
-from asnn_neuro.energy.estimate import read_summary, write_energy
+from asnn_neuro.energy.estimate import estimate, read_summary, write_energy
 from asnn_neuro.energy.profiles import Profiles
 from asnn_neuro.errors import InputError
 
@@ -59,12 +59,24 @@ def _opt_float(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def collect_run(run_dir: Path, net: ir.Network | None = None, profiles: Profiles | None = None) -> RunRecord:
-    """Read one run (computing and writing its energy.json first if it has none)."""
+def run_energy(run_dir: Path, net: ir.Network | None = None,
+               profiles: Profiles | None = None) -> tuple[dict, bool]:
+    """(the run's energy estimate, whether it is new): energy.json when there is one, else computed."""
+    energy_path = Path(run_dir) / "energy.json"
+    if energy_path.exists():
+        return _read_energy(energy_path), False
+    return estimate(run_dir, profiles, net), True
+
+
+def collect_run(run_dir: Path, net: ir.Network | None = None, profiles: Profiles | None = None,
+                energy: dict | None = None) -> RunRecord:
+    """Read one run (computing and writing its energy.json first if it has none, unless ``energy``
+    gives the estimate already)."""
     run_dir = Path(run_dir)
     summary = read_summary(run_dir)
     energy_path = run_dir / "energy.json"
-    energy = _read_energy(energy_path) if energy_path.exists() else write_energy(run_dir, profiles, net)
+    if energy is None:
+        energy = _read_energy(energy_path) if energy_path.exists() else write_energy(run_dir, profiles, net)
     per = energy["per_inference"]
     ann = energy.get("ann_baseline") or {}
     joules = {name: float(dev["joules_per_inference"]) for name, dev in energy["devices"].items()}
