@@ -287,6 +287,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
         "dataset": None if input_file else dataset, "input_file": str(input_file) if input_file else None,
         "samples": int(n), "timesteps": int(net.timesteps), "encoding": net.meta.get("encoding", encoding),
         "neuron": net.meta.get("neuron"), "model": net.meta.get("model"),
+        "weight_bits": int(net.meta["weight_bits"]) if "weight_bits" in net.meta else None,
         "accuracy": float(np.mean(preds == labels)) if labels is not None else None,
         "reference_accuracy": float(np.mean(ref == labels)) if ref is not None else None,
         "agreement": float(np.mean(preds == ref)) if ref is not None else None,

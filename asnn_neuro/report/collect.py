@@ -40,6 +40,7 @@ class RunRecord:
     latency_steps: int | None
     layers: list[dict] = field(default_factory=list)  # {name, neurons, firing_rate (spikes/neuron/step)}
     has_raster: bool = False
+    weight_bits: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +90,7 @@ def collect_run(run_dir: Path, net: ir.Network | None = None, profiles: Profiles
         dataset=summary.get("dataset"),
         encoding=summary.get("encoding"),
         neuron=summary.get("neuron"),
+        weight_bits=summary.get("weight_bits") if isinstance(summary.get("weight_bits"), int) else None,
         timesteps=int(energy["timesteps"]),
         samples=int(energy["samples"]),
         accuracy=_opt_float(summary.get("accuracy")),

@@ -15,7 +15,8 @@ def render_report_md(data: dict) -> str:
     devices = data["devices"]
     ann = data["ann_device"]
     head = data["headline_device"]
-    cols = (["run", "net", "backend", "precision", "encoding", "neuron", "T", "SLAYER ref acc (%)",
+    cols = (["run", "net", "backend", "precision", "encoding", "neuron", "T", "weight bits",
+             "SLAYER ref acc (%)",
              "accuracy (%)", "agreement (%)", "spikes / inf", "synops / inf"]
             + [f"{d} µJ / inf" for d in devices] + [f"ANN {ann} µJ / inf", f"{head} / ANN energy",
                                                       "latency (steps)"])
@@ -31,7 +32,8 @@ def render_report_md(data: dict) -> str:
     ]
     for r in data["runs"]:
         cells = [r["run"], str(r["net"]), str(r["backend"]), str(r["precision"]), str(r["encoding"]),
-                 str(r["neuron"]), str(r["timesteps"]), _pct(r["reference_accuracy"]), _pct(r["accuracy"]),
+                 str(r["neuron"]), str(r["timesteps"]), str(r.get("weight_bits") or "-"),
+                 _pct(r["reference_accuracy"]), _pct(r["accuracy"]),
                  _pct(r["agreement"]), fmt_num(r["spikes_per_inference"]), fmt_num(r["synops_per_inference"])]
         cells += [fmt_uj(r["energy_joules_per_inference"].get(d)) for d in devices]
         cells += [fmt_uj(r["ann_joules_per_inference"]), fmt_num(r["snn_to_ann_energy_ratio"]),
