@@ -137,10 +137,11 @@ class Lowering:
         bias = sum(np.abs(self._float[id(p)][2]) for p in paths)
         if np.max(bias, initial=0) > 0:
             need.append(math.ceil(math.log2(float(np.max(bias)) / LIF_BIAS_MAX)))
-        worst = 0.0
-        for p in paths:
-            w = np.abs(self._float[id(p)][1]).reshape(len(self._float[id(p)][1]), -1)
-            worst += float(w.sum(axis=1).max()) * (fx.GRADED_LEVELS if p.graded else 1)
+        worst = 0.0  # inputs are never negative (spikes 0/1, payloads 0..255): a sum is bounded by its
+        for p in paths:  # positive or its negative weights, whichever is larger
+            w = self._float[id(p)][1].reshape(len(self._float[id(p)][1]), -1)
+            extreme = max(float(np.clip(w, 0, None).sum(axis=1).max()), float(np.clip(-w, 0, None).sum(axis=1).max()))
+            worst += extreme * (fx.GRADED_LEVELS if p.graded else 1)
         if worst > 0:
             need.append(math.ceil(math.log2(worst / LIF_ACCUM_MAX)))
         exp = max(need)
