@@ -71,8 +71,10 @@ def lava_workers(root: int) -> set[int]:
             not in _cmdline(pid)}
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_stops_the_lava_run_and_its_workers(trained, tmp_path, sig):
+@pytest.mark.parametrize("sig,group", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True),
+                                       (signal.SIGTERM, True)],
+                         ids=["SIGINT", "SIGTERM", "SIGINT-to-group (terminal Ctrl-C)", "SIGTERM-to-group"])
+def test_signal_stops_the_lava_run_and_its_workers(trained, tmp_path, sig, group):
     work, names = trained
     name = names[("hybrid", "asnn")]
     sims, scratch = tmp_path / "sims", tmp_path / "tmp"
@@ -90,7 +92,10 @@ def test_signal_stops_the_lava_run_and_its_workers(trained, tmp_path, sig):
         time.sleep(1.5)  # let the run get under way
         workers = descendants(proc.pid)
         assert proc.poll() is None, "the run ended before the signal"
-        proc.send_signal(sig)
+        if group:  # what a terminal's Ctrl-C does: every process of the group gets it, workers included
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

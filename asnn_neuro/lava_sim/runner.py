@@ -52,6 +52,26 @@ def sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def workers_ignore_signals():
+    """Lava forks its worker processes in ``create_runtime``: fork them with SIGINT/SIGTERM ignored.
+
+    A Ctrl-C in a terminal goes to the whole process group. Workers that die of it leave the
+    main process waiting for them forever; workers that ignore it let the main process catch
+    it and stop the runtime cleanly, which ends them.
+    """
+    try:
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _run_config(backend: str, precision: str):
     if backend == "loihi":
         try:
@@ -127,7 +147,8 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
         compile_s = 0.0
         try:
             with sigterm_as_interrupt():
-                root.create_runtime(run_cfg=cfg)
+                with workers_ignore_signals():
+                    root.create_runtime(run_cfg=cfg)
                 compile_s = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 chunk = max(1, chunk_samples) * T
