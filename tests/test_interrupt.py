@@ -20,6 +20,12 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
+def default_sigint() -> None:
+    """In the child: SIGINT back to its default, so Python turns it into KeyboardInterrupt even when
+    the test run itself was started with SIGINT ignored (e.g. as a background job of a script)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stat(pid: int) -> tuple[str, int, int] | None:
     """(state, parent pid, session id) of a process, or None once it is gone."""
     try:
@@ -82,7 +88,8 @@ def test_signal_stops_the_lava_run_and_its_workers(trained, tmp_path, sig, group
     cmd = [sys.executable, "-m", "asnn_neuro", "simulate", name, "--samples", "400", "--backend", "lava",
            "--workdir", str(work), "--simdir", str(sims), "--quiet"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, env={**os.environ, "TMPDIR": str(scratch)})
+                            start_new_session=True, preexec_fn=default_sigint,
+                            env={**os.environ, "TMPDIR": str(scratch)})
     try:
         deadline = time.monotonic() + 300
         while len(lava_workers(proc.pid)) < 3:

@@ -30,6 +30,11 @@ from asnn_neuro.netx_io import write_network
 
 # ------------------------------------------------------------------------------------- builders
 
+def default_sigint() -> None:
+    """In the child: SIGINT back to its default, so Python turns it into KeyboardInterrupt even when
+    the test run itself was started with SIGINT ignored (e.g. as a background job of a script)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 def tiny_net() -> ir.Network:
     """A hybrid-coded ASNN network (1x6x6 input, conv + readout) in our own format."""
@@ -558,7 +563,8 @@ def test_interrupted_train_leaves_a_loadable_checkpoint(tmp_path):
            "--timesteps", "2", "--epochs", "200", "--batch-size", "64", "--name", "int", "--device", "cpu",
            "--workdir", str(work), "--quiet"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            start_new_session=True, preexec_fn=default_sigint,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     ckpt = work / "int" / "checkpoint.pt"
     try:
         deadline = time.monotonic() + 300
