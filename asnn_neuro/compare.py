@@ -9,6 +9,7 @@ with spikes per inference. Writes a Markdown table (with date and machine) and J
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import time
@@ -63,25 +64,41 @@ def run_comparison(epochs: int = 15, lava_samples: int = 100, dataset: str = "mn
     return rows
 
 
+def merged(rows: list[dict], out: str) -> list[dict]:
+    """This run's rows over those already in ``out``'s JSON (so ``--only`` reruns update a table)."""
+    path = Path(out).with_suffix(".json")
+    try:
+        old = json.loads(path.read_text()) if path.is_file() else []
+    except (OSError, json.JSONDecodeError):
+        old = []
+    key = ("encoding", "neuron", "timesteps")
+    new = {tuple(r[k] for k in key): r for r in rows}
+    kept = [r for r in old if isinstance(r, dict) and tuple(r.get(k) for k in key) not in new]
+    order = {cfg: i for i, cfg in enumerate(GRID + BASELINES)}
+    return sorted(kept + rows, key=lambda r: order.get(tuple(r[k] for k in key), len(order)))
+
+
 def write_table(rows: list[dict], out: str, dataset: str, epochs: int, lava_samples: int) -> None:
+    rows = merged(rows, out)
     lines = [
         "# The paper's comparison, reproduced on " + dataset,
         "",
-        f"Produced by `asnn compare --epochs {epochs} --lava-samples {lava_samples}` on "
-        f"{datetime.date.today().isoformat()}, {machine()}.",
+        f"Produced by `asnn compare --epochs {epochs} --lava-samples {lava_samples}` (rows may come from "
+        f"several `--only` runs) last updated {datetime.date.today().isoformat()}, {machine()}.",
         "",
         f"Each row: `asnn train` with the default recipe for {epochs} epochs (seed 0), `asnn export`, "
         "the bit-exact fixed-point SLAYER path on all held-out test samples, and the Lava CPU "
         f"simulator (fixed point) on the first {lava_samples} of them. Spikes per inference are all "
         "spikes of all layers (fixed-point run, all test samples).",
         "",
-        "| encoding | neuron | T | SLAYER acc. | fixed-point acc. | Lava acc. (n) | Lava vs SLAYER agreement "
-        "| spikes / inference |",
-        "|---|---|---|---|---|---|---|---|",
+        "| encoding | neuron | T | epochs | SLAYER acc. | fixed-point acc. | Lava acc. (n) | "
+        "Lava vs SLAYER agreement | spikes / inference |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['encoding']} | {r['neuron']} | {r['timesteps']} | {100 * r['slayer_accuracy']:.1f}% | "
+            f"| {r['encoding']} | {r['neuron']} | {r['timesteps']} | {r['epochs']} | "
+            f"{100 * r['slayer_accuracy']:.1f}% | "
             f"{100 * r['fixed_accuracy']:.1f}% | {100 * r['lava_accuracy']:.1f}% ({r['lava_samples']}) | "
             f"{100 * r['lava_agreement']:.1f}% | {r['spikes_per_inference']:.0f} |")
     atomic.write_text(out, "\n".join(lines) + "\n")
