@@ -1,7 +1,8 @@
-"""Progress bars (tqdm on a terminal or when asked; silent otherwise)."""
+"""Progress bars: tqdm on a terminal (or with ASNN_PROGRESS=1); silent in logs and pipes."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 
@@ -9,5 +10,6 @@ from tqdm import tqdm
 
 
 def progress_bar(iterable: Iterable, desc: str = "", enabled: bool = True, total: int | None = None, **kw):
-    return tqdm(iterable, desc=desc, total=total, disable=not enabled, file=sys.stderr, leave=False,
+    shown = enabled and (sys.stderr.isatty() or os.environ.get("ASNN_PROGRESS") == "1")
+    return tqdm(iterable, desc=desc, total=total, disable=not shown, file=sys.stderr, leave=False,
                 dynamic_ncols=True, **kw)
