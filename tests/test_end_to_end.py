@@ -107,3 +107,21 @@ def test_cli_simulate_energy_report_chain(trained, tmp_path):
     assert energy["devices"]["loihi"]["joules_per_inference"] > 0
     assert main(["report", "lava", "fixed", "--name", "rep", *common]) == 0
     assert (sims / "rep" / "report.md").is_file() and list((sims / "rep").glob("*.png"))
+
+
+def test_qat_fine_tune_makes_a_deployable_model(trained, tmp_path, capsys):
+    """`asnn quantize NAME --qat 1`: fine-tunes quantisation-aware into NAME-qat, exports, reports."""
+    import shutil
+
+    work, names = trained
+    src = work / names[("hybrid", "asnn")]
+    scratch = tmp_path / "exports"
+    shutil.copytree(src, scratch / "m")
+    assert main(["quantize", "m", "--qat", "1", "--samples", "200", "--lava-samples", "0",
+                 "--workdir", str(scratch), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "quantisation-aware fine-tuning -> m-qat" in out
+    report = json.loads((scratch / "m-qat" / "quantization.json").read_text())
+    assert report["samples"] == 200 and report["float_accuracy"] > 0.5
+    assert report["quantized_agreement"] >= 0.95
+    assert read_network(scratch / "m-qat" / "network.net").meta["name"] == "m-qat"
