@@ -75,18 +75,22 @@ class _ASNNDynamics(torch.autograd.Function):
         cur, leak, gain, u_pre, spikes = ctx.saved_tensors
         theta, alpha = ctx.threshold, ctx.alpha
         steps = cur.shape[0]
-        sig = torch.sigmoid(alpha * (u_pre - theta))
-        grad_u = grad_spikes.movedim(-1, 0) * (alpha * sig * (1 - sig))  # (T, ...), a fresh tensor
+        # surrogate a * sig * (1 - sig), built in place to keep full-size temporaries to two
+        sig = (u_pre - theta).mul_(alpha).sigmoid_()
+        grad_u = torch.mul(sig, sig).neg_().add_(sig).mul_(grad_spikes.movedim(-1, 0)).mul_(alpha)
+        del sig
         lam = leak.tolist()
         for t in range(steps - 2, -1, -1):  # dL/du_pre[t] += lam[t+1] * dL/du_pre[t+1]
             grad_u[t].add_(grad_u[t + 1], alpha=lam[t + 1])
-        shape = (steps,) + (1,) * (cur.dim() - 1)
-        grad_current = (grad_u * gain.reshape(shape)).movedim(0, -1)
-        grad_gain = (grad_u * cur).reshape(steps, -1).sum(1)
+        flat_g = grad_u.reshape(steps, -1)
+        grad_gain = torch.linalg.vecdot(flat_g, cur.reshape(steps, -1))
         grad_leak = torch.zeros_like(leak)
-        if steps > 1:
-            u_post = u_pre[:-1] - theta * spikes[:-1]
-            grad_leak[1:] = (grad_u[1:] * u_post).reshape(steps - 1, -1).sum(1)
+        if steps > 1:  # sum_t dL/du_pre[t] * u_post[t-1], with u_post = u_pre - theta * s
+            g1 = flat_g[1:]
+            grad_leak[1:] = torch.linalg.vecdot(g1, u_pre[:-1].reshape(steps - 1, -1)) \
+                - theta * torch.linalg.vecdot(g1, spikes[:-1].reshape(steps - 1, -1))
+        shape = (steps,) + (1,) * (cur.dim() - 1)
+        grad_current = grad_u.mul_(gain.reshape(shape)).movedim(0, -1)
         return grad_current, grad_leak, grad_gain, None, None, None
 
 
