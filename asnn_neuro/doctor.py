@@ -65,6 +65,10 @@ def checks() -> list[tuple[str, str, str]]:
     except Exception as exc:  # noqa: BLE001
         rows.append((FAIL, "torchvision ops", f"{type(exc).__name__}: {exc} -- reinstall a matching torch/"
                      "torchvision pair (make setup)"))
+    from .neurons import native
+
+    # not a failure: without a compiler the torch kernel gives the same results, only slower on the CPU
+    rows.append((OK, "ASNN CPU kernel", native.status()))
     loihi = importlib.util.find_spec("lava.utils.loihi2_profiler") is not None \
         or _version("lava-loihi") is not None
     rows.append((OK, "lava-loihi", "installed: --backend loihi available" if loihi

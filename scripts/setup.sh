@@ -30,5 +30,7 @@ else
 fi
 "$VENV/bin/python" -c "import lava.magma.core.run_configs, lava.lib.dl.slayer, lava.lib.dl.netx" 2>/dev/null \
   || { echo "asnn setup: lava does not import after installation" >&2; exit 1; }
+# build the compiled ASNN CPU kernel now (else on first use); without a compiler training still works, slower
+echo "asnn setup: ASNN CPU kernel: $("$VENV/bin/python" -c 'from asnn_neuro.neurons import native; print(native.status())')"
 echo "$want" > "$stamp"
 echo "asnn setup: done ($VENV)"

@@ -24,6 +24,8 @@ import torch
 
 from asnn_neuro.slayer_import import slayer
 
+from . import native
+
 base = slayer.neuron.base
 
 
@@ -48,11 +50,26 @@ def _round_to(x: torch.Tensor, step: float) -> torch.Tensor:
 
 
 class _ASNNDynamics(torch.autograd.Function):
-    """Fused kernel. Time is moved to the front once so every step touches contiguous memory;
-    the backward does one reverse pass for the state gradient and batched reductions for the rest."""
+    """Fused kernel. On the CPU in float32 it is the compiled C kernel (``asnn_kernel.c``: one
+    pass per neuron over its T adjacent steps, no copies). Otherwise (CUDA, float64, no compiler)
+    time is moved to the front once so every step touches contiguous memory, and the backward does
+    one reverse pass for the state gradient and batched reductions for the rest."""
 
     @staticmethod
     def forward(ctx, current, leak, gain, threshold: float, alpha: float, quant_step: float):
+        ctx.threshold = threshold
+        ctx.alpha = alpha
+        lib = _native_for(current)
+        ctx.native = lib is not None
+        if lib is not None:  # compiled CPU kernel on the time-last layout, no copies
+            cur = current.contiguous()
+            u_pre, spikes = torch.empty_like(cur), torch.empty_like(cur)
+            lam, g = leak.detach().contiguous(), gain.detach().contiguous()
+            _check(lib.asnn_forward(cur.data_ptr(), u_pre.data_ptr(), spikes.data_ptr(), cur.numel() // cur.shape[-1],
+                                    cur.shape[-1], lam.data_ptr(), g.data_ptr(), threshold, quant_step,
+                                    torch.get_num_threads()))
+            ctx.save_for_backward(cur, lam, g, u_pre)
+            return spikes
         cur = current.movedim(-1, 0).contiguous()  # (T, ...)
         lam, g = leak.tolist(), gain.tolist()
         u_pre = torch.empty_like(cur)
@@ -66,12 +83,12 @@ class _ASNNDynamics(torch.autograd.Function):
             torch.ge(u, threshold, out=spikes[t])
             u.sub_(spikes[t], alpha=threshold)
         ctx.save_for_backward(cur, leak, gain, u_pre, spikes)
-        ctx.threshold = threshold
-        ctx.alpha = alpha
         return spikes.movedim(0, -1)
 
     @staticmethod
     def backward(ctx, grad_spikes):
+        if ctx.native:
+            return _native_backward(ctx, grad_spikes)
         cur, leak, gain, u_pre, spikes = ctx.saved_tensors
         theta, alpha = ctx.threshold, ctx.alpha
         steps = cur.shape[0]
@@ -92,6 +109,32 @@ class _ASNNDynamics(torch.autograd.Function):
         shape = (steps,) + (1,) * (cur.dim() - 1)
         grad_current = grad_u.mul_(gain.reshape(shape)).movedim(0, -1)
         return grad_current, grad_leak, grad_gain, None, None, None
+
+
+def _native_for(current: torch.Tensor):
+    """The compiled kernel when it applies (float32 on the CPU, T <= 256 steps), else None."""
+    if current.device.type != "cpu" or current.dtype != torch.float32 or not 0 < current.shape[-1] <= 256:
+        return None
+    return native.kernel()
+
+
+def _check(code: int) -> None:
+    if code != 0:
+        raise RuntimeError(f"native ASNN kernel failed with code {code}")
+
+
+def _native_backward(ctx, grad_spikes):
+    cur, lam, g, u_pre = ctx.saved_tensors
+    lib = native.kernel()
+    grad = grad_spikes.to(cur.dtype).contiguous()
+    grad_cur = torch.empty_like(cur)
+    steps = cur.shape[-1]
+    grad_leak = torch.empty(steps, dtype=torch.float64)
+    grad_gain = torch.empty(steps, dtype=torch.float64)
+    _check(lib.asnn_backward(grad.data_ptr(), cur.data_ptr(), u_pre.data_ptr(), cur.numel() // steps, steps,
+                             lam.data_ptr(), g.data_ptr(), ctx.threshold, ctx.alpha, grad_cur.data_ptr(),
+                             grad_leak.data_ptr(), grad_gain.data_ptr(), torch.get_num_threads()))
+    return grad_cur, grad_leak.to(lam.dtype), grad_gain.to(g.dtype), None, None, None
 
 
 def asnn_dynamics(

@@ -1,0 +1,89 @@
+"""The compiled CPU kernel of the ASNN dynamics (``asnn_kernel.c``), built on first use.
+
+The C source has no Python or torch dependency; it is compiled with the system C compiler
+(``$CC``, else ``cc``) into ``$ASNN_CACHE`` (default ``~/.cache/asnn_neuro``), under a name
+that carries a hash of the source and flags, and loaded with ctypes. The shared library is
+written to a temporary name and renamed, so concurrent first uses (DDP workers, pytest
+processes) never load a half-written file.
+
+``kernel()`` returns the loaded library, or ``None`` when it cannot be had (no compiler, a
+failed build, or ``ASNN_NATIVE=0``); callers then use the pure-torch kernel, which gives the
+same spikes and gradients. ``status()`` says which one is in use and why.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+SOURCE = Path(__file__).with_name("asnn_kernel.c")
+FLAGS = ["-O3", "-fPIC", "-shared", "-fopenmp", "-std=c11"]
+
+_state: dict = {}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ASNN_CACHE") or Path.home() / ".cache" / "asnn_neuro")
+
+
+def _compiler() -> str | None:
+    return shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+
+
+def _build(cc: str) -> Path:
+    text = SOURCE.read_bytes()
+    tag = hashlib.sha256(text + " ".join([cc, *FLAGS]).encode()).hexdigest()[:16]
+    target = cache_dir() / f"asnn_kernel-{tag}.so"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        proc = subprocess.run([cc, *FLAGS, str(SOURCE), "-o", tmp, "-lm"], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise OSError(f"{cc} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
+    f32p, f64p, i64 = ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
+    flt, i32 = ctypes.c_float, ctypes.c_int
+    lib.asnn_forward.argtypes = [f32p, f32p, f32p, i64, i64, f32p, f32p, flt, flt, i32]
+    lib.asnn_backward.argtypes = [f32p, f32p, f32p, i64, i64, f32p, f32p, flt, flt, f32p, f64p, f64p, i32]
+    lib.asnn_forward.restype = lib.asnn_backward.restype = i32
+    return lib
+
+
+def kernel() -> ctypes.CDLL | None:
+    """The compiled kernel, or None (see ``status()``). Built and loaded once per process."""
+    if "lib" in _state:
+        return _state["lib"]
+    lib, why = None, ""
+    if os.environ.get("ASNN_NATIVE", "1") == "0":
+        why = "disabled by ASNN_NATIVE=0"
+    elif (cc := _compiler()) is None:
+        why = "no C compiler found ($CC, cc, gcc)"
+    else:
+        try:
+            lib = _bind(ctypes.CDLL(str(_build(cc))))
+            why = f"compiled kernel in {cache_dir()}"
+        except (OSError, AttributeError) as exc:
+            why = f"build failed ({exc})"
+    _state["lib"], _state["why"] = lib, why
+    return lib
+
+
+def status() -> str:
+    """One line: which ASNN kernel the CPU uses, and why."""
+    lib = kernel()
+    return ("native C kernel: " if lib is not None else "torch kernel: ") + _state["why"]
