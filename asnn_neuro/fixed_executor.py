@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from . import fixed_point as fx
 from . import ir
+from .cpu_memory import keep_large_allocations
 from .errors import InputError
 
 CONV_CLAMP = (1 << 23) - 1  # Lava's fixed-point conv clamps its output to 24 bits
@@ -146,6 +147,7 @@ class FixedExecutor:
         ref = spikes if spikes is not None else graded
         if ref is None:
             raise InputError("no input frames")
+        keep_large_allocations()
         parts = []
         for i in range(0, max(1, ref.shape[0]), batch):
             s = None if spikes is None else spikes[i:i + batch]

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from . import atomic, distributed
 from . import encoding as enc
+from .cpu_memory import keep_large_allocations
 from .data import Dataset, load_dataset
 from .errors import InputError
 from .models import MODELS, NEURONS, build_model
@@ -191,6 +192,7 @@ def model_config(cfg: TrainConfig, data: Dataset) -> ModelConfig:
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, data: Dataset | None = None) -> dict:
     """Train, checkpoint after every epoch, write train.json; returns its content."""
     validate(cfg)
+    keep_large_allocations()
     info = distributed.init_from_env()
     try:
         return _train(cfg, info, resume, show_progress and distributed.is_main(info), data)

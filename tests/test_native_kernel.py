@@ -73,7 +73,7 @@ def test_schedule_gradients_do_not_depend_on_thread_count():
         torch.set_num_threads(threads)
     assert torch.equal(one[0], two[0])
     for a, b in zip(one[1:], two[1:]):
-        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10)
+        assert torch.allclose(a, b, rtol=1e-6, atol=0)  # double sums in another order, rounded to float32
 
 
 def test_status_names_the_kernel():

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import encoding as enc
+from ..cpu_memory import keep_large_allocations
 from ..models.config import ModelConfig
 from ..models.registry import build_model
 from .common import PeakRSS, backward_nodes, load_avg, saved_for_backward, spread, top_ops
@@ -176,6 +177,7 @@ class _Runner:
 
 def bench_training(cfg: TrainBenchConfig, profile: bool = True, log=print) -> dict:
     """Interleaved A/B training throughput, peak memory and a time breakdown per T."""
+    keep_large_allocations()  # as asnn train does; applies to both implementations
     results: dict = {"batch": cfg.batch, "in_shape": list(cfg.in_shape), "warmup_steps": cfg.warmup,
                      "repeats": cfg.repeats, "steps_per_repeat": cfg.steps_per_repeat,
                      "torch_threads": torch.get_num_threads(), "optimizer": "Adam lr 5e-3",

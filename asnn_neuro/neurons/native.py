@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("asnn_kernel.c")
-FLAGS = ["-O3", "-fPIC", "-shared", "-fopenmp", "-std=c11"]
+FLAGS = ["-O3", "-fPIC", "-shared", "-fopenmp", "-std=c11", "-fno-math-errno", "-fno-trapping-math"]
 
 _state: dict = {}
 
