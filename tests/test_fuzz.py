@@ -43,6 +43,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiny_nets import tiny_hybrid_net
 
 from asnn_neuro import ir
 from asnn_neuro.cli import main
@@ -65,26 +66,6 @@ KNOWN: dict[tuple[str, str, str], str] = {}  # all reader bugs found so far are 
 
 
 # ------------------------------------------------------------------------------------ seed files
-def asnn_ir() -> ir.Network:
-    """Our hybrid-coded ASNN network: two input paths into conv1, a flatten, a readout."""
-    rng = np.random.default_rng(0)
-    conv_g = ir.Path(source=ir.INPUT_GRADED, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
-                     bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=7, mask=(1, 0, 0),
-                     graded=True, weight_exponent=-7)
-    conv_s = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
-                     bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=5, mask=(0, 1, 1),
-                     weight_exponent=-5)
-    dense = ir.Path(source=0, kind="dense", weight=rng.integers(-100, 100, (5, 4 * 6 * 6)) * 2,
-                    bias=rng.integers(-9, 9, 5), shift=6, mask=(1, 1, 1), weight_exponent=-6)
-    return ir.Network(
-        input=ir.InputSpec(shape=(1, 6, 6), graded=True),
-        layers=[ir.Layer("conv1", (4, 6, 6), ir.AdaptiveNeuron(leak=(2000, 2100, 2200),
-                                                               gain=(3000, 2500, 1000)), [conv_g, conv_s]),
-                ir.Layer("readout", (5,), ir.AdaptiveNeuron(leak=(4096,) * 3, gain=(1365,) * 3, readout=True),
-                         [dense])],
-        timesteps=3, meta={"encoding": "hybrid", "neuron": "asnn"})
-
-
 def cuba_ir() -> ir.Network:
     """Our CUBA network: conv, max pool (a depthwise conv), dense."""
     rng = np.random.default_rng(1)
@@ -147,7 +128,7 @@ def write_lava_dl_style(path: Path) -> None:
 def seeds(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("fuzz-seeds")
     out = {"asnn": d / "asnn.net", "cuba": d / "cuba.net", "lava-dl": d / "lava_dl.net"}
-    write_network(asnn_ir(), out["asnn"])
+    write_network(tiny_hybrid_net(), out["asnn"])
     write_network(cuba_ir(), out["cuba"])
     write_lava_dl_style(out["lava-dl"])
     for p in out.values():  # every seed is valid and runs

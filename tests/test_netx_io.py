@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from tiny_nets import tiny_hybrid_net
 
 from asnn_neuro import ir
 from asnn_neuro.errors import InputError, UnsupportedLayerError
@@ -66,30 +67,8 @@ def test_lava_dl_loader_refuses_pool_ours_does_not(tmp_path):
     assert len(read_network(tmp_path / "foreign.net").layers) == 3
 
 
-def _tiny_ir() -> ir.Network:
-    rng = np.random.default_rng(0)
-    T = 3
-    conv = ir.Path(source=ir.INPUT_GRADED, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
-                   bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=7, mask=(1, 0, 0),
-                   graded=True, weight_exponent=-7)
-    conv_s = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
-                     bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=5, mask=(0, 1, 1),
-                     weight_exponent=-5)
-    dense = ir.Path(source=0, kind="dense", weight=rng.integers(-100, 100, (5, 4 * 6 * 6)) * 2,
-                    bias=rng.integers(-9, 9, 5), shift=6, mask=(1, 1, 1), weight_exponent=-6)
-    return ir.Network(
-        input=ir.InputSpec(shape=(1, 6, 6), graded=True),
-        layers=[
-            ir.Layer("conv1", (4, 6, 6), ir.AdaptiveNeuron(leak=(2000, 2100, 2200), gain=(3000, 2500, 1000)),
-                     [conv, conv_s]),
-            ir.Layer("readout", (5,), ir.AdaptiveNeuron(leak=(4096,) * 3, gain=(1365,) * 3, readout=True), [dense]),
-        ],
-        timesteps=T, meta={"encoding": "hybrid", "neuron": "asnn"},
-    )
-
-
 def test_our_format_round_trips_exactly(tmp_path):
-    net = _tiny_ir()
+    net = tiny_hybrid_net()
     write_network(net, tmp_path / "n.net")
     back = read_network(tmp_path / "n.net")
     assert back.timesteps == 3 and back.meta["encoding"] == "hybrid"
@@ -132,7 +111,7 @@ def test_stock_layers_of_our_file_load_in_lava_dl(tmp_path):
                 f["layer/1"].create_dataset("weight", data=np.full((4, 1, 3, 3), np.nan))), "NaN"),
 ])
 def test_bad_files_give_one_clear_line(tmp_path, mutate, message):
-    net = _tiny_ir()
+    net = tiny_hybrid_net()
     net.layers[0].neuron = ir.CubaNeuron(4096, 100, 100)
     net.layers[0].paths = net.layers[0].paths[:1]
     write_network(net, tmp_path / "n.net")
@@ -152,7 +131,7 @@ def test_not_hdf5_is_refused(tmp_path, content):
 
 
 def test_truncated_file_is_refused(tmp_path):
-    write_network(_tiny_ir(), tmp_path / "n.net")
+    write_network(tiny_hybrid_net(), tmp_path / "n.net")
     data = (tmp_path / "n.net").read_bytes()
     (tmp_path / "t.net").write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError):

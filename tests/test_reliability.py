@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from tiny_nets import tiny_hybrid_net
 
 from asnn_neuro import ir
 from asnn_neuro.cli import main
@@ -36,29 +37,9 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def tiny_net() -> ir.Network:
-    """A hybrid-coded ASNN network (1x6x6 input, conv + readout) in our own format."""
-    rng = np.random.default_rng(0)
-    conv_g = ir.Path(source=ir.INPUT_GRADED, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
-                     bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=7, mask=(1, 0, 0),
-                     graded=True, weight_exponent=-7)
-    conv_s = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
-                     bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=5, mask=(0, 1, 1),
-                     weight_exponent=-5)
-    dense = ir.Path(source=0, kind="dense", weight=rng.integers(-100, 100, (5, 4 * 6 * 6)) * 2,
-                    bias=rng.integers(-9, 9, 5), shift=6, mask=(1, 1, 1), weight_exponent=-6)
-    return ir.Network(
-        input=ir.InputSpec(shape=(1, 6, 6), graded=True),
-        layers=[ir.Layer("conv1", (4, 6, 6), ir.AdaptiveNeuron(leak=(2000, 2100, 2200),
-                                                               gain=(3000, 2500, 1000)), [conv_g, conv_s]),
-                ir.Layer("readout", (5,), ir.AdaptiveNeuron(leak=(4096,) * 3, gain=(1365,) * 3, readout=True),
-                         [dense])],
-        timesteps=3, meta={"encoding": "hybrid", "neuron": "asnn"})
-
-
 def write_net(e, name: str = "n.net", mutate=None) -> Path:
     path = e.tmp / name
-    write_network(tiny_net(), path)
+    write_network(tiny_hybrid_net(), path)
     if mutate is not None:
         with h5py.File(path, "r+") as f:
             mutate(f)
