@@ -78,8 +78,22 @@ def merged(rows: list[dict], out: str) -> list[dict]:
     return sorted(kept + rows, key=lambda r: order.get(tuple(r[k] for k in key), len(order)))
 
 
+KEEP_MARKER = "<!-- text below this line is kept when asnn compare rewrites the table -->"
+
+
+def kept_text(out: str) -> str:
+    """The hand-written part of an existing table file: from KEEP_MARKER on ('' if none)."""
+    try:
+        text = Path(out).read_text()
+    except OSError:
+        return ""
+    i = text.find(KEEP_MARKER)
+    return "" if i < 0 else text[i:]
+
+
 def write_table(rows: list[dict], out: str, dataset: str, epochs: int, lava_samples: int) -> None:
     rows = merged(rows, out)
+    kept = kept_text(out)
     lines = [
         "# The paper's comparison, reproduced on " + dataset,
         "",
@@ -101,5 +115,6 @@ def write_table(rows: list[dict], out: str, dataset: str, epochs: int, lava_samp
             f"{100 * r['slayer_accuracy']:.1f}% | "
             f"{100 * r['fixed_accuracy']:.1f}% | {100 * r['lava_accuracy']:.1f}% ({r['lava_samples']}) | "
             f"{100 * r['lava_agreement']:.1f}% | {r['spikes_per_inference']:.0f} |")
-    atomic.write_text(out, "\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    atomic.write_text(out, text + ("\n" + kept if kept else ""))
     atomic.write_json(Path(out).with_suffix(".json"), rows)
