@@ -26,14 +26,12 @@
 #define MAX_T 256
 #define LANES 16
 
-/* exp(x) for x in [-87, 87], branch-free so that loops over it vectorise (Cephes-style: range
- * reduction by ln 2 in two parts, degree-6 polynomial, exponent built in the float's bits;
- * relative error about 2e-7). */
-static inline float exp_vec(float x) {
-    x = x < -87.0f ? -87.0f : (x > 87.0f ? 87.0f : x);
-    float t = x * 1.44269504088896341f;
-    int32_t n = (int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));
-    float r = x - (float)n * 0.693359375f + (float)n * 2.12194440e-4f;
+/* exp(x) for x in [-87, 0], without branches so that loops over it vectorise: Cephes-style range
+ * reduction by ln 2 in two parts, degree-6 polynomial, 2^n built in the float's exponent bits
+ * (relative error about 2e-7). n is rounded with the 1.5 * 2^23 trick (exact for |x * log2 e| < 2^22). */
+static inline float exp_nonpositive(float x) {
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -41,7 +39,7 @@ static inline float exp_vec(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } scale = {.i = (n + 127) << 23};
+    union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23};
     return p * scale.f;
 }
 
@@ -120,13 +118,23 @@ int asnn_forward(const float *cur, float *u_pre, float *spikes, int64_t rows, in
     return failed ? 2 : 0;
 }
 
-/* g[i] *= a sig(a (p[i] - theta)) (1 - sig(...)) over a flat array; kept out of line so that it
- * stays one vectorised loop whatever the caller unrolls. */
-__attribute__((noinline, target_clones("avx2", "default"))) static void surrogate(float *restrict g, const float *restrict p, int n,
+/* g[i] *= a sig(z) (1 - sig(z)), z = a (p[i] - theta), over a flat array. Written as
+ * a e / (1 + e)^2 with e = exp(-|z|) (the same function, symmetric in z), so exp never overflows;
+ * kept out of line so that it stays one vectorised loop whatever the caller unrolls. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define VECTOR_CLONES __attribute__((noinline, target_clones("avx2", "default")))  /* AVX2 where the CPU has it */
+#else
+#define VECTOR_CLONES __attribute__((noinline))
+#endif
+
+VECTOR_CLONES static void surrogate(float *restrict g, const float *restrict p, int n,
                                                 float theta, float alpha) {
+#pragma omp simd
     for (int i = 0; i < n; i++) {
-        float sig = 1.0f / (1.0f + exp_vec(-alpha * (p[i] - theta)));
-        g[i] *= alpha * sig * (1.0f - sig);
+        float m = -fabsf(alpha * (p[i] - theta));
+        float e = exp_nonpositive(m < -87.0f ? -87.0f : m);
+        float d = 1.0f + e;
+        g[i] *= alpha * e / (d * d);
     }
 }
 
