@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from asnn_neuro.atomic import write_with
 from asnn_neuro.errors import InputError
@@ -59,9 +59,13 @@ def plot_accuracy_vs_energy(records: list[RunRecord], device: str, path: Path) -
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     ax.xaxis.set_major_formatter(plain)
     xs = [p[0] for p in pts]
-    if np.log10(max(xs) / min(xs)) < 1.5:  # few decades: label the minor ticks too
+    decades = np.log10(max(xs) / min(xs))
+    if decades < 1:  # less than a decade: evenly spread round ticks, log decades would leave gaps
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    elif decades < 1.5:  # few decades: label the minor ticks too, same size as the major ones
         ax.xaxis.set_minor_formatter(plain)
-        ax.tick_params(axis="x", which="minor", labelsize=7)
+        ax.tick_params(axis="x", which="both", labelsize=8)
     else:
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.margins(x=0.12, y=0.1)
