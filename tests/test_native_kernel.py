@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -78,3 +82,18 @@ def test_schedule_gradients_do_not_depend_on_thread_count():
 
 def test_status_names_the_kernel():
     assert native.status().startswith("native C kernel")
+
+
+def test_without_a_compiler_training_falls_back_to_the_torch_kernel(tmp_path):
+    """A machine with no usable C compiler (here: CC=false, empty cache) still trains, on the torch kernel."""
+    code = ("import torch\n"
+            "from asnn_neuro.neurons import native\n"
+            "from asnn_neuro.neurons.asnn import asnn_dynamics\n"
+            "x = torch.randn(2, 3, 4, requires_grad=True)\n"
+            "asnn_dynamics(x, torch.full((4,), 0.5), torch.full((4,), 0.9)).sum().backward()\n"
+            "assert native.kernel() is None and x.grad is not None\n"
+            "print(native.status())\n")
+    env = {**os.environ, "CC": "false", "ASNN_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().startswith("torch kernel: build failed"), proc.stdout
