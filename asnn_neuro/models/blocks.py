@@ -25,9 +25,9 @@ from __future__ import annotations
 import functools
 
 import torch
-import torch.nn.functional as F
 
 from ..neurons import asnn
+from ..neurons.spike_pool import spike_max_pool
 from ..slayer_import import slayer
 
 NEURON_KINDS = ("asnn", "lif", "cuba")
@@ -120,8 +120,7 @@ class SpikeMaxPool(torch.nn.Module):
         self.stride = stride or kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # (N, C, H, W, T): a 3-D pool with a time extent of 1 pools each step, without reshuffling memory
-        return F.max_pool3d(x, (self.kernel, self.kernel, 1), (self.stride, self.stride, 1))
+        return spike_max_pool(x, self.kernel, self.stride)  # (N, C, H, W, T), each step pooled alone
 
 
 class Readout(torch.nn.Module):

@@ -212,3 +212,68 @@ int asnn_backward(const float *grad_s, const float *cur, const float *u_pre, int
     free(per_thread);
     return failed ? 2 : 0;
 }
+
+/* Max pooling over (H, W) of a contiguous (NC, H, W, T) float32 tensor, per time step, without
+ * padding, floor output size -- F.max_pool3d with kernel (k, k, 1) and stride (s, s, 1), including
+ * its choice among equal maxima (the first in window order; NaN counts as the maximum).
+ * arg (NC, OH, OW, T) keeps the window position i * k + j of each maximum for the backward. */
+INLINE void pool_row(const float *x, float *y, uint8_t *arg, int64_t W, int64_t steps, int k, int s, int64_t oh,
+                     int64_t OW) {
+    for (int64_t ow = 0; ow < OW; ow++) {
+        float best[MAX_T];
+        uint8_t pos[MAX_T];
+        for (int64_t t = 0; t < steps; t++) { best[t] = -INFINITY; pos[t] = 0; }
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                const float *v = x + ((oh * s + i) * W + ow * s + j) * steps;
+                uint8_t here = (uint8_t)(i * k + j);
+                for (int64_t t = 0; t < steps; t++) {
+                    int take = v[t] > best[t] || isnan(v[t]);
+                    best[t] = take ? v[t] : best[t];
+                    pos[t] = take ? here : pos[t];
+                }
+            }
+        for (int64_t t = 0; t < steps; t++) {
+            y[ow * steps + t] = best[t];
+            arg[ow * steps + t] = pos[t];
+        }
+    }
+}
+
+int pool_forward(const float *x, float *y, uint8_t *arg, int64_t nc, int64_t H, int64_t W, int64_t steps,
+                 int k, int s, int threads) {
+    if (steps < 1 || steps > MAX_T || k < 1 || k > 15 || s < 1 || H < k || W < k || threads < 1) return 1;
+    int64_t OH = (H - k) / s + 1, OW = (W - k) / s + 1;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t r = 0; r < nc * OH; r++) {
+        int64_t c = r / OH, oh = r % OH;
+        const float *xc = x + c * H * W * steps;
+        float *yr = y + (c * OH + oh) * OW * steps;
+        uint8_t *ar = arg + (c * OH + oh) * OW * steps;
+#define POOL(T_) pool_row(xc, yr, ar, W, (T_), k, s, oh, OW)
+        DISPATCH_T(steps, POOL)
+#undef POOL
+    }
+    return 0;
+}
+
+/* grad_x (zeroed by the caller) += grad_y routed to each maximum; one channel per iteration, so
+ * overlapping windows (s < k) never race. */
+int pool_backward(const float *grad_y, const uint8_t *arg, float *grad_x, int64_t nc, int64_t H, int64_t W,
+                  int64_t steps, int k, int s, int threads) {
+    if (steps < 1 || steps > MAX_T || k < 1 || k > 15 || s < 1 || H < k || W < k || threads < 1) return 1;
+    int64_t OH = (H - k) / s + 1, OW = (W - k) / s + 1;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t c = 0; c < nc; c++) {
+        float *gx = grad_x + c * H * W * steps;
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int64_t o = ((c * OH + oh) * OW + ow) * steps;
+                for (int64_t t = 0; t < steps; t++) {
+                    int p = arg[o + t], i = p / k, j = p % k;
+                    gx[((oh * s + i) * W + ow * s + j) * steps + t] += grad_y[o + t];
+                }
+            }
+    }
+    return 0;
+}

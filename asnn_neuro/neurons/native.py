@@ -1,4 +1,4 @@
-"""The compiled CPU kernel of the ASNN dynamics (``asnn_kernel.c``), built on first use.
+"""The compiled CPU kernels (``asnn_kernel.c``: ASNN dynamics, spike max-pool), built on first use.
 
 The C source has no Python or torch dependency; it is compiled with the system C compiler
 (``$CC``, else ``cc``) into ``$ASNN_CACHE`` (default ``~/.cache/asnn_neuro``), under a name
@@ -60,7 +60,10 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     flt, i32 = ctypes.c_float, ctypes.c_int
     lib.asnn_forward.argtypes = [f32p, f32p, f32p, i64, i64, f32p, f32p, flt, flt, i32]
     lib.asnn_backward.argtypes = [f32p, f32p, f32p, i64, i64, f32p, f32p, flt, flt, f32p, f64p, f64p, i32]
+    lib.pool_forward.argtypes = [f32p, f32p, ctypes.c_void_p, i64, i64, i64, i64, i32, i32, i32]
+    lib.pool_backward.argtypes = [f32p, ctypes.c_void_p, f32p, i64, i64, i64, i64, i32, i32, i32]
     lib.asnn_forward.restype = lib.asnn_backward.restype = i32
+    lib.pool_forward.restype = lib.pool_backward.restype = i32
     return lib
 
 
