@@ -35,33 +35,11 @@ class LavaTiming:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt():
-    """Within the block, SIGTERM raises KeyboardInterrupt (so cleanup runs)."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
+def signal_handlers(handlers: dict):
+    """Within the block, ``handlers`` ({signal: handler}) replace the current ones; restored after.
+    Does nothing outside the main thread (Python only lets the main thread set handlers)."""
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not in the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def workers_ignore_signals():
-    """Lava forks its worker processes in ``create_runtime``: fork them with SIGINT/SIGTERM ignored.
-
-    A Ctrl-C in a terminal goes to the whole process group. Workers that die of it leave the
-    main process waiting for them forever; workers that ignore it let the main process catch
-    it and stop the runtime cleanly, which ends them.
-    """
-    try:
-        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     except ValueError:  # not in the main thread
         yield
         return
@@ -70,6 +48,25 @@ def workers_ignore_signals():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises KeyboardInterrupt (so cleanup runs)."""
+    return signal_handlers({signal.SIGTERM: _raise_interrupt})
+
+
+def workers_ignore_signals():
+    """Lava forks its worker processes in ``create_runtime``: fork them with SIGINT/SIGTERM ignored.
+
+    A Ctrl-C in a terminal goes to the whole process group. Workers that die of it leave the
+    main process waiting for them forever; workers that ignore it let the main process catch
+    it and stop the runtime cleanly, which ends them.
+    """
+    return signal_handlers({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})
 
 
 def _run_config(backend: str, precision: str):
