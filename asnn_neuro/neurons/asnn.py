@@ -65,9 +65,10 @@ class _ASNNDynamics(torch.autograd.Function):
             cur = current.contiguous()
             u_pre, spikes = torch.empty_like(cur), torch.empty_like(cur)
             lam, g = leak.detach().contiguous(), gain.detach().contiguous()
-            _check(lib.asnn_forward(cur.data_ptr(), u_pre.data_ptr(), spikes.data_ptr(), cur.numel() // cur.shape[-1],
-                                    cur.shape[-1], lam.data_ptr(), g.data_ptr(), threshold, quant_step,
-                                    torch.get_num_threads()))
+            steps = cur.shape[-1]
+            native.check(lib.asnn_forward(cur.data_ptr(), u_pre.data_ptr(), spikes.data_ptr(), cur.numel() // steps,
+                                          steps, lam.data_ptr(), g.data_ptr(), threshold, quant_step,
+                                          torch.get_num_threads()), "ASNN")
             ctx.save_for_backward(cur, lam, g, u_pre)
             return spikes
         cur = current.movedim(-1, 0).contiguous()  # (T, ...)
@@ -112,15 +113,8 @@ class _ASNNDynamics(torch.autograd.Function):
 
 
 def _native_for(current: torch.Tensor):
-    """The compiled kernel when it applies (float32 on the CPU, T <= 256 steps), else None."""
-    if current.device.type != "cpu" or current.dtype != torch.float32 or not 0 < current.shape[-1] <= 256:
-        return None
-    return native.kernel()
-
-
-def _check(code: int) -> None:
-    if code != 0:
-        raise RuntimeError(f"native ASNN kernel failed with code {code}")
+    """The compiled kernel when it applies to ``current`` (see ``native.for_tensor``), else None."""
+    return native.for_tensor(current)
 
 
 def _native_backward(ctx, grad_spikes):
@@ -131,9 +125,9 @@ def _native_backward(ctx, grad_spikes):
     steps = cur.shape[-1]
     grad_leak = torch.empty(steps, dtype=torch.float64)
     grad_gain = torch.empty(steps, dtype=torch.float64)
-    _check(lib.asnn_backward(grad.data_ptr(), cur.data_ptr(), u_pre.data_ptr(), cur.numel() // steps, steps,
-                             lam.data_ptr(), g.data_ptr(), ctx.threshold, ctx.alpha, grad_cur.data_ptr(),
-                             grad_leak.data_ptr(), grad_gain.data_ptr(), torch.get_num_threads()))
+    native.check(lib.asnn_backward(grad.data_ptr(), cur.data_ptr(), u_pre.data_ptr(), cur.numel() // steps, steps,
+                                   lam.data_ptr(), g.data_ptr(), ctx.threshold, ctx.alpha, grad_cur.data_ptr(),
+                                   grad_leak.data_ptr(), grad_gain.data_ptr(), torch.get_num_threads()), "ASNN")
     return grad_cur, grad_leak.to(lam.dtype), grad_gain.to(g.dtype), None, None, None
 
 

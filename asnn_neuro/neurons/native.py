@@ -24,6 +24,8 @@ from pathlib import Path
 SOURCE = Path(__file__).with_name("asnn_kernel.c")
 FLAGS = ["-O3", "-fPIC", "-shared", "-fopenmp", "-std=c11", "-fno-math-errno", "-fno-trapping-math"]
 
+MAX_STEPS = 256  # the kernels' scratch holds at most this many time steps (MAX_T in asnn_kernel.c)
+
 _state: dict = {}
 
 
@@ -90,3 +92,19 @@ def status() -> str:
     """One line: which ASNN kernel the CPU uses, and why."""
     lib = kernel()
     return ("native C kernel: " if lib is not None else "torch kernel: ") + _state["why"]
+
+
+def for_tensor(x) -> ctypes.CDLL | None:
+    """The compiled kernel if it applies to the time-last tensor ``x`` (float32 on the CPU,
+    1..MAX_STEPS steps), else None: the caller then takes its torch path."""
+    import torch
+
+    if x.device.type != "cpu" or x.dtype != torch.float32 or not 0 < x.shape[-1] <= MAX_STEPS:
+        return None
+    return kernel()
+
+
+def check(code: int, what: str) -> None:
+    """Raise if a kernel call returned non-zero (bad sizes or out of memory)."""
+    if code != 0:
+        raise RuntimeError(f"native {what} kernel failed with code {code}")

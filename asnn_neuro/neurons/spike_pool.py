@@ -15,11 +15,6 @@ import torch.nn.functional as F
 from . import native
 
 
-def _check(code: int) -> None:
-    if code != 0:
-        raise RuntimeError(f"native spike pool failed with code {code}")
-
-
 class _SpikePool(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, kernel: int, stride: int):
@@ -29,8 +24,8 @@ class _SpikePool(torch.autograd.Function):
         oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
         y = x.new_empty((n, c, oh, ow, steps))
         arg = torch.empty((n, c, oh, ow, steps), dtype=torch.uint8)
-        _check(lib.pool_forward(x.data_ptr(), y.data_ptr(), arg.data_ptr(), n * c, h, w, steps, kernel, stride,
-                                torch.get_num_threads()))
+        native.check(lib.pool_forward(x.data_ptr(), y.data_ptr(), arg.data_ptr(), n * c, h, w, steps, kernel,
+                                      stride, torch.get_num_threads()), "spike pool")
         ctx.save_for_backward(arg)
         ctx.meta = (x.shape, kernel, stride)
         return y
@@ -42,15 +37,14 @@ class _SpikePool(torch.autograd.Function):
         n, c, h, w, steps = shape
         grad_y = grad_y.to(torch.float32).contiguous()
         grad_x = grad_y.new_zeros(shape)
-        _check(native.kernel().pool_backward(grad_y.data_ptr(), arg.data_ptr(), grad_x.data_ptr(), n * c, h, w,
-                                             steps, kernel, stride, torch.get_num_threads()))
+        native.check(native.kernel().pool_backward(grad_y.data_ptr(), arg.data_ptr(), grad_x.data_ptr(), n * c, h,
+                                                   w, steps, kernel, stride, torch.get_num_threads()), "spike pool")
         return grad_x, None, None
 
 
 def spike_max_pool(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     """Max over k x k windows with stride s of every time step of x (N, C, H, W, T)."""
-    h, w, steps = x.shape[2:]
-    if (x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 5 and 0 < steps <= 256
-            and 1 <= kernel <= 15 and stride >= 1 and h >= kernel and w >= kernel and native.kernel() is not None):
+    if (x.dim() == 5 and 1 <= kernel <= 15 and stride >= 1 and min(x.shape[2:4]) >= kernel
+            and native.for_tensor(x) is not None):
         return _SpikePool.apply(x, kernel, stride)
     return F.max_pool3d(x, (kernel, kernel, 1), (stride, stride, 1))
