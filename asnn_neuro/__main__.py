@@ -1,5 +1,5 @@
 """``python -m asnn_neuro`` == ``asnn``."""
 
-from .cli import main
+from asnn_neuro.cli import main
 
 raise SystemExit(main())

@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import InputError
+from asnn_neuro.errors import InputError
 
 EPILOG = "Exit status: 0 done, 2 bad input or usage, 1 internal failure, 130 interrupted."
 
@@ -38,9 +38,9 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import encoding as enc
-    from .data import describe_datasets
-    from .models import MODELS, NEURONS
+    from asnn_neuro import encoding as enc
+    from asnn_neuro.data import describe_datasets
+    from asnn_neuro.models import MODELS, NEURONS
 
     root = _Parser(prog="asnn", description="asnn-neuro: train spiking nets with lava-dl SLAYER (ASNN neurons, "
                    "hybrid coding), export NetX HDF5, run on Lava/Loihi, estimate energy.", epilog=EPILOG,
@@ -163,7 +163,8 @@ def _options(items: list[str]) -> dict:
 
 
 def cmd_train(a) -> int:
-    from .train import TrainConfig, train
+    from asnn_neuro.training import train
+    from asnn_neuro.training.config import TrainConfig
 
     name = a.name or f"{a.model}-{a.encoding}-{a.neuron}-t{a.timesteps}"
     cfg = TrainConfig(dataset=a.dataset, model=a.model, encoding=a.encoding, neuron=a.neuron,
@@ -177,7 +178,7 @@ def cmd_train(a) -> int:
 
 
 def cmd_export(a) -> int:
-    from .export import export
+    from asnn_neuro.deploy.export import export
 
     info = export(a.name, workdir=a.workdir, weight_bits=a.weight_bits, max_clip=a.max_clip,
                   evaluate=not a.no_eval, progress=not a.quiet)
@@ -191,13 +192,13 @@ def cmd_export(a) -> int:
 
 
 def cmd_quantize(a) -> int:
-    from .quantization import check_sample_counts, quantization_report
-    from .quantize import check_bits
+    from asnn_neuro.deploy.quantize import check_bits
+    from asnn_neuro.evaluate.quantization import check_sample_counts, quantization_report
 
     check_bits(a.weight_bits)
     check_sample_counts(a.samples, a.lava_samples)
     if a.qat:
-        from .quantization import qat_finetune
+        from asnn_neuro.deploy.qat import qat_finetune
 
         a.name = qat_finetune(a.name, a.qat, workdir=a.workdir, weight_bits=a.weight_bits, progress=not a.quiet)
         print(f"quantisation-aware fine-tuning -> {a.name}")
@@ -218,7 +219,7 @@ def cmd_quantize(a) -> int:
 
 
 def cmd_simulate(a) -> int:
-    from .simulate import simulate
+    from asnn_neuro.evaluate.simulate import simulate
 
     s = simulate(a.net, dataset=a.dataset, samples=a.samples, backend=a.backend, precision=a.precision,
                  name=a.name, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
@@ -236,7 +237,7 @@ def cmd_simulate(a) -> int:
 
 
 def cmd_verify(a) -> int:
-    from .verify import format_verify, verify
+    from asnn_neuro.evaluate.verify import format_verify, verify
 
     r = verify(a.net, dataset=a.dataset, samples=a.samples, name=a.name, workdir=a.workdir, simdir=a.simdir,
                progress=not a.quiet)
@@ -246,8 +247,8 @@ def cmd_verify(a) -> int:
 
 
 def cmd_energy(a) -> int:
-    from .energy.estimate import write_energy
-    from .energy.profiles import load_profiles
+    from asnn_neuro.energy.estimate import write_energy
+    from asnn_neuro.energy.profiles import load_profiles
 
     d = _run_dir(a.run, a.simdir)
     result = write_energy(d, load_profiles([Path(p) for p in a.profile]) if a.profile else None)
@@ -264,7 +265,7 @@ def cmd_energy(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from .report.build import build_report
+    from asnn_neuro.report.build import build_report
 
     if not a.name or "/" in a.name or a.name.startswith("."):
         raise InputError(f"--name '{a.name}' must be a plain folder name")
@@ -276,14 +277,14 @@ def cmd_report(a) -> int:
 
 
 def cmd_demo(a) -> int:
-    from .demo import run_demo
+    from asnn_neuro.apps.demo import run_demo
 
     run_demo(fast=a.fast, workdir=a.workdir, simdir=a.simdir, progress=not a.quiet)
     return 0
 
 
 def cmd_compare(a) -> int:
-    from .compare import run_comparison
+    from asnn_neuro.apps.compare import run_comparison
 
     configs = None
     if a.only:
@@ -300,13 +301,13 @@ def cmd_compare(a) -> int:
 
 
 def cmd_doctor(a) -> int:
-    from .doctor import run_doctor
+    from asnn_neuro.apps.doctor import run_doctor
 
     return run_doctor()
 
 
 def cmd_bench(a) -> int:
-    from .bench import run_bench
+    from asnn_neuro.bench import run_bench
 
     run_bench(smoke=a.smoke, simdir=a.simdir)
     return 0

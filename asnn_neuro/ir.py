@@ -16,6 +16,8 @@ from typing import Literal
 
 import numpy as np
 
+from asnn_neuro.errors import InputError
+
 SynapseKind = Literal["conv", "dense", "pool", "identity"]
 
 
@@ -111,6 +113,38 @@ class Layer:
     def type(self) -> str:
         """NetX-style type of the layer's main path (conv, dense, pool...)."""
         return self.paths[0].kind if self.paths else "input"
+
+    def port_groups(self) -> dict[str, list[Path]]:
+        """Paths grouped by the neuron port they drive ('spike' or 'graded'); a port sums its
+        paths, so they must share the shift and the mask."""
+        groups: dict[str, list[Path]] = {"spike": [], "graded": []}
+        for p in self.paths:
+            groups["graded" if p.graded else "spike"].append(p)
+        for name, paths in groups.items():
+            if len({(p.shift, p.mask) for p in paths}) > 1:
+                raise InputError(f"layer '{self.name}': paths into its {name} port differ in shift or mask")
+        return groups
+
+
+def summed_bias(paths: list[Path], shape: tuple[int, ...]) -> np.ndarray:
+    """The paths' biases added up, one value per neuron, as an int64 array of ``shape``.
+
+    A path's bias is one value (all neurons), one per channel (``shape[0]`` values) or one
+    per neuron."""
+    total = np.zeros(shape, dtype=np.int64)
+    for p in paths:
+        if p.bias is None:
+            continue
+        b = np.asarray(p.bias, dtype=np.int64).reshape(-1)
+        if b.size == 1:
+            total += b[0]
+        elif b.size == total.size:
+            total += b.reshape(shape)
+        elif b.size == shape[0]:
+            total += b.reshape(-1, *([1] * (len(shape) - 1)))
+        else:
+            raise InputError(f"bias of {b.size} values does not fit a layer of shape {shape}")
+    return total
 
 
 @dataclass

@@ -27,8 +27,9 @@ def _small(data, n_train: int):
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, mnist5k):
     """Train small LeNets (hybrid/asnn T=3 and direct/cuba T=3) on 768 digits for one epoch, and export."""
-    from asnn_neuro.export import export
-    from asnn_neuro.train import TrainConfig, train
+    from asnn_neuro.deploy.export import export
+    from asnn_neuro.training.config import TrainConfig
+    from asnn_neuro.training.loop import train
 
     work = tmp_path_factory.mktemp("exports")
     names = {}

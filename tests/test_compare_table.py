@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from asnn_neuro.compare import KEEP_MARKER, write_table
+from asnn_neuro.apps.compare import KEEP_MARKER, write_table
 
 
 def _row(enc: str, neuron: str, steps: int, acc: float) -> dict:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from asnn_neuro.compat.slayer import slayer
 from asnn_neuro.neurons.cuba_cpu import fast_li_bwd, fast_li_fwd
-from asnn_neuro.slayer_import import slayer
 
 
 def _originals():

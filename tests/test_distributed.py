@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from asnn_neuro import distributed as dd
+from asnn_neuro.training import distributed as dd
 
 SCRIPT = textwrap.dedent('''
     """Train a tiny dense ASNN net for a few SGD steps; under torchrun each rank takes its shard."""
     import sys
     import torch
     import torch.nn.functional as F
-    from asnn_neuro import distributed as dd
+    from asnn_neuro.training import distributed as dd
     from asnn_neuro.models.blocks import Readout, dense_block
 
     out, per_rank_batch, world = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

@@ -8,17 +8,17 @@ import h5py
 import numpy as np
 import pytest
 
+from asnn_neuro.backends.executor import FixedExecutor
 from asnn_neuro.cli import main
-from asnn_neuro.fixed_executor import FixedExecutor
-from asnn_neuro.netx_io import read_network
-from asnn_neuro.simulate import dataset_frames, resolve_net
+from asnn_neuro.deploy.netx.read import read_network
+from asnn_neuro.evaluate.simulate import dataset_frames, resolve_net
 
 pytestmark = pytest.mark.slow
 
 
 def _lava(net, spikes, graded, record):
-    from asnn_neuro.frames import as_numpy
-    from asnn_neuro.lava_sim.runner import run_lava
+    from asnn_neuro.backends.lava.runner import run_lava
+    from asnn_neuro.encoding.frames import as_numpy
 
     return run_lava(net, as_numpy(spikes), as_numpy(graded), record=record, progress=False)[0]
 

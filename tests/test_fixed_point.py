@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from asnn_neuro import fixed_point as fx
+from asnn_neuro.chip import fixed_point as fx
 
 
 @pytest.mark.parametrize("xp", ["numpy", "torch"])

@@ -46,10 +46,11 @@ from hypothesis import strategies as st
 from tiny_nets import tiny_hybrid_net
 
 from asnn_neuro import ir
+from asnn_neuro.backends.executor import FixedExecutor
 from asnn_neuro.cli import main
+from asnn_neuro.deploy.netx.read import read_network
+from asnn_neuro.deploy.netx.write import write_network
 from asnn_neuro.errors import InputError
-from asnn_neuro.fixed_executor import FixedExecutor
-from asnn_neuro.netx_io import read_network, write_network
 
 STATS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
 STRICT = os.environ.get("ASNN_FUZZ_STRICT") == "1"

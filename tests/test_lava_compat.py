@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from asnn_neuro import lava_compat
+from asnn_neuro.compat import lava_compat
 
 BROKEN = '''from dataclasses import dataclass, InitVar
 

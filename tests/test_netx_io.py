@@ -9,10 +9,11 @@ import torch
 from tiny_nets import tiny_hybrid_net
 
 from asnn_neuro import ir
+from asnn_neuro.backends.executor import FixedExecutor
+from asnn_neuro.compat.slayer import slayer
+from asnn_neuro.deploy.netx.read import read_network
+from asnn_neuro.deploy.netx.write import write_network
 from asnn_neuro.errors import InputError, UnsupportedLayerError
-from asnn_neuro.fixed_executor import FixedExecutor
-from asnn_neuro.netx_io import read_network, write_network
-from asnn_neuro.slayer_import import slayer
 
 CUBA = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03}
 
@@ -41,7 +42,7 @@ def lava_dl_file(path, with_pool: bool):
 
 
 def test_reads_lava_dl_export_with_pool_and_runs_bit_exact_in_lava(tmp_path):
-    from asnn_neuro.lava_sim.runner import run_lava
+    from asnn_neuro.backends.lava.runner import run_lava
 
     x, slayer_out = lava_dl_file(tmp_path / "foreign.net", with_pool=True)
     net = read_network(tmp_path / "foreign.net")

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from asnn_neuro import ir
+from asnn_neuro.deploy.lower import fold_bn, lower
+from asnn_neuro.deploy.quantize import quantize_bias, quantize_weights
 from asnn_neuro.errors import InputError
-from asnn_neuro.lowering import fold_bn, lower
 from asnn_neuro.models import build_model
 from asnn_neuro.models.config import ModelConfig
-from asnn_neuro.quantize import quantize_bias, quantize_weights
 
 
 def test_weights_use_the_range_and_are_loihi_synapse_values():

@@ -27,7 +27,7 @@ from tiny_nets import tiny_hybrid_net
 
 from asnn_neuro import ir
 from asnn_neuro.cli import main
-from asnn_neuro.netx_io import write_network
+from asnn_neuro.deploy.netx.write import write_network
 
 # ------------------------------------------------------------------------------------- builders
 
@@ -126,7 +126,8 @@ def checkpoint_bytes(tmp_path_factory) -> bytes:
     """An (untrained) LeNet checkpoint for digits, hybrid coding, ASNN, T=2: what `asnn train` writes."""
     from asnn_neuro.models import build_model
     from asnn_neuro.models.config import ModelConfig
-    from asnn_neuro.train import TrainConfig, save_checkpoint
+    from asnn_neuro.training.checkpoint import save_checkpoint
+    from asnn_neuro.training.config import TrainConfig
 
     d = tmp_path_factory.mktemp("ckpt")
     cfg = TrainConfig(dataset="digits", encoding="hybrid", neuron="asnn", timesteps=2, epochs=1, name="m",
@@ -481,8 +482,10 @@ def _digits_subset(n_train: int = 320, n_test: int = 100):
 @pytest.mark.slow
 def test_resumed_training_equals_uninterrupted(tmp_path, monkeypatch):
     """2 epochs in one go == 1 epoch, interrupted, then --resume to the end of the same 2-epoch run."""
-    import asnn_neuro.train as training
-    from asnn_neuro.train import TrainConfig, load_checkpoint, train
+    import asnn_neuro.training.loop as training
+    from asnn_neuro.training.checkpoint import load_checkpoint
+    from asnn_neuro.training.config import TrainConfig
+    from asnn_neuro.training.loop import train
 
     data = _digits_subset()
 
@@ -526,7 +529,8 @@ def test_resumed_training_equals_uninterrupted(tmp_path, monkeypatch):
 def test_resume_refuses_other_options(tmp_path, checkpoint_bytes):
     """--resume continues the same run; a different --epochs (another LR schedule) is refused."""
     from asnn_neuro.errors import InputError
-    from asnn_neuro.train import TrainConfig, train
+    from asnn_neuro.training.config import TrainConfig
+    from asnn_neuro.training.loop import train
 
     write_bytes(tmp_path / "m" / "checkpoint.pt", checkpoint_bytes)
     cfg = TrainConfig(dataset="digits", encoding="hybrid", neuron="asnn", timesteps=2, epochs=2, name="m",
@@ -537,7 +541,7 @@ def test_resume_refuses_other_options(tmp_path, checkpoint_bytes):
 
 @pytest.mark.slow
 def test_interrupted_train_leaves_a_loadable_checkpoint(tmp_path):
-    from asnn_neuro.train import load_checkpoint, load_model
+    from asnn_neuro.training.checkpoint import load_checkpoint, load_model
 
     work = tmp_path / "work"
     cmd = [sys.executable, "-m", "asnn_neuro", "train", "--dataset", "digits", "--encoding", "hybrid",

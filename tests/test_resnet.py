@@ -10,14 +10,15 @@ import torch
 
 from asnn_neuro import encoding as enc
 from asnn_neuro import ir
+from asnn_neuro.backends.executor import FixedExecutor
+from asnn_neuro.deploy.lower import OR_NEURON, lower
+from asnn_neuro.deploy.netx.read import read_network
+from asnn_neuro.deploy.netx.write import write_network
+from asnn_neuro.encoding.frames import as_numpy, float_frames, integer_frames
 from asnn_neuro.errors import InputError
-from asnn_neuro.fixed_executor import FixedExecutor
-from asnn_neuro.frames import as_numpy, float_frames, integer_frames
-from asnn_neuro.lowering import OR_NEURON, lower
 from asnn_neuro.models import build_model
 from asnn_neuro.models.config import ModelConfig
 from asnn_neuro.models.resnet import BasicBlock, resnet_layout
-from asnn_neuro.netx_io import read_network, write_network
 
 TINY = {"widths": "4,8", "depth": 1}
 
@@ -149,7 +150,7 @@ def test_lava_runs_an_untrained_resnet_spike_for_spike(tmp_path):
 
 
 def _assert_lava_matches_executor(net: ir.Network, cfg: ModelConfig, x: torch.Tensor, calibration=None):
-    from asnn_neuro.lava_sim.runner import run_lava
+    from asnn_neuro.backends.lava.runner import run_lava
 
     n = len(x)
     spikes, graded = integer_frames(x, cfg.encoding, cfg.timesteps, calibration=calibration)
@@ -164,7 +165,9 @@ def _assert_lava_matches_executor(net: ir.Network, cfg: ModelConfig, x: torch.Te
 
 def _train(tmp_path, dataset, encoding, neuron, n_train, epochs, options, batch_size, timesteps=4):
     from asnn_neuro.data import Dataset, load_dataset
-    from asnn_neuro.train import TrainConfig, load_model, train
+    from asnn_neuro.training.checkpoint import load_model
+    from asnn_neuro.training.config import TrainConfig
+    from asnn_neuro.training.loop import train
 
     data = load_dataset(dataset)
     data = Dataset(name=data.name, train_x=data.train_x[:n_train], train_y=data.train_y[:n_train],
@@ -192,7 +195,7 @@ def test_resnet_trains_one_epoch_and_its_export_runs_bit_exact_in_lava(encoding,
 def test_trained_resnet_in_lava_agrees_with_the_float_model_on_100_samples(tmp_path):
     _, model, mcfg, calibration, data = _train(tmp_path, "digits", "hybrid", "asnn", 2000, 8,
                                                {"widths": "16,32", "depth": 1}, batch_size=32)
-    from asnn_neuro.lava_sim.runner import run_lava
+    from asnn_neuro.backends.lava.runner import run_lava
 
     net = read_network(write_network(lower(model, mcfg)[0], tmp_path / "resnet.net"))
     x = data.test_x[:100]

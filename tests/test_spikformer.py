@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from asnn_neuro.deploy.lower import lower
 from asnn_neuro.errors import InputError, UnsupportedLayerError
-from asnn_neuro.lowering import lower
 from asnn_neuro.models import build_model
 from asnn_neuro.models.config import ModelConfig
 from asnn_neuro.models.spikformer import SpikformerBlock, SpikingSelfAttention, spikformer_layout
@@ -84,7 +84,9 @@ def test_lowering_refuses_the_attention_layer_by_name():
 @pytest.mark.slow
 def test_spikformer_trains_one_epoch_beyond_chance_and_refuses_export(tmp_path):
     from asnn_neuro.data import Dataset, load_dataset
-    from asnn_neuro.train import TrainConfig, load_model, train
+    from asnn_neuro.training import train
+    from asnn_neuro.training.checkpoint import load_model
+    from asnn_neuro.training.config import TrainConfig
 
     data = load_dataset("mnist5k")
     data = Dataset(name=data.name, train_x=data.train_x[:1000], train_y=data.train_y[:1000],

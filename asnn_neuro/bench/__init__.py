@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-from .. import atomic
-from .common import load_avg, machine_facts, torch_threads
-from .encoding_bench import bench_encoding
-from .evaluation import EvalBenchConfig, bench_evaluation
-from .report import to_markdown
-from .training import PlainASNNLeNet, TrainBenchConfig, bench_training
+from asnn_neuro.bench.common import load_avg, machine_facts, torch_threads
+from asnn_neuro.bench.encoding_bench import bench_encoding
+from asnn_neuro.bench.evaluation import EvalBenchConfig, bench_evaluation
+from asnn_neuro.bench.report import to_markdown
+from asnn_neuro.bench.training import PlainASNNLeNet, TrainBenchConfig, bench_training
+from asnn_neuro.util import atomic
 
 __all__ = ["run_bench", "PlainASNNLeNet", "TrainBenchConfig", "EvalBenchConfig"]
 

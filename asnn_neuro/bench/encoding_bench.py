@@ -6,8 +6,8 @@ import time
 
 import torch
 
-from .. import encoding as enc
-from .common import load_avg, spread
+from asnn_neuro import encoding as enc
+from asnn_neuro.bench.common import load_avg, spread
 
 
 def bench_encoding(images: int = 10_000, timesteps: int = 8, repeats: int = 3,

@@ -16,13 +16,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import encoding as enc
-from .. import fixed_executor as fe
-from ..frames import as_numpy, integer_frames
-from ..lowering import lower
-from ..models.config import ModelConfig
-from ..models.lenet import LeNet
-from .common import load_avg, top_ops, torch_threads
+from asnn_neuro import encoding as enc
+from asnn_neuro.backends import executor as fe
+from asnn_neuro.bench.common import load_avg, top_ops, torch_threads
+from asnn_neuro.deploy.lower import lower
+from asnn_neuro.encoding.frames import as_numpy, integer_frames
+from asnn_neuro.models.config import ModelConfig
+from asnn_neuro.models.lenet import LeNet
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def _bench_size(label: str, widths: tuple[int, int, int], hidden: int, data, cfg
         out["executor_profile"] = {"samples": k, "top_ops": top_ops(prof, 10)}
 
     # Lava vs executor on the same samples, growing sample counts
-    from ..lava_sim.runner import run_lava
+    from asnn_neuro.backends.lava.runner import run_lava
 
     for n in cfg.lava_samples:
         n = min(n, n_exec)
@@ -144,7 +144,7 @@ def _bench_size(label: str, widths: tuple[int, int, int], hidden: int, data, cfg
 
 def bench_evaluation(cfg: EvalBenchConfig, profile: bool = True, log=print) -> dict:
     """Lava vs executor for every network size in ``cfg``."""
-    from ..data import load_dataset
+    from asnn_neuro.data import load_dataset
 
     data = load_dataset("mnist5k")
     results = {"dataset": "mnist5k", "model": "lenet", "encoding": "hybrid", "neuron": "asnn",

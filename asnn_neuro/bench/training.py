@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .. import encoding as enc
-from ..cpu_memory import keep_large_allocations
-from ..models.config import ModelConfig
-from ..models.registry import build_model
-from .common import PeakRSS, backward_nodes, load_avg, saved_for_backward, spread, top_ops
+from asnn_neuro import encoding as enc
+from asnn_neuro.bench.common import PeakRSS, backward_nodes, load_avg, saved_for_backward, spread, top_ops
+from asnn_neuro.models.config import ModelConfig
+from asnn_neuro.models.registry import build_model
+from asnn_neuro.util.cpu_memory import keep_large_allocations
 
 THETA = 1.0
 ALPHA = 4.0

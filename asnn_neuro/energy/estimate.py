@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from asnn_neuro import ir
-from asnn_neuro.atomic import write_json, write_text
 from asnn_neuro.energy.fanout import ann_layer_macs, layer_counts
 from asnn_neuro.energy.profiles import DeviceProfile, Profiles, load_profiles
 from asnn_neuro.errors import InputError
+from asnn_neuro.util.atomic import write_json, write_text
 
 EXCLUDED = (
     "static (leakage) power and the power of idle cores and chips",
@@ -238,11 +238,11 @@ def load_network(summary: Mapping, run_dir: Path) -> tuple[ir.Network | None, st
     if not found:
         return None, f"network file {ref!r:.200} not found"
     try:
-        from asnn_neuro.netx_io import read_network
+        from asnn_neuro.deploy.netx.read import read_network
     except ModuleNotFoundError as exc:
-        if exc.name != "asnn_neuro.netx_io":
+        if exc.name != "asnn_neuro.deploy.netx.read":
             raise
-        return None, "asnn_neuro.netx_io not available"
+        return None, "asnn_neuro.deploy.netx.read not available"
     return read_network(path), None
 
 

@@ -1,5 +1,5 @@
 """Trainable spiking models built from lava-dl SLAYER blocks."""
 
-from .registry import MODELS, NEURONS, build_model
+from asnn_neuro.models.registry import MODELS, NEURONS, build_model
 
 __all__ = ["MODELS", "NEURONS", "build_model"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import encoding as enc
-from .blocks import HybridConv, Readout, SpikeMaxPool, conv_block, dense_block, flatten
-from .config import ModelConfig
+from asnn_neuro import encoding as enc
+from asnn_neuro.models.blocks import HybridConv, Readout, SpikeMaxPool, conv_block, dense_block, flatten
+from asnn_neuro.models.config import ModelConfig
 
 
 class SpikingSequential(torch.nn.Module):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import InputError
-from .config import ModelConfig
+from asnn_neuro.errors import InputError
+from asnn_neuro.models.config import ModelConfig
 
 MODELS = ("lenet", "resnet", "spikformer")
 NEURONS = ("asnn", "lif", "cuba")
@@ -15,15 +15,15 @@ def build_model(cfg: ModelConfig) -> torch.nn.Module:
     if cfg.neuron not in NEURONS:
         raise InputError(f"unknown neuron '{cfg.neuron}'; choose one of: {', '.join(NEURONS)}")
     if cfg.model == "lenet":
-        from .lenet import LeNet
+        from asnn_neuro.models.lenet import LeNet
 
         return LeNet(cfg)
     if cfg.model == "resnet":
-        from .resnet import SpikingResNet
+        from asnn_neuro.models.resnet import SpikingResNet
 
         return SpikingResNet(cfg)
     if cfg.model == "spikformer":
-        from .spikformer import Spikformer
+        from asnn_neuro.models.spikformer import Spikformer
 
         return Spikformer(cfg)
     raise InputError(f"unknown model '{cfg.model}'; choose one of: {', '.join(MODELS)}")

@@ -33,14 +33,14 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .. import encoding as enc
-from .. import ir
-from ..errors import InputError
-from ..neurons import asnn
-from ..slayer_import import slayer
-from .blocks import HybridConv, Readout, conv_block, neuron_params
-from .config import ModelConfig
-from .lenet import SpikingSequential
+from asnn_neuro import encoding as enc
+from asnn_neuro import ir
+from asnn_neuro.compat.slayer import slayer
+from asnn_neuro.errors import InputError
+from asnn_neuro.models.blocks import HybridConv, Readout, conv_block, neuron_params
+from asnn_neuro.models.config import ModelConfig
+from asnn_neuro.models.lenet import SpikingSequential
+from asnn_neuro.neurons import asnn
 
 LARGE = {"widths": (64, 128, 256), "depth": (3, 3, 2)}
 SMALL = {"widths": (16, 32, 64), "depth": (1, 1, 1)}
@@ -144,7 +144,7 @@ class BasicBlock(torch.nn.Module):
 
     def lower(self, lowering, name: str, source: int, shape: tuple[int, ...]) -> int:
         """Append relay, conv1 and the add layer (conv2 + skip) to ``lowering``; returns the add layer."""
-        from ..lowering import OR_NEURON
+        from asnn_neuro.deploy.lower import OR_NEURON
 
         ones = (1,) * lowering.T
         s = self.stride

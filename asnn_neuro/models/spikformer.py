@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import torch
 
-from .. import encoding as enc
-from ..errors import InputError, UnsupportedLayerError
-from .blocks import HybridConv, Readout, SpikeMaxPool, conv_block
-from .config import ModelConfig
-from .lenet import SpikingSequential
-from .resnet import check_options, parse_ints, spiking_neuron
+from asnn_neuro import encoding as enc
+from asnn_neuro.errors import InputError, UnsupportedLayerError
+from asnn_neuro.models.blocks import HybridConv, Readout, SpikeMaxPool, conv_block
+from asnn_neuro.models.config import ModelConfig
+from asnn_neuro.models.lenet import SpikingSequential
+from asnn_neuro.models.resnet import check_options, parse_ints, spiking_neuron
 
 LARGE = {"dim": 256, "depth": 4, "heads": 8, "mlp_ratio": 4}
 SMALL = {"dim": 64, "depth": 2, "heads": 4, "mlp_ratio": 4}

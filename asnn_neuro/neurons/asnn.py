@@ -22,9 +22,8 @@ from typing import NamedTuple
 
 import torch
 
-from asnn_neuro.slayer_import import slayer
-
-from . import native
+from asnn_neuro.compat.slayer import slayer
+from asnn_neuro.neurons import native
 
 base = slayer.neuron.base
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import native
+from asnn_neuro.neurons import native
 
 
 class _SpikePool(torch.autograd.Function):

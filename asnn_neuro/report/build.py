@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from asnn_neuro import ir
-from asnn_neuro.atomic import atomic_dir, write_json, write_text
 from asnn_neuro.energy.estimate import read_summary, save_energy
 from asnn_neuro.energy.profiles import Profiles, load_profiles
 from asnn_neuro.errors import InputError
 from asnn_neuro.report.collect import RunRecord, collect_run, run_energy
 from asnn_neuro.report.markdown import render_report_md
 from asnn_neuro.report.plots import make_plots
+from asnn_neuro.util.atomic import atomic_dir, write_json, write_text
 
 
 def _check_dirs(run_dirs: list[Path], out_dir: Path) -> None:

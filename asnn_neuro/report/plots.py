@@ -10,9 +10,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from asnn_neuro.atomic import write_with
 from asnn_neuro.errors import InputError
 from asnn_neuro.report.collect import RunRecord
+from asnn_neuro.util.atomic import write_with
 
 DPI = 130
 

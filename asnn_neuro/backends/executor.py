@@ -1,0 +1,216 @@
+"""Bit-exact torch executor of the IR: Loihi fixed point, vectorised over a batch.
+
+It computes, for every sample, step and layer, exactly the integers the Lava
+fixed-point graph computes (same kernels from ``fixed_point``, same port sums,
+same rounding), but without the pipeline: layer l at step t reads layer l-1 at
+step t (the Lava graph does the same one step later per layer). This makes it
+the fast way to evaluate a whole test set at chip precision, and the reference
+that ``asnn verify`` compares Lava against, spike by spike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from asnn_neuro import ir
+from asnn_neuro.backends.results import Counts, ExecResult
+from asnn_neuro.chip import fixed_point as fx
+from asnn_neuro.errors import InputError
+from asnn_neuro.util.cpu_memory import keep_large_allocations
+
+CONV_CLAMP = (1 << 23) - 1  # Lava's fixed-point conv clamps its output to 24 bits
+
+
+EXACT_FLOAT32 = 1 << 24  # integers up to this magnitude are exact in float32 sums
+
+
+class _Synapse:
+    """A path's weights, cached in the cheapest float type that keeps every sum exact."""
+
+    def __init__(self, path: ir.Path):
+        self.path = path
+        if path.kind == "identity":
+            return
+        w = np.asarray(path.weight, dtype=np.float64)
+        fan = np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max(initial=0)
+        worst = fan * (255 if path.graded or path.source == ir.INPUT_GRADED else 1)
+        self.dtype = torch.float32 if worst < EXACT_FLOAT32 else torch.float64
+        self.weight = torch.as_tensor(w, dtype=self.dtype)
+        if path.kind == "dense":
+            self.weight = self.weight.T.contiguous()
+
+    def __call__(self, x: torch.Tensor, out_shape: tuple[int, ...]) -> torch.Tensor:
+        """Integer synaptic sums for a batch of source activity x (N, *src_shape)."""
+        p, n = self.path, x.shape[0]
+        if p.kind == "identity":
+            return x.reshape(n, *out_shape).to(torch.int64)
+        xf = x.to(self.dtype)  # sums of integers stay exact integers in this float type
+        if p.kind == "dense":
+            return (xf.reshape(n, -1) @ self.weight).to(torch.int64).reshape(n, *out_shape)
+        acc = F.conv2d(xf, self.weight, stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups)
+        return acc.clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
+
+
+def or_pool(layer: ir.Layer) -> ir.Path | None:
+    """The path of a layer that is exactly an OR of its inputs, or None.
+
+    A CUBA neuron with full current decay (iDecay 4096), threshold 0 and no bias, fed by
+    non-negative weights from binary spikes, fires exactly when some input in its window
+    spiked: its current is the window sum, its voltage is 0 before every update (reset on a
+    spike, otherwise nothing was added). Such a layer can run as ``conv(x) > 0``.
+    """
+    n = layer.neuron
+    if not isinstance(n, ir.CubaNeuron) or len(layer.paths) != 1:
+        return None
+    p = layer.paths[0]
+    if n.i_decay != 4096 or n.vth_mant != 0 or p.kind != "conv" or p.graded or p.source < 0:
+        return None
+    if (p.bias is not None and np.any(p.bias)) or np.any(np.asarray(p.weight) < 0):
+        return None
+    return p
+
+
+class FixedExecutor:
+    """Runs an ``ir.Network`` on integer frames. Build once, call ``run`` per batch."""
+
+    def __init__(self, net: ir.Network):
+        self.net = net
+        self.T = net.timesteps
+        self.groups = [layer.port_groups() for layer in net.layers]
+        self.synapses = {id(p): _Synapse(p) for layer in net.layers for p in layer.paths}
+        self.biases = [{k: torch.from_numpy(ir.summed_bias(v, layer.shape)) for k, v in g.items()}
+                       for layer, g in zip(net.layers, self.groups)]
+        self.or_pools = [or_pool(layer) for layer in net.layers]
+
+    def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int = 0,
+            batch: int = 200) -> ExecResult:
+        """spikes / graded: (N, T, *input shape) integer frames of the two input streams (None if unused).
+
+        Runs in batches of ``batch`` samples; ``record=k`` keeps full traces of the first k samples."""
+        ref = spikes if spikes is not None else graded
+        if ref is None:
+            raise InputError("no input frames")
+        keep_large_allocations()
+        parts = []
+        for i in range(0, max(1, ref.shape[0]), batch):
+            s = None if spikes is None else spikes[i:i + batch]
+            g = None if graded is None else graded[i:i + batch]
+            parts.append(self._run(s, g, max(0, min(record - i, batch))))
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        for part in parts[1:]:
+            for a, b in zip(first.layers, part.layers):
+                a.add(b)
+            first.input_spikes = first.input_spikes + part.input_spikes
+            first.input_graded = first.input_graded + part.input_graded
+            if first.traces is not None and part.traces is not None:
+                first.traces = [np.concatenate([a, b]) for a, b in zip(first.traces, part.traces)]
+        first.scores = np.concatenate([p.scores for p in parts])
+        return first
+
+    @torch.no_grad()
+    def _run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int) -> ExecResult:
+        ref = spikes if spikes is not None else graded
+        if ref is None:
+            raise InputError("no input frames")
+        n, steps = ref.shape[0], ref.shape[1]
+        zeros = torch.zeros_like(ref, dtype=torch.float32)
+        spikes = zeros if spikes is None else spikes.to(torch.float32)
+        graded = zeros if graded is None else graded.to(torch.float32)
+        layers = self.net.layers
+        states = [self._init_state(layer, n) for layer in layers]
+        per_neuron = [torch.zeros(layer.neurons, dtype=torch.float64) for layer in layers]
+        per_step = [torch.zeros(steps, dtype=torch.float64) for _ in layers]
+        per_sample = [torch.zeros(n, dtype=torch.float64) for _ in layers]
+        keep = min(int(record), n)
+        traces = [torch.zeros((keep, steps, layer.neurons), dtype=torch.int64) for layer in layers] if keep else None
+        scores = torch.zeros((n, layers[-1].neurons), dtype=torch.int64)
+        readout = [isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout for layer in layers]
+        for t in range(steps):
+            outs: list[torch.Tensor] = []
+            for i, layer in enumerate(layers):
+                out = self._step(i, layer, t, spikes[:, t], graded[:, t], outs, states[i])
+                outs.append(out)
+                flat = out.reshape(n, -1)
+                if not readout[i]:
+                    rows = flat.sum(1, dtype=torch.float64)
+                    per_neuron[i] += flat.sum(0, dtype=torch.float64)
+                    per_step[i][t] += rows.sum()
+                    per_sample[i] += rows
+                if keep:
+                    traces[i][:, t] = flat[:keep].to(torch.int64)
+            if readout[-1]:
+                scores = outs[-1].reshape(n, -1).clone()
+            else:
+                scores += outs[-1].reshape(n, -1).to(torch.int64)
+        counts = [Counts(pn.round().to(torch.int64).numpy(), ps.round().to(torch.int64).numpy(),
+                         psa.round().to(torch.int64).tolist())
+                  for pn, ps, psa in zip(per_neuron, per_step, per_sample)]
+        return ExecResult(
+            scores=scores.numpy(), layers=counts,
+            input_spikes=(spikes != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
+            input_graded=(graded != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
+            traces=[tr.numpy() for tr in traces] if keep else None,
+        )
+
+    @staticmethod
+    def _init_state(layer: ir.Layer, n: int) -> dict[str, torch.Tensor]:
+        shape = (n, *layer.shape)
+        if isinstance(layer.neuron, ir.CubaNeuron):
+            return {"u": torch.zeros(shape, dtype=torch.int64), "v": torch.zeros(shape, dtype=torch.int64)}
+        return {"u": torch.zeros(shape, dtype=torch.int64)}
+
+    def _source(self, src: int, spk, grd, outs) -> torch.Tensor:
+        if src == ir.INPUT_SPIKES:
+            return spk
+        if src == ir.INPUT_GRADED:
+            return grd
+        return outs[src]
+
+    def _port_accum(self, paths: list[ir.Path], layer: ir.Layer, spk, grd, outs) -> torch.Tensor | None:
+        if not paths:
+            return None
+        total = None
+        for p in paths:
+            acc = self.synapses[id(p)](self._source(p.source, spk, grd, outs), layer.shape)
+            total = acc if total is None else total + acc
+        return total
+
+    def _step(self, i: int, layer: ir.Layer, t: int, spk, grd, outs, state) -> torch.Tensor:
+        groups = self.groups[i]
+        neuron = layer.neuron
+        pool = self.or_pools[i]
+        if pool is not None:
+            x = outs[pool.source]
+            if pool.kernel == pool.stride and pool.padding == (0, 0) and pool.dilation == (1, 1) \
+                    and pool.groups == x.shape[1] and pool.weight.shape[1] == 1:
+                return (F.max_pool2d(x, pool.kernel, pool.stride) > 0).to(torch.float32)
+            return (self.synapses[id(pool)](x, layer.shape) > 0).to(torch.float32)
+        if isinstance(neuron, ir.CubaNeuron):
+            acc = None
+            for name in ("spike", "graded"):
+                a = self._port_accum(groups[name], layer, spk, grd, outs)
+                if a is not None:
+                    acc = a if acc is None else acc + a
+            bias = (self.biases[i]["spike"] + self.biases[i]["graded"]) << 6
+            s, state["u"], state["v"] = fx.lif_step(state["u"], state["v"], acc, neuron.du, neuron.dv, bias,
+                                                    neuron.vth_mant)
+            return s.to(torch.float32)
+        steps = neuron.period
+        k = t % steps
+        current = torch.zeros_like(state["u"])
+        for name in ("spike", "graded"):
+            paths = groups[name]
+            if not paths or (paths[0].mask is not None and not paths[0].mask[k]):
+                continue
+            a = self._port_accum(paths, layer, spk, grd, outs)
+            current = current + fx.asnn_input(a, self.biases[i][name], int(neuron.gain[k]), paths[0].shift)
+        u = fx.asnn_update(state["u"], current, int(neuron.leak[k]))
+        if neuron.readout:
+            state["u"] = u
+            return u
+        s, state["u"] = fx.asnn_fire(u, neuron.threshold)
+        return s.to(torch.float32)

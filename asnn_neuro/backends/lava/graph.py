@@ -1,0 +1,173 @@
+"""Build a Lava process graph from the IR (``ir.Network``).
+
+Stock parts are Lava's own processes: ``Conv`` / ``Dense`` synapses and, for
+CUBA layers, ``LIFReset`` -- the same processes lava-dl's NetX blocks assemble.
+ASNN layers use ``AdaptiveNeuron``. Inputs come from ``FrameSource`` processes
+(a binary and/or a graded stream), every layer's output goes to a ``SpikeProbe``.
+
+Timing: a layer at depth d (see ``ir.Network.depth``) sees step t of sample k at
+Lava step k*T + t + d + 1; CUBA layers reset with ``reset_offset = (d + 1) % T``,
+ASNN layers restart their schedule with ``offset = d``. Samples stream back to
+back through one compiled network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from lava.magma.core.process.process import AbstractProcess
+from lava.proc.conv.process import Conv
+from lava.proc.dense.process import Dense
+from lava.proc.lif.process import LIFReset
+
+from asnn_neuro import ir
+from asnn_neuro.backends.lava.processes import AdaptiveNeuron, FrameSource, SpikeProbe
+from asnn_neuro.errors import UnsupportedLayerError
+
+
+def lava_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """IR (C, H, W) -> Lava (W, H, C); vectors unchanged."""
+    return tuple(shape[::-1]) if len(shape) == 3 else tuple(shape)
+
+
+def to_lava(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-neuron or per-channel array in IR layout -> Lava layout (W, H, C)."""
+    arr = np.asarray(arr, dtype=np.int64).reshape(-1)
+    if arr.size == 1:
+        arr = np.full(int(np.prod(shape)), arr[0])
+    elif len(shape) == 3 and arr.size == shape[0]:
+        arr = np.broadcast_to(arr[:, None, None], shape).reshape(-1)
+    return arr.reshape(shape).transpose(tuple(range(len(shape)))[::-1]).copy() if len(shape) == 3 \
+        else arr.reshape(shape).copy()
+
+
+def dense_weights(weight: np.ndarray, where: str) -> tuple[np.ndarray, int]:
+    """Weights + weight_exp for Lava's bit-accurate Dense, which keeps only even weights in [-256, 254]
+    (mixed sign) or [0, 255]; a left shift with a matching exponent keeps the sums exact."""
+    w = np.asarray(weight, dtype=np.int64)
+    if w.min() >= 0 and w.max() <= 255:
+        return w, 0
+    if w.min() >= -256 and w.max() <= 254 and not np.any(w % 2):
+        return w, 0
+    if w.min() >= -128 and w.max() <= 127:
+        return w << 1, -1
+    raise UnsupportedLayerError(f"{where}: weights in [{w.min()}, {w.max()}] exceed Loihi's 8-bit synapse")
+
+
+@dataclass
+class LavaGraph:
+    net: ir.Network
+    depths: list[int]
+    neurons: list[AbstractProcess] = field(default_factory=list)
+    probes: list[SpikeProbe] = field(default_factory=list)
+    probe_paths: list[Path] = field(default_factory=list)
+    sources: dict[int, FrameSource] = field(default_factory=dict)
+
+    @property
+    def root(self) -> AbstractProcess:
+        return next(iter(self.sources.values()))
+
+    @property
+    def latency(self) -> int:
+        return max(self.depths)
+
+
+def build_graph(net: ir.Network, frame_files: dict[int, Path], samples: int, workdir: Path,
+                record: int = 0) -> LavaGraph:
+    """Processes for ``net``; ``frame_files`` maps INPUT_SPIKES / INPUT_GRADED to .npy frame files."""
+    T = net.timesteps
+    graph = LavaGraph(net=net, depths=net.depth())
+    in_shape = lava_shape(net.input.shape)
+    for stream, path in frame_files.items():
+        graph.sources[stream] = FrameSource(shape=in_shape, frames_path=str(path))
+    for i, (layer, depth) in enumerate(zip(net.layers, graph.depths)):
+        shape = lava_shape(layer.shape)
+        groups = layer.port_groups()
+        neuron = _neuron(layer, shape, groups, depth, T)
+        graph.neurons.append(neuron)
+        for port_name, paths in groups.items():
+            port = neuron.a_in if port_name == "spike" or not isinstance(neuron, AdaptiveNeuron) else neuron.a_graded
+            for p in paths:
+                _connect(graph, net, layer, p, port)
+        is_output = i == len(net.layers) - 1
+        readout = isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout
+        probe_path = workdir / f"probe{i}.npz"
+        probe = SpikeProbe(shape=shape, offset=depth, period=T, samples=samples, out_path=str(probe_path),
+                           record=samples if is_output else record, graded=readout)
+        neuron.s_out.connect(probe.a_in)
+        graph.probes.append(probe)
+        graph.probe_paths.append(probe_path)
+    return graph
+
+
+def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
+    """(bias_mant, bias_exp) for Lava's LIF: effective bias = bias << 6 in 13-bit mantissa form."""
+    top = int(np.abs(bias).max(initial=0))
+    if top <= 4095:
+        return bias, 6
+    if top <= 8190 and not np.any(bias % 2):
+        return bias >> 1, 7
+    raise UnsupportedLayerError(f"{where}: bias up to {top} exceeds Loihi's 13-bit bias mantissa")
+
+
+def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProcess:
+    n = layer.neuron
+    if isinstance(n, ir.CubaNeuron):
+        if not 0 <= n.vth_mant < (1 << 17) or not -1 <= n.du <= 4095 or not 0 <= n.dv <= 4096:
+            raise UnsupportedLayerError(f"layer '{layer.name}': CUBA parameters out of Loihi's ranges "
+                                        f"(vThMant {n.vth_mant}, iDecay {n.i_decay}, vDecay {n.v_decay})")
+        mant, exp = lif_bias(ir.summed_bias(layer.paths, layer.shape), f"layer '{layer.name}'")
+        return LIFReset(shape=shape, vth=int(n.vth_mant), du=int(n.du), dv=int(n.dv),
+                        bias_mant=to_lava(mant, layer.shape), bias_exp=exp,
+                        reset_interval=T, reset_offset=(depth + 1) % T, name=layer.name)
+    if n.period != T:
+        raise UnsupportedLayerError(f"layer '{layer.name}': schedule of {n.period} steps in a T={T} network")
+    spk, grd = groups["spike"], groups["graded"]
+    ones = np.ones(T, dtype=np.int64)
+    return AdaptiveNeuron(
+        shape=shape, leak=np.array(n.leak), gain=np.array(n.gain),
+        spike_bias=to_lava(ir.summed_bias(spk, layer.shape), layer.shape),
+        graded_bias=to_lava(ir.summed_bias(grd, layer.shape), layer.shape),
+        spike_shift=spk[0].shift if spk else 0, graded_shift=grd[0].shift if grd else 0,
+        spike_mask=np.array(spk[0].mask) if spk and spk[0].mask else (ones if spk else ones * 0),
+        graded_mask=np.array(grd[0].mask) if grd and grd[0].mask else (ones if grd else ones * 0),
+        period=T, offset=depth, readout=n.readout, threshold=int(n.threshold), name=layer.name,
+    )
+
+
+def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, port) -> None:
+    if p.source < 0:
+        src_out = graph.sources[p.source].s_out
+        src_shape = net.input.shape
+    else:
+        src_out = graph.neurons[p.source].s_out
+        src_shape = net.layers[p.source].shape
+    bits = 8 if p.graded else 0
+    where = f"layer '{layer.name}'"
+    if p.kind == "identity":
+        src_out.connect(port)
+        return
+    if p.kind == "dense":
+        weights, exp = dense_weights(p.weight, where)
+        syn = Dense(weights=weights, weight_exp=exp, num_weight_bits=8, num_message_bits=bits,
+                    name=f"{layer.name}.dense")
+        if len(src_shape) == 3:
+            src_out.transpose([2, 1, 0]).flatten().connect(syn.s_in)
+        else:
+            src_out.connect(syn.s_in)
+        syn.a_out.connect(port)
+        return
+    if p.kind == "conv":
+        # IR (out, in, kH, kW) torch weights -> Lava (out, W, H, in), spatially flipped (see netx).
+        weight = np.asarray(p.weight, dtype=np.int64)[:, :, ::-1, ::-1].transpose(0, 3, 2, 1).copy()
+        syn = Conv(weight=weight, input_shape=lava_shape(src_shape), padding=p.padding[::-1],
+                   stride=p.stride[::-1], dilation=p.dilation[::-1], groups=p.groups, num_message_bits=bits,
+                   name=f"{layer.name}.conv")
+        if tuple(syn.output_shape) != lava_shape(layer.shape):
+            raise UnsupportedLayerError(f"{where}: conv output {tuple(syn.output_shape)} != layer shape")
+        src_out.connect(syn.s_in)
+        syn.a_out.connect(port)
+        return
+    raise UnsupportedLayerError(f"{where}: path kind '{p.kind}' has no Lava synapse")

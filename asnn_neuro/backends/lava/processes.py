@@ -1,0 +1,301 @@
+"""Lava Processes that the stock library lacks, with CPU ProcessModels.
+
+- ``AdaptiveNeuron``: the ASNN neuron (per-step leak and gain schedules, soft
+  reset, two input paths for hybrid coding, optional non-spiking readout),
+  with a bit-accurate fixed-point model and a floating-point model.
+- ``FrameSource``: streams pre-encoded input frames (binary or graded) from
+  a memory-mapped ``.npy`` file, one frame per time step.
+- ``SpikeProbe``: counts (and optionally records) what a layer emits, aligned
+  to samples by the layer's pipeline depth, and writes the result to ``.npz``
+  when the last sample has passed. Files are used instead of ``Var.get``
+  because Lava ships Var contents element by element.
+
+Pipeline timing: a layer at depth ``d`` (synapse + neuron adds one step each
+layer) processes step ``t`` of sample ``k`` at Lava time step
+``k * period + t + d + 1``. Neurons reset their state at ``t == 0`` of their
+own phase, so samples stream back to back with no gap.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from asnn_neuro.chip import fixed_point as fx
+
+
+def local_step(time_step: int, offset: int, period: int) -> tuple[int, int]:
+    """(sample index, step within sample) a layer at depth ``offset`` handles now."""
+    global_step = time_step - 1 - offset
+    if global_step < 0:
+        return -1, -1
+    return global_step // period, global_step % period
+
+
+class AdaptiveNeuron(AbstractProcess):
+    """ASNN neuron: u = lam[t] u + g[t] (sum over paths of I_p), s = u >= 1, soft reset.
+
+    Parameters (all integers in the fixed-point convention of ``fixed_point``):
+    shape: neuron shape (WHC for conv layers, (n,) for dense).
+    leak, gain: int arrays (period,) -- lam[t] and g[t] times 4096.
+    spike_bias, graded_bias: per-neuron folded biases of the two input paths.
+    spike_shift, graded_shift: right shifts turning (accum + bias) * gain into state units.
+    spike_mask, graded_mask: (period,) 0/1 -- at which steps each path (and its bias) is live.
+    period: time steps per sample; offset: pipeline depth of the layer.
+    readout: if True the neuron never spikes and sends its state as a graded value.
+    """
+
+    def __init__(
+        self,
+        *,
+        shape: tuple[int, ...],
+        leak: np.ndarray,
+        gain: np.ndarray,
+        spike_bias: np.ndarray,
+        graded_bias: np.ndarray,
+        spike_shift: int,
+        graded_shift: int,
+        spike_mask: np.ndarray,
+        graded_mask: np.ndarray,
+        period: int,
+        offset: int,
+        readout: bool = False,
+        threshold: int = fx.STATE_ONE,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            shape=shape,
+            period=period,
+            offset=offset,
+            readout=readout,
+            spike_shift=spike_shift,
+            graded_shift=graded_shift,
+            threshold=threshold,
+            name=name,
+        )
+        self.a_in = InPort(shape=shape)
+        self.a_graded = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.u = Var(shape=shape, init=0)
+        self.leak = Var(shape=(period,), init=np.asarray(leak))
+        self.gain = Var(shape=(period,), init=np.asarray(gain))
+        self.spike_bias = Var(shape=shape, init=np.broadcast_to(spike_bias, shape).copy())
+        self.graded_bias = Var(shape=shape, init=np.broadcast_to(graded_bias, shape).copy())
+        self.spike_mask = Var(shape=(period,), init=np.asarray(spike_mask))
+        self.graded_mask = Var(shape=(period,), init=np.asarray(graded_mask))
+
+
+class _AdaptiveNeuronBase(PyLoihiProcessModel):
+    a_in: PyInPort
+    a_graded: PyInPort
+    s_out: PyOutPort
+
+    def _inputs(self) -> tuple[int, np.ndarray, np.ndarray] | None:
+        a_spk = self.a_in.recv()
+        a_grd = self.a_graded.recv()
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        if k < 0:
+            return None
+        return t, a_spk, a_grd
+
+
+@implements(proc=AdaptiveNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyAdaptiveNeuronFixed(_AdaptiveNeuronBase):
+    """Bit-accurate model: the arithmetic of ``fixed_point.asnn_*``."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_graded: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    u: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    leak: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)
+    gain: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=16)
+    spike_bias: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    graded_bias: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    spike_mask: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=1)
+    graded_mask: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=1)
+
+    def run_spk(self) -> None:
+        got = self._inputs()
+        if got is None:
+            self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
+            return
+        t, a_spk, a_grd = got
+        p = self.proc_params
+        if t == 0:
+            self.u[...] = 0
+        gain = int(self.gain[t])
+        current = np.zeros(self.u.shape, dtype=np.int64)
+        if self.spike_mask[t]:
+            current += fx.asnn_input(a_spk.astype(np.int64), self.spike_bias, gain, p["spike_shift"])
+        if self.graded_mask[t]:
+            current += fx.asnn_input(a_grd.astype(np.int64), self.graded_bias, gain, p["graded_shift"])
+        u = fx.asnn_update(self.u.astype(np.int64), current, int(self.leak[t]))
+        if p["readout"]:
+            self.u[...] = u
+            self.s_out.send(u.astype(np.int32))
+            return
+        spikes, u = fx.asnn_fire(u, p["threshold"])
+        self.u[...] = u
+        self.s_out.send(spikes.astype(np.int32))
+
+
+@implements(proc=AdaptiveNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyAdaptiveNeuronFloat(_AdaptiveNeuronBase):
+    """Floating-point model: the same equations without rounding or saturation."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_graded: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    u: np.ndarray = LavaPyType(np.ndarray, float)
+    leak: np.ndarray = LavaPyType(np.ndarray, float)
+    gain: np.ndarray = LavaPyType(np.ndarray, float)
+    spike_bias: np.ndarray = LavaPyType(np.ndarray, float)
+    graded_bias: np.ndarray = LavaPyType(np.ndarray, float)
+    spike_mask: np.ndarray = LavaPyType(np.ndarray, float)
+    graded_mask: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def run_spk(self) -> None:
+        got = self._inputs()
+        if got is None:
+            self.s_out.send(np.zeros(self.s_out.shape))
+            return
+        t, a_spk, a_grd = got
+        p = self.proc_params
+        if t == 0:
+            self.u[...] = 0
+        gain = self.gain[t] / fx.DECAY_ONE
+        current = np.zeros(self.u.shape)
+        if self.spike_mask[t]:
+            current += (a_spk + self.spike_bias) * gain * 2.0 ** (-p["spike_shift"] + fx.DECAY_BITS)
+        if self.graded_mask[t]:
+            current += (a_grd + self.graded_bias) * gain * 2.0 ** (-p["graded_shift"] + fx.DECAY_BITS)
+        u = self.leak[t] / fx.DECAY_ONE * self.u + current / fx.STATE_ONE
+        if p["readout"]:
+            self.u[...] = u
+            self.s_out.send(u * fx.STATE_ONE)
+            return
+        spikes = u >= p["threshold"] / fx.STATE_ONE
+        self.u[...] = u - spikes
+        self.s_out.send(spikes.astype(float))
+
+
+class FrameSource(AbstractProcess):
+    """Sends frame ``time_step - 1`` of a (steps, *shape) ``.npy`` file each step, zeros after."""
+
+    def __init__(self, *, shape: tuple[int, ...], frames_path: str, name: str | None = None) -> None:
+        super().__init__(shape=shape, frames_path=frames_path, name=name)
+        self.s_out = OutPort(shape=shape)
+
+
+@implements(proc=FrameSource, protocol=LoihiProtocol)
+@requires(CPU)
+class PyFrameSource(PyLoihiProcessModel):
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        self._frames = np.load(proc_params["frames_path"], mmap_mode="r")
+
+    def run_spk(self) -> None:
+        i = self.time_step - 1
+        if i < len(self._frames):
+            self.s_out.send(np.asarray(self._frames[i], dtype=np.int32))
+        else:
+            self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
+
+
+class SpikeProbe(AbstractProcess):
+    """Counts what a layer sends for ``samples`` samples and saves it to ``out_path`` (.npz).
+
+    Saved arrays: ``per_neuron`` (neurons,) total events, ``per_step`` (period,) events
+    summed over neurons and samples, ``per_sample`` (samples,) events per sample;
+    with ``record=k > 0`` also ``trace`` (k, period, neurons) of the values sent by the
+    first k samples (uint8 spikes, or int32 states of a readout layer with ``graded=True``).
+    """
+
+    def __init__(
+        self,
+        *,
+        shape: tuple[int, ...],
+        offset: int,
+        period: int,
+        samples: int,
+        out_path: str,
+        record: int = 0,
+        graded: bool = False,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            shape=shape, offset=offset, period=period, samples=samples,
+            out_path=out_path, record=int(record), graded=graded, name=name,
+        )
+        self.a_in = InPort(shape=shape)
+
+
+@implements(proc=SpikeProbe, protocol=LoihiProtocol)
+@requires(CPU)
+class PySpikeProbe(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        p = proc_params
+        n = int(np.prod(p["shape"]))
+        self._per_neuron = np.zeros(n, dtype=np.int64)
+        self._per_step = np.zeros(p["period"], dtype=np.int64)
+        self._per_sample = np.zeros(p["samples"], dtype=np.int64)
+        self._trace = None
+        if p["record"]:
+            dtype = np.int32 if p["graded"] else np.uint8
+            self._trace = np.zeros((min(p["record"], p["samples"]), p["period"], n), dtype=dtype)
+
+    def run_spk(self) -> None:
+        data = self.a_in.recv()
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        if k < 0 or k >= p["samples"]:
+            return
+        # Lava arrays are WHC; store CHW-flattened so that indices match torch layout.
+        flat = np.asarray(data).transpose(tuple(range(data.ndim))[::-1]).reshape(-1).astype(np.int64)
+        self._per_neuron += flat
+        total = int(flat.sum())
+        self._per_step[t] += total
+        self._per_sample[k] += total
+        if self._trace is not None and k < len(self._trace):
+            self._trace[k, t] = flat
+        if k == p["samples"] - 1 and t == p["period"] - 1:
+            self._save(p["out_path"])
+
+    def _save(self, path: str) -> None:
+        arrays = {
+            "per_neuron": self._per_neuron,
+            "per_step": self._per_step,
+            "per_sample": self._per_sample,
+        }
+        if self._trace is not None:
+            arrays["trace"] = self._trace
+        tmp = f"{path}.tmp.npz"
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+
+
+def probe_result(path: str | Path) -> dict[str, np.ndarray]:
+    """Load what a SpikeProbe saved."""
+    with np.load(path) as data:
+        return {key: data[key] for key in data.files}

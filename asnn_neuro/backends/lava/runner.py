@@ -1,0 +1,184 @@
+"""Run an IR network on the Lava CPU simulator (or Loihi), streaming samples.
+
+One compile, one network, N samples back to back (state reset per layer phase),
+run in chunks so a progress bar can move. The runtime is stopped on every exit
+path: normal end, exceptions, Ctrl-C and SIGTERM (turned into KeyboardInterrupt
+while the run is active).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from asnn_neuro import ir
+from asnn_neuro.backends.results import Counts, ExecResult
+from asnn_neuro.errors import InputError
+from asnn_neuro.util.progress import progress_bar
+
+
+class LavaRunError(RuntimeError):
+    """A Lava ProcessModel raised; carries the first traceback Lava collected."""
+
+
+@dataclass
+class LavaTiming:
+    compile_s: float
+    run_s: float
+    steps: int
+
+
+@contextlib.contextmanager
+def signal_handlers(handlers: dict):
+    """Within the block, ``handlers`` ({signal: handler}) replace the current ones; restored after.
+    Does nothing outside the main thread (Python only lets the main thread set handlers)."""
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises KeyboardInterrupt (so cleanup runs)."""
+    return signal_handlers({signal.SIGTERM: _raise_interrupt})
+
+
+def workers_ignore_signals():
+    """Lava forks its worker processes in ``create_runtime``: fork them with SIGINT/SIGTERM ignored.
+
+    A Ctrl-C in a terminal goes to the whole process group. Workers that die of it leave the
+    main process waiting for them forever; workers that ignore it let the main process catch
+    it and stop the runtime cleanly, which ends them.
+    """
+    return signal_handlers({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})
+
+
+def _run_config(backend: str, precision: str):
+    if backend == "loihi":
+        try:
+            import lava.utils.loihi2_profiler  # noqa: F401  (present only with lava-loihi)
+            from lava.magma.core.run_configs import Loihi2HwCfg  # needs lava-loihi
+        except Exception:  # noqa: BLE001
+            raise InputError("--backend loihi: lava-loihi is not installed (Loihi hardware access "
+                             "comes from Intel's INRC); use --backend lava for the CPU simulator") from None
+        return Loihi2HwCfg()
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    return Loihi2SimCfg(select_tag="fixed_pt" if precision == "fixed" else "floating_pt")
+
+
+def _lava_error(root) -> LavaRunError:
+    runtime = getattr(root, "_runtime", None)
+    infra = getattr(runtime, "_messaging_infrastructure", None)
+    for actor in getattr(infra, "actors", []) or []:
+        exc = getattr(actor, "exception", None)
+        if exc:
+            tb = exc[1] if isinstance(exc, tuple) else str(exc)
+            last = [ln for ln in str(tb).strip().splitlines() if ln.strip()][-1:]
+            return LavaRunError(f"a Lava process failed: {last[0] if last else tb}")
+    return LavaRunError("a Lava process failed")
+
+
+def _stop(root) -> None:
+    runtime = getattr(root, "_runtime", None)
+    if runtime is None:
+        return
+    with contextlib.suppress(Exception):
+        root.stop()
+    with contextlib.suppress(Exception):
+        runtime._messaging_infrastructure.stop()
+
+
+def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | None, *,
+             precision: str = "fixed", backend: str = "lava", record: int = 0, progress: bool = True,
+             chunk_samples: int = 25) -> tuple[ExecResult, LavaTiming]:
+    """spikes / graded: (N, T, *input shape) integer frames. Returns counts/scores like the executor;
+    ``record=k`` keeps the full spike traces of the first k samples (``ExecResult.traces``)."""
+    from lava.magma.core.run_conditions import RunSteps
+
+    from asnn_neuro.backends.lava.graph import build_graph, lava_shape
+    from asnn_neuro.backends.lava.processes import probe_result
+
+    ref = spikes if spikes is not None else graded
+    n, T = ref.shape[0], net.timesteps
+    if ref.shape[1] != T:
+        raise InputError(f"input has {ref.shape[1]} time steps, the network {T}")
+    with tempfile.TemporaryDirectory(prefix="asnn-lava-") as tmp:
+        work = Path(tmp)
+        files: dict[int, Path] = {}
+        streams = {p.source for layer in net.layers for p in layer.paths if p.source < 0}
+        for stream, frames in ((ir.INPUT_SPIKES, spikes), (ir.INPUT_GRADED, graded)):
+            if stream not in streams:
+                continue
+            if frames is None:
+                frames = np.zeros_like(ref)
+            flat = np.asarray(frames).reshape(n * T, *net.input.shape)
+            if len(net.input.shape) == 3:
+                flat = flat.transpose(0, 3, 2, 1)
+            files[stream] = work / f"frames{-stream}.npy"
+            np.save(files[stream], np.ascontiguousarray(flat, dtype=np.int32))
+            assert flat.shape[1:] == lava_shape(net.input.shape)
+        if not files:
+            raise InputError("the network reads no input stream")
+        graph = build_graph(net, files, n, work, record=record)
+        total = n * T + graph.latency
+        root = graph.root
+        cfg = _run_config(backend, precision)
+        t0 = time.perf_counter()
+        compile_s = 0.0
+        try:
+            with sigterm_as_interrupt():
+                with workers_ignore_signals():
+                    root.create_runtime(run_cfg=cfg)
+                compile_s = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                chunk = max(1, chunk_samples) * T
+                done = 0
+                bar = progress_bar(range(0, total, chunk), desc=f"lava ({n} samples)", enabled=progress)
+                for start in bar:
+                    steps = min(chunk, total - start)
+                    try:
+                        root.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
+                    except RuntimeError as exc:
+                        raise _lava_error(root) from exc
+                    done += steps
+                run_s = time.perf_counter() - t1
+        finally:
+            _stop(root)
+        results = [probe_result(p) for p in graph.probe_paths]
+    layers: list[Counts] = []
+    traces = [] if record else None
+    for layer, res in zip(net.layers, results):
+        readout = isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout
+        if readout:
+            layers.append(Counts(np.zeros(layer.neurons, np.int64), np.zeros(T, np.int64), [0] * n))
+        else:
+            layers.append(Counts(res["per_neuron"], res["per_step"], res["per_sample"].tolist()))
+        if record:
+            traces.append(res["trace"])
+    out = results[-1]["trace"]  # (n, T, classes)
+    last = net.layers[-1]
+    scores = out[:, -1] if isinstance(last.neuron, ir.AdaptiveNeuron) and last.neuron.readout else out.sum(1)
+    zeros = np.zeros((n, T, *net.input.shape), dtype=np.int64)
+    s = zeros if spikes is None else np.asarray(spikes)
+    g = zeros if graded is None else np.asarray(graded)
+    result = ExecResult(scores=scores, layers=layers,
+                        input_spikes=(s != 0).sum((0, 1)).reshape(-1), input_graded=(g != 0).sum((0, 1)).reshape(-1),
+                        traces=traces)
+    return result, LavaTiming(compile_s=compile_s, run_s=run_s, steps=total)

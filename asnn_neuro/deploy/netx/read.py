@@ -1,0 +1,393 @@
+"""Read NetX HDF5 (ours or lava-dl's) into the IR.
+
+Our own files, and any lava-dl file made of input, conv, dense, pool, flatten, average and
+concat layers with CUBA neurons (the protocol's ``pool``/``average``/``concat`` that lava-dl's
+loader refuses are lowered to paths: pool -> depthwise conv, concat -> one path per
+concatenated source, average -> a non-spiking readout). Every problem raises ``InputError``
+naming the file and the layer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from asnn_neuro import ir
+from asnn_neuro.deploy.netx.format import FORMAT, MAX_TIMESTEPS, SUPPORTED_TYPES
+from asnn_neuro.deploy.netx.validate import check_conv_shape, check_ranges
+from asnn_neuro.errors import InputError, UnsupportedLayerError
+
+
+class _Reader:
+    def __init__(self, path: Path, f: h5py.File):
+        self.path = path
+        self.f = f
+
+    def fail(self, where: str, what: str) -> InputError:
+        return InputError(f"{self.path}: {where}: {what}")
+
+    def get(self, g: h5py.Group, key: str, where: str, required: bool = True):
+        if key not in g:
+            if required:
+                raise self.fail(where, f"missing '{key}'")
+            return None
+        obj = g[key]
+        if not isinstance(obj, h5py.Dataset):
+            raise self.fail(where, f"'{key}' is not a dataset")
+        try:
+            value = obj[()]
+        except Exception as exc:  # noqa: BLE001 - corrupt data inside a valid container
+            raise self.fail(where, f"'{key}' is unreadable ({type(exc).__name__})") from None
+        return value
+
+    def text(self, g: h5py.Group, key: str, where: str) -> str:
+        value = self.get(g, key, where)
+        if isinstance(value, np.ndarray):
+            if value.size != 1:
+                raise self.fail(where, f"'{key}' is not a string")
+            value = value.reshape(-1)[0]
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("ascii")
+            except UnicodeDecodeError:
+                raise self.fail(where, f"'{key}' is not ASCII") from None
+            if not value.isprintable():
+                raise self.fail(where, f"'{key}' is {value!r}, not a printable name")
+            return value
+        if isinstance(value, str):
+            return value
+        raise self.fail(where, f"'{key}' is not a string")
+
+    def ints(self, g: h5py.Group, key: str, where: str, required: bool = True, default=None) -> np.ndarray:
+        value = self.get(g, key, where, required)
+        if value is None:
+            return default
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "iufb":
+            raise self.fail(where, f"'{key}' is not numeric")
+        if not np.all(np.isfinite(arr)):
+            raise self.fail(where, f"'{key}' contains NaN or inf")
+        if arr.dtype.kind == "f" and np.any(np.abs(arr) > 2**40):
+            raise self.fail(where, f"'{key}' has absurd values")
+        return np.rint(arr).astype(np.int64) if arr.dtype.kind == "f" else arr.astype(np.int64)
+
+    def scalar(self, g, key, where, required=True, default=None) -> int:
+        arr = self.ints(g, key, where, required, None)
+        if arr is None:
+            return default
+        if arr.size != 1:
+            raise self.fail(where, f"'{key}' should be a single number, has shape {arr.shape}")
+        return int(arr.reshape(-1)[0])
+
+    def pair(self, g, key, where, default: int) -> tuple[int, int]:
+        arr = self.ints(g, key, where, required=False)
+        if arr is None:
+            return (default, default)
+        arr = arr.reshape(-1)
+        if arr.size == 1:
+            return (int(arr[0]), int(arr[0]))
+        if arr.size != 2:
+            raise self.fail(where, f"'{key}' should have 1 or 2 entries")
+        return (int(arr[0]), int(arr[1]))  # stored (y, x), i.e. torch's (h, w)
+
+    def shape(self, g, where) -> tuple[int, ...]:
+        arr = self.ints(g, "shape", where).reshape(-1)
+        if arr.size == 0 or arr.size > 3 or np.any(arr < 1) or np.prod(arr) > 50_000_000:
+            raise self.fail(where, f"invalid shape {arr.tolist()}")
+        return tuple(int(s) for s in arr)  # stored in torch order (C, H, W), as lava-dl writes it
+
+    def neuron(self, g: h5py.Group, where: str) -> ir.Neuron:
+        if "neuron" not in g or not isinstance(g["neuron"], h5py.Group):
+            raise self.fail(where, "missing 'neuron' description")
+        n = g["neuron"]
+        kind = self.text(n, "type", where + "/neuron")
+        if kind in ("CUBA", "LOIHI"):
+            return ir.CubaNeuron(
+                i_decay=self.scalar(n, "iDecay", where), v_decay=self.scalar(n, "vDecay", where),
+                vth_mant=self.scalar(n, "vThMant", where),
+                ref_delay=self.scalar(n, "refDelay", where, False, 1),
+                graded_spike=bool(self.scalar(n, "gradedSpike", where, False, 0)),
+            )
+        if kind == "ASNN":
+            leak = self.ints(n, "leak", where).reshape(-1)
+            gain = self.ints(n, "gain", where).reshape(-1)
+            if leak.size == 0 or leak.size != gain.size:
+                raise self.fail(where, f"ASNN schedules of lengths {leak.size} and {gain.size}")
+            return ir.AdaptiveNeuron(leak=tuple(int(v) for v in leak), gain=tuple(int(v) for v in gain),
+                                     threshold=self.scalar(n, "vThMant", where),
+                                     readout=bool(self.scalar(n, "readout", where, False, 0)))
+        raise UnsupportedLayerError(f"{self.path}: {where}: neuron type '{kind}' is not supported "
+                                    f"(supported: CUBA, ASNN)")
+
+    def conv_path(self, g, where, source, in_shape, out_shape, weight=None, groups=None) -> ir.Path:
+        if weight is None:
+            weight = self.ints(g, "weight", where)
+        if weight.ndim == 5:
+            weight = weight[..., 0] if weight.shape[-1] == 1 else weight[:, :, 0]
+        if weight.ndim != 4:
+            raise self.fail(where, f"conv weight has shape {weight.shape}, expected (out, in, kH, kW)")
+        groups = groups or self.scalar(g, "groups", where, False, 1)
+        if groups < 1 or in_shape[0] % groups or weight.shape[0] != out_shape[0] \
+                or weight.shape[1] * groups != in_shape[0]:
+            raise self.fail(where, f"conv weight {weight.shape} (groups {groups}) does not connect "
+                                   f"{in_shape} to {out_shape}")
+        path = ir.Path(source=source, kind="conv", weight=weight, kernel=tuple(weight.shape[2:]),
+                       stride=self.pair(g, "stride", where, 1), padding=self.pair(g, "padding", where, 0),
+                       dilation=self.pair(g, "dilation", where, 1), groups=groups)
+        check_conv_shape(path, in_shape, out_shape, lambda msg: self.fail(where, msg))
+        return path
+
+    def dense_path(self, g, where, source, in_shape, out_shape, weight=None) -> ir.Path:
+        if weight is None:
+            weight = self.ints(g, "weight", where)
+        n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+        weight = weight.reshape(weight.shape[0], -1) if weight.ndim > 1 else weight
+        if weight.ndim != 2 or weight.shape != (n_out, n_in):
+            raise self.fail(where, f"dense weight has shape {weight.shape}, expected ({n_out}, {n_in}) "
+                                   f"for input {in_shape}")
+        return ir.Path(source=source, kind="dense", weight=weight)
+
+
+def read_network(path: str | Path) -> ir.Network:
+    """Read a NetX HDF5 file (ours or lava-dl's) into the IR."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file")
+    try:
+        f = h5py.File(path, "r")
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{path}: not a readable HDF5 file ({type(exc).__name__})") from None
+    with f:
+        try:
+            return _read(path, f)
+        except InputError:
+            raise
+        except (KeyError, ValueError, TypeError, OSError, RuntimeError, IndexError) as exc:
+            raise InputError(f"{path}: malformed NetX description ({type(exc).__name__}: {exc})") from None
+
+
+def _read(path: Path, f: h5py.File) -> ir.Network:
+    r = _Reader(path, f)
+    if "layer" not in f or not isinstance(f["layer"], h5py.Group):
+        raise InputError(f"{path}: no 'layer' group (not a NetX network)")
+    group = f["layer"]
+    keys = sorted((k for k in group.keys()), key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0))
+    if not keys or any(not k.isdigit() for k in keys) or [int(k) for k in keys] != list(range(len(keys))):
+        raise InputError(f"{path}: layer group must hold layers 0..N-1, found {list(group.keys())[:8]}")
+    ours = f.attrs.get("format") == FORMAT
+    meta = {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
+            for k, v in f.attrs.items() if k not in ("format", "timesteps")}
+    try:
+        timesteps = int(f.attrs.get("timesteps", 0)) or None
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: the 'timesteps' attribute is not an integer") from None
+    if timesteps is not None and not 1 <= timesteps <= MAX_TIMESTEPS:
+        raise InputError(f"{path}: timesteps {timesteps} out of range [1, {MAX_TIMESTEPS}]")
+    input_spec: ir.InputSpec | None = None
+    layers: list[ir.Layer] = []
+    h5_to_ir: dict[int, int] = {}  # HDF5 layer index -> IR layer index (or input)
+    current = ir.INPUT_SPIKES        # the source the next layer reads from
+    current_shape: tuple[int, ...] | None = None
+    pending_concat: list[int] | None = None
+    for k in keys:
+        where = f"layer {k}"
+        g = group[k]
+        if not isinstance(g, h5py.Group):
+            raise r.fail(where, "is not a group")
+        kind = r.text(g, "type", where)
+        if kind not in SUPPORTED_TYPES:
+            raise UnsupportedLayerError(f"{path}: {where}: layer type '{kind}' is not supported "
+                                        f"(supported: {', '.join(SUPPORTED_TYPES)})")
+        name = r.get(g, "name", where, required=False)
+        name = name.decode() if isinstance(name, bytes) else str(name) if name is not None else f"{kind}{k}"
+        if kind == "input":
+            if int(k) != 0:
+                raise r.fail(where, "input layer must come first")
+            shape = r.shape(g, where)
+            graded = bool(r.scalar(g["asnn"], "graded", where, False, 0)) if "asnn" in g else False
+            input_spec = ir.InputSpec(shape=shape, graded=graded)
+            current_shape = shape
+            h5_to_ir[0] = ir.INPUT_SPIKES
+            if "neuron" in g:  # lava-dl Input block: a spiking layer driven directly by the input
+                neuron = r.neuron(g, where)
+                path_ = ir.Path(source=ir.INPUT_SPIKES, kind="identity", bias=r.ints(g, "bias", where, False))
+                layers.append(ir.Layer(name="input", shape=shape, neuron=neuron, paths=[path_]))
+                current = h5_to_ir[0] = 0
+            continue
+        if input_spec is None:
+            raise r.fail(where, "the first layer must be an input layer")
+        if kind == "flatten":
+            h5_to_ir[int(k)] = current
+            current_shape = (int(np.prod(current_shape)),)
+            continue
+        if kind == "concat":
+            ids = r.ints(g, "layers", where).reshape(-1)
+            sources = [current]
+            for j in ids:
+                if int(j) not in h5_to_ir:
+                    raise r.fail(where, f"concat refers to layer {int(j)} that is not before it")
+                sources.append(h5_to_ir[int(j)])
+            pending_concat = sources
+            current_shape = r.shape(g, where)
+            h5_to_ir[int(k)] = current
+            continue
+        shape = r.shape(g, where)
+        if kind in ("dense", "average"):
+            shape = (int(np.prod(shape)),)
+        if kind == "average":
+            groups = shape[0]
+            n_in = int(np.prod(current_shape))
+            if n_in % groups:
+                raise r.fail(where, f"cannot average {n_in} neurons into {groups} groups")
+            weight = np.kron(np.eye(groups, dtype=np.int64), np.ones((1, n_in // groups), dtype=np.int64))
+            steps = timesteps or 1
+            neuron = ir.AdaptiveNeuron(leak=(4096,) * steps, gain=(4096,) * steps, readout=True)
+            p = ir.Path(source=current, kind="dense", weight=weight, mask=(1,) * steps, shift=-12)
+            layers.append(ir.Layer(name=name, shape=(groups,), neuron=neuron, paths=[p]))
+        else:
+            neuron = r.neuron(g, where)
+            sources = pending_concat or [_own_source(r, g, where, current, len(layers), ours)]
+            pending_concat = None
+            in_shapes = [input_spec.shape if s < 0 else layers[s].shape for s in sources]
+            paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
+                                input_spec.shape)
+            layers.append(ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths))
+        current = len(layers) - 1
+        h5_to_ir[int(k)] = current
+        current_shape = shape
+    if input_spec is None:
+        raise InputError(f"{path}: no input layer")
+    if not layers:
+        raise InputError(f"{path}: the network has no layers after its input")
+    if timesteps is None:
+        steps = {len(l_.neuron.leak) for l_ in layers if isinstance(l_.neuron, ir.AdaptiveNeuron)}
+        timesteps = steps.pop() if len(steps) == 1 else 0
+    net = ir.Network(input=input_spec, layers=layers, timesteps=timesteps, meta=meta)
+    check_ranges(path, net)  # a foreign file without a time base gets T from its input later
+    return net
+
+
+def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, shape, ours,
+                input_shape) -> list[ir.Path]:
+    if kind == "pool":
+        w = r.ints(g, "weight", where, False, np.array(1)).reshape(-1)
+        kernel = r.pair(g, "kernelSize", where, 2)
+        channels = in_shapes[0][0] if len(in_shapes[0]) == 3 else 0
+        if len(shape) != 3 or channels != shape[0]:
+            raise r.fail(where, f"pool from {in_shapes[0]} to {shape} changes the channel count")
+        weight = np.full((channels, 1, *kernel), int(w[0]), dtype=np.int64)
+        return [r.conv_path(g, where, sources[0], in_shapes[0], shape, weight=weight, groups=channels)]
+    main_in = in_shapes[0] if len(sources) == 1 else current_shape
+    ext = _group(g, "asnn") if ours else None
+    if kind == "conv":
+        if len(sources) > 1:  # concat: split the input channels per source
+            weight = r.ints(g, "weight", where)
+            weight = weight[..., 0] if weight.ndim == 5 else weight
+            paths, start = [], 0
+            for k, (s, sh) in enumerate(zip(sources, in_shapes)):
+                part = weight[:, start:start + sh[0]]
+                start += sh[0]
+                pg = _group(ext, f"path{k}") if ext is not None else None
+                if pg is not None and "kernelSize" in pg:  # our own geometry of a concatenated path
+                    part = _native_weight(r, pg, where, part)
+                    paths.append(r.conv_path(pg, where, s, sh, shape, weight=part))
+                else:
+                    paths.append(r.conv_path(g, where, s, sh, shape, weight=part))
+            if start != weight.shape[1]:
+                raise r.fail(where, f"concat of {start} channels feeds a conv expecting {weight.shape[1]}")
+        else:
+            paths = [r.conv_path(g, where, sources[0], main_in, shape)]
+    else:
+        if len(sources) > 1:
+            weight = r.ints(g, "weight", where)
+            paths, start = [], 0
+            for s, sh in zip(sources, in_shapes):
+                n = int(np.prod(sh))
+                paths.append(r.dense_path(g, where, s, sh, shape, weight=weight[:, start:start + n]))
+                start += n
+        else:
+            paths = [r.dense_path(g, where, sources[0], main_in, shape)]
+    bias = r.ints(g, "bias", where, False)
+    if bias is not None:
+        bias = bias.reshape(-1)
+        if bias.size not in (1, shape[0], int(np.prod(shape))):
+            raise r.fail(where, f"bias of {bias.size} values for a layer of shape {shape}")
+    paths[0].bias = bias
+    if ext is not None:
+        for k, p in enumerate(list(paths)):
+            if f"path{k}" in ext:
+                _read_ext(r, ext[f"path{k}"], where, p)
+                if "bias" in ext[f"path{k}"]:  # each path's own bias (the layer's is their sum)
+                    p.bias = r.ints(ext[f"path{k}"], "bias", where).reshape(-1)
+        k = len(paths)
+        while f"path{k}" in ext:
+            pg = ext[f"path{k}"]
+            pkind = r.text(pg, "type", where)
+            src = r.scalar(pg, "source", where)
+            if src not in (ir.INPUT_SPIKES, ir.INPUT_GRADED):
+                raise r.fail(where, f"extra path from source {src}: only the input streams may feed "
+                                    "extra paths")
+            p = (r.conv_path(pg, where, src, input_shape, shape) if pkind == "conv"
+                 else r.dense_path(pg, where, src, input_shape, shape))
+            p.bias = r.ints(pg, "bias", where, False)
+            _read_ext(r, pg, where, p)
+            paths.append(p)
+            k += 1
+    return paths
+
+
+def _group(g, key: str) -> h5py.Group | None:
+    """g[key] if it is a group, else None."""
+    obj = g.get(key) if isinstance(g, h5py.Group) else None
+    return obj if isinstance(obj, h5py.Group) else None
+
+
+def _own_source(r: _Reader, g, where: str, current: int, n_layers: int, ours: bool) -> int:
+    """The source of a single-source layer: the previous one, or (our files) the recorded one."""
+    path0 = _group(_group(g, "asnn"), "path0") if ours else None
+    if path0 is None or "source" not in path0:
+        return current
+    src = r.scalar(path0, "source", where)
+    if src not in (ir.INPUT_SPIKES, ir.INPUT_GRADED) and not 0 <= src < n_layers:
+        raise r.fail(where, f"path source {src} is not an earlier layer")
+    return src
+
+
+def _native_weight(r: _Reader, pg, where: str, part: np.ndarray) -> np.ndarray:
+    """Undo the writer's expansion of a concatenated conv path: crop the centred kernel, and
+    take the block diagonal of a grouped one. Anything cut away must be zero."""
+    kh, kw = r.pair(pg, "kernelSize", where, 1)
+    groups = r.scalar(pg, "groups", where, False, 1)
+    big_h, big_w = part.shape[2:]
+    dy, dx = (big_h - kh) // 2, (big_w - kw) // 2
+    if not (1 <= kh <= big_h and 1 <= kw <= big_w) or groups < 1 or part.shape[0] % groups \
+            or part.shape[1] % groups:
+        raise r.fail(where, f"concatenated path of kernel {(kh, kw)}, groups {groups} "
+                            f"does not fit {part.shape}")
+    inner = part[:, :, dy:dy + kh, dx:dx + kw]
+    lost = int(np.abs(part).sum() - np.abs(inner).sum())
+    if groups > 1:
+        per_out, per_in = part.shape[0] // groups, part.shape[1] // groups
+        blocks = np.stack([inner[o, (o // per_out) * per_in:(o // per_out + 1) * per_in]
+                           for o in range(part.shape[0])])
+        lost += int(np.abs(inner).sum() - np.abs(blocks).sum())
+        inner = blocks
+    if lost:
+        raise r.fail(where, "concatenated path has weights outside its own kernel or groups")
+    return np.ascontiguousarray(inner)
+
+
+def _read_ext(r: _Reader, pg, where, p: ir.Path) -> None:
+    p.source = r.scalar(pg, "source", where)
+    p.shift = r.scalar(pg, "shift", where)
+    mask = r.ints(pg, "mask", where, False)
+    p.mask = tuple(int(v) for v in mask.reshape(-1)) if mask is not None and mask.size else None
+    p.graded = bool(r.scalar(pg, "graded", where, False, 0))
+    p.weight_exponent = r.scalar(pg, "weightExponent", where, False, 0)
+    p.weight_bits = r.scalar(pg, "weightBits", where, False, 8)

@@ -1,0 +1,68 @@
+"""Checks a network read from a file must pass: conv geometry, and every number within what
+the chip (and the int64 arithmetic modelling it) can hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from asnn_neuro import ir
+from asnn_neuro.deploy.netx.format import MAX_GEOMETRY, MAX_SHIFT, MAX_TIMESTEPS, MIN_SHIFT
+from asnn_neuro.errors import InputError
+
+
+def check_conv_shape(path: ir.Path, in_shape, out_shape, fail) -> None:
+    if len(in_shape) != 3 or len(out_shape) != 3:
+        raise fail(f"conv needs (C, H, W) shapes, got {in_shape} -> {out_shape}")
+    for what, values, low in (("stride", path.stride, 1), ("dilation", path.dilation, 1),
+                              ("padding", path.padding, 0), ("kernel", path.kernel, 1)):
+        if min(values) < low or max(values) > MAX_GEOMETRY:
+            raise fail(f"conv {what} {tuple(values)} out of range [{low}, {MAX_GEOMETRY}]")
+    for axis in (0, 1):
+        size = (in_shape[1 + axis] + 2 * path.padding[axis] - path.dilation[axis] * (path.kernel[axis] - 1) - 1) \
+            // path.stride[axis] + 1
+        if size != out_shape[1 + axis]:
+            raise fail(f"conv geometry turns {tuple(in_shape)} into {size} along axis {axis}, "
+                       f"but the layer's shape is {tuple(out_shape)}")
+
+
+def check_ranges(path: Path, net: ir.Network) -> None:
+    """Refuse numbers outside what the chip (and the int64 arithmetic modelling it) can hold."""
+    def fail(layer: ir.Layer, what: str) -> InputError:
+        return InputError(f"{path}: layer '{layer.name}': {what}")
+
+    steps = net.timesteps
+    if steps and not 1 <= steps <= MAX_TIMESTEPS:
+        raise InputError(f"{path}: timesteps {steps} out of range [1, {MAX_TIMESTEPS}]")
+    for layer in net.layers:
+        n = layer.neuron
+        if isinstance(n, ir.CubaNeuron):
+            if not 0 <= n.vth_mant < 1 << 17:
+                raise fail(layer, f"vThMant {n.vth_mant} outside Loihi's 17-bit range")
+            if not 0 <= n.i_decay <= 4096 or not 0 <= n.v_decay <= 4096:
+                raise fail(layer, f"decays (iDecay {n.i_decay}, vDecay {n.v_decay}) outside [0, 4096]")
+        else:
+            if steps and n.period != steps:
+                raise fail(layer, f"schedule of {n.period} steps, network has {steps}")
+            if min(n.leak) < 0 or max(n.leak) > 4096:
+                raise fail(layer, "leak outside [0, 4096]")
+            if max(abs(g) for g in n.gain) >= 1 << 16:
+                raise fail(layer, "gain outside the 16-bit range")
+            if not 0 < n.threshold < 1 << 23:
+                raise fail(layer, f"threshold {n.threshold} outside (0, 2**23)")
+        for p in layer.paths:
+            if p.weight is not None and np.abs(p.weight).max(initial=0) >= 1 << 16:
+                raise fail(layer, "weights beyond 16 bits")
+            if p.bias is not None and np.abs(p.bias).max(initial=0) >= 1 << 24:
+                raise fail(layer, "bias beyond 24 bits")
+            if not MIN_SHIFT <= p.shift <= MAX_SHIFT:
+                raise fail(layer, f"shift {p.shift} outside [{MIN_SHIFT}, {MAX_SHIFT}]")
+            if p.mask is not None and ((steps and len(p.mask) != steps) or set(p.mask) - {0, 1}):
+                raise fail(layer, f"path mask {list(p.mask)[:8]} is not {steps} zeros/ones")
+    try:
+        net.depth()
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
