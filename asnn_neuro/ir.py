@@ -1,24 +1,68 @@
 """A small typed description of a deployable network (the export IR).
 
-The trainer's models are lowered to this IR, the IR is written to NetX HDF5
-(``netx_io``), and every backend reads the IR back: the Lava graph builder
-(``lava_sim.graph``), the bit-exact torch executor (``fixed_executor``) and the
+The trainer's models are lowered to this IR (``deploy.lower``), the IR is written to
+NetX HDF5 (``deploy.netx``), and every consumer reads the IR back: the Lava graph
+builder (``backends.lava.graph``), the integer executor (``backends.executor``), the
 energy estimator. Shapes use torch's layout: (C, H, W) for maps, (n,) for vectors;
 the Lava builder converts to Lava's (W, H, C).
 
-All numbers are the deployed integers (see ``fixed_point`` for their meaning).
+All chip fields are the deployed integers (see ``chip.fixed_point`` for their meaning);
+``WeightGrid`` records how they were quantised, for reports only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import Enum
+from typing import Literal, Union
 
 import numpy as np
 
 from asnn_neuro.errors import InputError
 
 SynapseKind = Literal["conv", "dense", "pool", "identity"]
+
+
+class Stream(Enum):
+    """The network's two input streams (hybrid coding uses both)."""
+
+    SPIKES = "spikes"   # binary frames (0/1)
+    GRADED = "graded"   # graded payloads (analog pixels as 0..255)
+
+
+INPUT_SPIKES = Stream.SPIKES
+INPUT_GRADED = Stream.GRADED
+Source = Union[int, Stream]  # a layer index, or an input stream
+_CODES = {Stream.SPIKES: -1, Stream.GRADED: -2}
+
+
+def is_input(source: Source) -> bool:
+    """True when ``source`` is an input stream rather than a layer."""
+    return isinstance(source, Stream)
+
+
+def source_code(source: Source) -> int:
+    """The integer a file or JSON stores for ``source``: the layer index, -1 spikes, -2 graded."""
+    return _CODES[source] if isinstance(source, Stream) else int(source)
+
+
+def source_from_code(code: int) -> Source:
+    """Inverse of ``source_code`` (a negative code other than -1/-2 raises ValueError)."""
+    for stream, c in _CODES.items():
+        if code == c:
+            return stream
+    if code < 0:
+        raise ValueError(f"source code {code} is neither a layer nor an input stream")
+    return int(code)
+
+
+@dataclass(frozen=True)
+class WeightGrid:
+    """How a path's float weights were quantised: W ~= weight * 2**exponent, mantissas of ``bits``
+    bits. Reports only: the chip sees weight, bias and shift."""
+
+    exponent: int = 0
+    bits: int = 8
 
 
 @dataclass(frozen=True)
@@ -77,10 +121,10 @@ class Path:
     shift: ASNN only -- right shift from (accum + bias) * gain to state units.
     mask: ASNN only -- 0/1 per time step, when the path (and its bias) is live.
     graded: the source sends graded payloads (analog pixels, 0..255) instead of spikes.
-    weight_exponent / weight_bits: the quantisation of this path (for reports).
+    grid: the quantisation of this path (for reports).
     """
 
-    source: int
+    source: Source
     kind: SynapseKind
     weight: np.ndarray | None = None
     bias: np.ndarray | None = None
@@ -92,8 +136,7 @@ class Path:
     shift: int = 0
     mask: tuple[int, ...] | None = None
     graded: bool = False
-    weight_exponent: int = 0
-    weight_bits: int = 8
+    grid: WeightGrid = WeightGrid()
 
 
 @dataclass
@@ -157,10 +200,9 @@ class InputSpec:
 
 @dataclass
 class Network:
-    """A feed-forward network with optional skip paths. Layer index -1 denotes the input.
+    """A feed-forward network with optional skip paths.
 
-    Sources: a path's ``source`` is a layer index, or ``INPUT_SPIKES`` / ``INPUT_GRADED``
-    for the two input streams (hybrid coding uses both).
+    Sources: a path's ``source`` is an earlier layer's index, or an input ``Stream``.
     """
 
     input: InputSpec
@@ -173,7 +215,7 @@ class Network:
         (identity) connection none. All paths into a layer must arrive with the same depth."""
         depths: list[int] = []
         for layer in self.layers:
-            arrivals = {(depths[p.source] if p.source >= 0 else 0) + (p.kind != "identity") for p in layer.paths}
+            arrivals = {(0 if is_input(p.source) else depths[p.source]) + (p.kind != "identity") for p in layer.paths}
             if len(arrivals) != 1:
                 raise ValueError(f"layer '{layer.name}': its inputs arrive after {sorted(arrivals)} steps; "
                                  "skip paths need matching delays")
@@ -185,5 +227,10 @@ class Network:
         return self.layers[-1]
 
 
-INPUT_SPIKES = -1
-INPUT_GRADED = -2
+    def source_shape(self, source: Source) -> tuple[int, ...]:
+        """Shape of what ``source`` sends: the input frame, or a layer's neurons."""
+        return tuple(self.input.shape) if is_input(source) else tuple(self.layers[source].shape)
+
+    def streams(self) -> set[Stream]:
+        """The input streams some path reads."""
+        return {p.source for layer in self.layers for p in layer.paths if is_input(p.source)}

@@ -48,7 +48,7 @@ def _spiking_model(cfg: ModelConfig) -> torch.nn.Module:
 
 def _same_paths(a: ir.Path, b: ir.Path) -> bool:
     fields = ("source", "kind", "kernel", "stride", "padding", "dilation", "groups", "shift", "mask",
-              "graded", "weight_exponent", "weight_bits")
+              "graded", "grid")
     if any(getattr(a, f) != getattr(b, f) for f in fields):
         return False
     for f in ("weight", "bias"):
@@ -109,11 +109,11 @@ def test_lowering_adds_relays_so_skip_and_main_paths_arrive_together(encoding, n
         add = net.layers[names.index(f"{block}.conv2")]
         main, skip = add.paths
         assert main.source == names.index(f"{block}.conv1") and skip.source == names.index(f"{block}.relay")
-        assert main.shift == skip.shift and main.weight_exponent == skip.weight_exponent
+        assert main.shift == skip.shift and main.grid == skip.grid
         assert skip.kernel == (1, 1) and skip.stride == (1, 1)
     identity = net.layers[names.index("block1.conv2")].paths[1]
     assert identity.groups == 4
-    assert np.all(identity.weight * 2.0 ** identity.weight_exponent == 1.0)  # exact, never clipped
+    assert np.all(identity.weight * 2.0 ** identity.grid.exponent == 1.0)  # exact, never clipped
     assert {"block1.conv2", "block1.skip", "block2.skip"} <= {row["name"] for row in report}
 
 

@@ -13,12 +13,12 @@ def tiny_hybrid_net() -> ir.Network:
     rng = np.random.default_rng(0)
     conv_g = ir.Path(source=ir.INPUT_GRADED, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
                      bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=7, mask=(1, 0, 0),
-                     graded=True, weight_exponent=-7)
+                     graded=True, grid=ir.WeightGrid(-7))
     conv_s = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
                      bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=5, mask=(0, 1, 1),
-                     weight_exponent=-5)
+                     grid=ir.WeightGrid(-5))
     dense = ir.Path(source=0, kind="dense", weight=rng.integers(-100, 100, (5, 4 * 6 * 6)) * 2,
-                    bias=rng.integers(-9, 9, 5), shift=6, mask=(1, 1, 1), weight_exponent=-6)
+                    bias=rng.integers(-9, 9, 5), shift=6, mask=(1, 1, 1), grid=ir.WeightGrid(-6))
     return ir.Network(
         input=ir.InputSpec(shape=(1, 6, 6), graded=True),
         layers=[ir.Layer("conv1", (4, 6, 6), ir.AdaptiveNeuron(leak=(2000, 2100, 2200), gain=(3000, 2500, 1000)),

@@ -35,7 +35,7 @@ class _Synapse:
             return
         w = np.asarray(path.weight, dtype=np.float64)
         fan = np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max(initial=0)
-        worst = fan * (255 if path.graded or path.source == ir.INPUT_GRADED else 1)
+        worst = fan * (fx.GRADED_LEVELS if path.graded or path.source == ir.INPUT_GRADED else 1)
         self.dtype = torch.float32 if worst < EXACT_FLOAT32 else torch.float64
         self.weight = torch.as_tensor(w, dtype=self.dtype)
         if path.kind == "dense":
@@ -65,7 +65,7 @@ def or_pool(layer: ir.Layer) -> ir.Path | None:
     if not isinstance(n, ir.CubaNeuron) or len(layer.paths) != 1:
         return None
     p = layer.paths[0]
-    if n.i_decay != 4096 or n.vth_mant != 0 or p.kind != "conv" or p.graded or p.source < 0:
+    if n.i_decay != 4096 or n.vth_mant != 0 or p.kind != "conv" or p.graded or ir.is_input(p.source):
         return None
     if (p.bias is not None and np.any(p.bias)) or np.any(np.asarray(p.weight) < 0):
         return None

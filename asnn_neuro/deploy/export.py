@@ -37,8 +37,8 @@ def describe(net: ir.Network) -> list[dict]:
             "name": layer.name, "type": layer.type, "shape": list(layer.shape), "neurons": layer.neurons,
             "neuron": n.kind + (" readout" if isinstance(n, ir.AdaptiveNeuron) and n.readout else ""),
             "depth": depth,
-            "paths": [{"source": p.source, "kind": p.kind, "graded": p.graded, "weight_exponent": p.weight_exponent,
-                       "weight_bits": p.weight_bits} for p in layer.paths],
+            "paths": [{"source": ir.source_code(p.source), "kind": p.kind, "graded": p.graded,
+                       "weight_exponent": p.grid.exponent, "weight_bits": p.grid.bits} for p in layer.paths],
         })
     return out
 

@@ -104,7 +104,7 @@ class Lowering:
         if even_bias:
             bias = 2 * quantize_bias(b, q.exponent + 1)
         path.weight, path.bias = q.weight, bias
-        path.shift, path.weight_exponent, path.weight_bits = -q.exponent, q.exponent, q.bits
+        path.shift, path.grid = -q.exponent, ir.WeightGrid(q.exponent, q.bits)
         label = name + (" (analog)" if path.graded else "")
         self.report = [r for r in self.report if r["name"] != label]
         self.report.append({
@@ -133,7 +133,7 @@ class Lowering:
         worst-case synaptic sum shifted by 6 stays inside the 24-bit current.
         """
         theta = float(neuron.threshold)
-        need = [max(p.weight_exponent for p in paths), math.ceil(math.log2(theta / LIF_VTH_MAX))]
+        need = [max(p.grid.exponent for p in paths), math.ceil(math.log2(theta / LIF_VTH_MAX))]
         bias = sum(np.abs(self._float[id(p)][2]) for p in paths)
         if np.max(bias, initial=0) > 0:
             need.append(math.ceil(math.log2(float(np.max(bias)) / LIF_BIAS_MAX)))
@@ -147,7 +147,7 @@ class Lowering:
         exp = max(need)
         for p in paths:
             self.quantize_path(p, min_exponent=exp)
-        exp = max(p.weight_exponent for p in paths)
+        exp = max(p.grid.exponent for p in paths)
         big_bias = sum(np.max(np.abs(self._float[id(p)][2]), initial=0) for p in paths) / 2.0 ** exp > 4095
         for p in paths:
             self.quantize_path(p, min_exponent=exp, even_bias=big_bias)
@@ -194,7 +194,7 @@ class Lowering:
         if isinstance(stage, Readout):
             w = stage.synapse.weight.detach()[..., 0, 0, 0]
             path = self.path(name, stage.synapse, None, source, False, ones)
-            q_bias = quantize_bias(stage.bias.detach().double().numpy(), path.weight_exponent)
+            q_bias = quantize_bias(stage.bias.detach().double().numpy(), path.grid.exponent)
             path.bias = q_bias
             steps = stage.step_weight.detach().double().numpy() / self.T
             neuron = ir.AdaptiveNeuron(leak=(fx.DECAY_ONE,) * self.T, gain=quantize_fraction(steps, -7.99, 7.99),

@@ -106,7 +106,7 @@ def synops(
 
 def source_shape(net: ir.Network, source: int) -> tuple[int, ...]:
     """Shape of a path's source: a layer, or the network input for INPUT_SPIKES / INPUT_GRADED."""
-    return tuple(net.input.shape) if source < 0 else tuple(net.layers[source].shape)
+    return net.source_shape(source)
 
 
 def path_fan_in(path: ir.Path, src_shape: tuple[int, ...]) -> int:

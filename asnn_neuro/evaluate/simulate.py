@@ -256,14 +256,13 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
                              "per sample")
         if not net.timesteps:
             net.timesteps = steps
-        if graded is not None and {p.source for layer in net.layers for p in layer.paths} \
-                >= {ir.INPUT_SPIKES, ir.INPUT_GRADED}:
+        if graded is not None and net.streams() == {ir.INPUT_SPIKES, ir.INPUT_GRADED}:
             raise InputError(f"{input_file}: graded (not 0/1) values, but {rnet.path} reads two input "
                              "streams (hybrid coding); give 0/1 spikes, or --dataset")
         if graded is not None:
             for layer in net.layers:
                 for p in layer.paths:
-                    if p.source < 0:
+                    if ir.is_input(p.source):
                         p.source, p.graded = ir.INPUT_GRADED, True
         n = (spikes if spikes is not None else graded).shape[0]
         if samples < n:

@@ -107,9 +107,9 @@ def share_exponent(lowering, paths: Sequence[ir.Path]) -> None:
     neuron's shift): each is quantised on its own clip budget, then all are requantised at the
     coarsest of their exponents, so none clips more than its own budget (identity weights of
     1.0 stay exact)."""
-    exp = max(p.weight_exponent for p in paths)
+    exp = max(p.grid.exponent for p in paths)
     for p in paths:
-        if p.weight_exponent != exp:
+        if p.grid.exponent != exp:
             lowering.quantize_path(p, min_exponent=exp)
 
 

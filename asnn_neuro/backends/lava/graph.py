@@ -63,7 +63,7 @@ class LavaGraph:
     neurons: list[AbstractProcess] = field(default_factory=list)
     probes: list[SpikeProbe] = field(default_factory=list)
     probe_paths: list[Path] = field(default_factory=list)
-    sources: dict[int, FrameSource] = field(default_factory=dict)
+    sources: dict[ir.Stream, FrameSource] = field(default_factory=dict)
 
     @property
     def root(self) -> AbstractProcess:
@@ -74,7 +74,7 @@ class LavaGraph:
         return max(self.depths)
 
 
-def build_graph(net: ir.Network, frame_files: dict[int, Path], samples: int, workdir: Path,
+def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: int, workdir: Path,
                 record: int = 0) -> LavaGraph:
     """Processes for ``net``; ``frame_files`` maps INPUT_SPIKES / INPUT_GRADED to .npy frame files."""
     T = net.timesteps
@@ -138,12 +138,8 @@ def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProce
 
 
 def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, port) -> None:
-    if p.source < 0:
-        src_out = graph.sources[p.source].s_out
-        src_shape = net.input.shape
-    else:
-        src_out = graph.neurons[p.source].s_out
-        src_shape = net.layers[p.source].shape
+    src_out = graph.sources[p.source].s_out if ir.is_input(p.source) else graph.neurons[p.source].s_out
+    src_shape = net.source_shape(p.source)
     bits = 8 if p.graded else 0
     where = f"layer '{layer.name}'"
     if p.kind == "identity":

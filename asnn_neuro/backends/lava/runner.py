@@ -122,7 +122,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
     with tempfile.TemporaryDirectory(prefix="asnn-lava-") as tmp:
         work = Path(tmp)
         files: dict[int, Path] = {}
-        streams = {p.source for layer in net.layers for p in layer.paths if p.source < 0}
+        streams = net.streams()
         for stream, frames in ((ir.INPUT_SPIKES, spikes), (ir.INPUT_GRADED, graded)):
             if stream not in streams:
                 continue
@@ -131,7 +131,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
             flat = np.asarray(frames).reshape(n * T, *net.input.shape)
             if len(net.input.shape) == 3:
                 flat = flat.transpose(0, 3, 2, 1)
-            files[stream] = work / f"frames{-stream}.npy"
+            files[stream] = work / f"frames-{stream.value}.npy"
             np.save(files[stream], np.ascontiguousarray(flat, dtype=np.int32))
             assert flat.shape[1:] == lava_shape(net.input.shape)
         if not files:

@@ -73,6 +73,14 @@ class _Reader:
             raise self.fail(where, f"'{key}' has absurd values")
         return np.rint(arr).astype(np.int64) if arr.dtype.kind == "f" else arr.astype(np.int64)
 
+    def source(self, g, where) -> ir.Source:
+        """A path's stored source: a layer index, or -1 / -2 for the input streams."""
+        code = self.scalar(g, "source", where)
+        try:
+            return ir.source_from_code(code)
+        except ValueError as exc:
+            raise self.fail(where, str(exc)) from None
+
     def scalar(self, g, key, where, required=True, default=None) -> int:
         arr = self.ints(g, key, where, required, None)
         if arr is None:
@@ -254,7 +262,7 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
             neuron = r.neuron(g, where)
             sources = pending_concat or [_own_source(r, g, where, current, len(layers), ours)]
             pending_concat = None
-            in_shapes = [input_spec.shape if s < 0 else layers[s].shape for s in sources]
+            in_shapes = [input_spec.shape if ir.is_input(s) else layers[s].shape for s in sources]
             paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
                                 input_spec.shape)
             layers.append(ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths))
@@ -329,8 +337,8 @@ def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, s
         while f"path{k}" in ext:
             pg = ext[f"path{k}"]
             pkind = r.text(pg, "type", where)
-            src = r.scalar(pg, "source", where)
-            if src not in (ir.INPUT_SPIKES, ir.INPUT_GRADED):
+            src = r.source(pg, where)
+            if not ir.is_input(src):
                 raise r.fail(where, f"extra path from source {src}: only the input streams may feed "
                                     "extra paths")
             p = (r.conv_path(pg, where, src, input_shape, shape) if pkind == "conv"
@@ -348,13 +356,13 @@ def _group(g, key: str) -> h5py.Group | None:
     return obj if isinstance(obj, h5py.Group) else None
 
 
-def _own_source(r: _Reader, g, where: str, current: int, n_layers: int, ours: bool) -> int:
+def _own_source(r: _Reader, g, where: str, current: ir.Source, n_layers: int, ours: bool) -> ir.Source:
     """The source of a single-source layer: the previous one, or (our files) the recorded one."""
     path0 = _group(_group(g, "asnn"), "path0") if ours else None
     if path0 is None or "source" not in path0:
         return current
-    src = r.scalar(path0, "source", where)
-    if src not in (ir.INPUT_SPIKES, ir.INPUT_GRADED) and not 0 <= src < n_layers:
+    src = r.source(path0, where)
+    if not ir.is_input(src) and not 0 <= src < n_layers:
         raise r.fail(where, f"path source {src} is not an earlier layer")
     return src
 
@@ -384,10 +392,9 @@ def _native_weight(r: _Reader, pg, where: str, part: np.ndarray) -> np.ndarray:
 
 
 def _read_ext(r: _Reader, pg, where, p: ir.Path) -> None:
-    p.source = r.scalar(pg, "source", where)
+    p.source = r.source(pg, where)
     p.shift = r.scalar(pg, "shift", where)
     mask = r.ints(pg, "mask", where, False)
     p.mask = tuple(int(v) for v in mask.reshape(-1)) if mask is not None and mask.size else None
     p.graded = bool(r.scalar(pg, "graded", where, False, 0))
-    p.weight_exponent = r.scalar(pg, "weightExponent", where, False, 0)
-    p.weight_bits = r.scalar(pg, "weightBits", where, False, 8)
+    p.grid = ir.WeightGrid(r.scalar(pg, "weightExponent", where, False, 0), r.scalar(pg, "weightBits", where, False, 8))

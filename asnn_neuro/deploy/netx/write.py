@@ -45,12 +45,12 @@ def _write_path_fields(g: h5py.Group, path: ir.Path, in_shape: tuple[int, ...]) 
 
 
 def _write_ext_path(g: h5py.Group, path: ir.Path) -> None:
-    g.create_dataset("source", data=int(path.source))
+    g.create_dataset("source", data=ir.source_code(path.source))
     g.create_dataset("shift", data=int(path.shift))
     g.create_dataset("mask", data=np.array(path.mask if path.mask is not None else (), dtype=np.int64))
     g.create_dataset("graded", data=int(path.graded))
-    g.create_dataset("weightExponent", data=int(path.weight_exponent))
-    g.create_dataset("weightBits", data=int(path.weight_bits))
+    g.create_dataset("weightExponent", data=int(path.grid.exponent))
+    g.create_dataset("weightBits", data=int(path.grid.bits))
 
 
 def _write_neuron(g: h5py.Group, neuron: ir.Neuron) -> None:
@@ -70,18 +70,18 @@ def _write_neuron(g: h5py.Group, neuron: ir.Neuron) -> None:
 
 
 def _shape_of(net: ir.Network, source: int) -> tuple[int, ...]:
-    return net.input.shape if source < 0 else net.layers[source].shape
+    return net.source_shape(source)
 
 
 def _concat_count(net: ir.Network, i: int) -> int:
     """How many leading paths of layer i come from layers (written as one concatenated synapse)."""
     paths = net.layers[i].paths
     n = 1
-    if paths[0].source >= 0:
-        while n < len(paths) and paths[n].source >= 0:
+    if not ir.is_input(paths[0].source):
+        while n < len(paths) and not ir.is_input(paths[n].source):
             n += 1
     where = f"layer '{net.layers[i].name}'"
-    if any(p.source >= 0 for p in paths[n:]):
+    if any(not ir.is_input(p.source) for p in paths[n:]):
         raise UnsupportedLayerError(f"{where}: paths from layers must come before input-stream paths")
     if n > 1 and paths[0].source != i - 1:
         raise UnsupportedLayerError(f"{where}: a skip (concat) layer must read the previous layer first")
