@@ -29,24 +29,33 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _positive(text: str) -> int:
+def _integer(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+
+
+def _positive(text: str) -> int:
+    """An integer >= 1 (time steps, epochs, samples, ...)."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _count(text: str) -> int:
+    """An integer >= 0 (seeds, optional sample counts where 0 means none)."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _add_train(sub) -> None:
     from asnn_neuro import encoding as enc
     from asnn_neuro.data import describe_datasets
     from asnn_neuro.models import MODELS, NEURONS
-
-    root = _Parser(prog="asnn", description="asnn-neuro: train spiking nets with lava-dl SLAYER (ASNN neurons, "
-                   "hybrid coding), export NetX HDF5, run on Lava/Loihi, estimate energy.", epilog=EPILOG,
-                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    root.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("train", help="train a model with SLAYER blocks", epilog=EPILOG,
                        description="Train a spiking model. Writes netx_exports/NAME/checkpoint.pt and train.json.\n\n"
@@ -58,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--neuron", default="asnn", help=f"one of {', '.join(NEURONS)}")
     p.add_argument("--timesteps", type=_positive, default=4)
     p.add_argument("--epochs", type=_positive, default=15)
-    p.add_argument("--seed", type=_positive, default=0)
+    p.add_argument("--seed", type=_count, default=0)
     p.add_argument("--name", default=None, help="model name (default: MODEL-ENCODING-NEURON-tT)")
     p.add_argument("--batch-size", type=_positive, default=64)
     p.add_argument("--lr", type=float, default=5e-3)
@@ -72,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model-specific option, e.g. widths=16,32,64 (repeatable)")
     _common(p)
 
+
+def _add_export(sub) -> None:
     p = sub.add_parser("export", help="fold BN, quantise and write NetX HDF5", epilog=EPILOG)
     p.add_argument("name")
     p.add_argument("--weight-bits", type=_positive, default=8, help="4..8 (default 8)")
@@ -79,20 +90,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-eval", action="store_true", help="skip the accuracy check of the quantised network")
     _common(p)
 
+
+def _add_quantize(sub) -> None:
     p = sub.add_parser("quantize", help="fixed-point pass and its accuracy report", epilog=EPILOG)
     p.add_argument("name")
     p.add_argument("--weight-bits", type=_positive, default=8)
     p.add_argument("--samples", type=_positive, default=None, help="test samples (default: all)")
-    p.add_argument("--lava-samples", type=_positive, default=300, help="samples also run on Lava (0 = none)")
-    p.add_argument("--qat", type=_positive, default=0, metavar="EPOCHS",
+    p.add_argument("--lava-samples", type=_count, default=300, help="samples also run on Lava (0 = none)")
+    p.add_argument("--qat", type=_count, default=0, metavar="EPOCHS",
                    help="quantisation-aware fine-tuning for EPOCHS epochs into NAME-qat, then report on it")
     _common(p)
 
-    p = sub.add_parser("simulate", help="run samples on Lava, the SLAYER model, or Loihi", epilog=EPILOG)
+
+def _add_simulate(sub) -> None:
+    p = sub.add_parser("simulate", help="run samples on Lava, the integer executor, or Loihi", epilog=EPILOG)
     p.add_argument("net", help="export name or path to a NetX .net file")
     p.add_argument("--dataset", default="mnist5k")
     p.add_argument("--samples", type=_positive, default=100)
-    p.add_argument("--backend", default="lava", help="lava, slayer or loihi")
+    p.add_argument("--backend", default="lava",
+                   help="lava (Lava CPU simulator), executor (our integer executor, bit-exact with Lava) or "
+                        "loihi; 'slayer' is a deprecated alias of executor")
     p.add_argument("--precision", default="fixed", help="fixed or float")
     p.add_argument("--name", default=None, help="run name (default: NET-BACKEND)")
     p.add_argument("--input", default=None, help=".npy input (network input shape in x,y,z order, time last)")
@@ -100,30 +117,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timesteps", type=_positive, default=None, help="time steps for a foreign network")
     _common(p)
 
-    p = sub.add_parser("verify", help="quantised SLAYER vs Lava, spike by spike", epilog=EPILOG)
+
+def _add_verify(sub) -> None:
+    p = sub.add_parser("verify", help="integer executor vs Lava, spike by spike", epilog=EPILOG)
     p.add_argument("net")
     p.add_argument("--dataset", default="mnist5k")
     p.add_argument("--samples", type=_positive, default=100)
     p.add_argument("--name", default=None)
     _common(p)
 
+
+def _add_energy(sub) -> None:
     p = sub.add_parser("energy", help="spike-count energy estimate of a run", epilog=EPILOG)
     p.add_argument("run", help="run name in sims/ or a run folder")
     p.add_argument("--profile", action="append", default=[], help="extra device profile JSON (repeatable)")
     _common(p)
 
+
+def _add_report(sub) -> None:
     p = sub.add_parser("report", help="compare runs: accuracy, energy, spikes, latency", epilog=EPILOG)
     p.add_argument("runs", nargs="+")
     p.add_argument("--name", default="report")
     _common(p)
 
+
+def _add_apps(sub) -> None:
     p = sub.add_parser("demo", help="the whole chain on the embedded data set", epilog=EPILOG)
     p.add_argument("--fast", action="store_true", help="fewer epochs and samples (a quick smoke run)")
     _common(p)
 
     p = sub.add_parser("compare", help="reproduce the paper's encoding x neuron x T comparison", epilog=EPILOG)
     p.add_argument("--epochs", type=_positive, default=15)
-    p.add_argument("--lava-samples", type=_positive, default=100)
+    p.add_argument("--lava-samples", type=_count, default=100)
     p.add_argument("--dataset", default="mnist5k")
     p.add_argument("--out", default="docs/paper_comparison.md")
     p.add_argument("--only", action="append", default=[], metavar="ENC:NEURON:T",
@@ -136,6 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="throughput benchmarks (writes sims/bench/)", epilog=EPILOG)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, just check it runs")
     _common(p)
+
+
+SUBPARSERS = (_add_train, _add_export, _add_quantize, _add_simulate, _add_verify, _add_energy, _add_report,
+              _add_apps)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    root = _Parser(prog="asnn", description="asnn-neuro: train spiking nets with lava-dl SLAYER (ASNN neurons, "
+                   "hybrid coding), export NetX HDF5, run on Lava/Loihi, estimate energy.", epilog=EPILOG,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add in SUBPARSERS:
+        add(sub)
     return root
 
 
@@ -206,7 +245,7 @@ def cmd_quantize(a) -> int:
                             weight_bits=a.weight_bits, progress=not a.quiet)
     print(f"quantization of {a.name} ({r['weight_bits']}-bit weights), {r['samples']} samples:")
     print(f"  float SLAYER      {100 * r['float_accuracy']:.2f}%")
-    print(f"  quantised SLAYER  {100 * r['quantized_accuracy']:.2f}%  (agreement "
+    print(f"  fixed (executor)  {100 * r['quantized_accuracy']:.2f}%  (agreement "
           f"{100 * r['quantized_agreement']:.2f}%)")
     if r["lava_samples"]:
         print(f"  Lava fixed point  {100 * r['lava_accuracy']:.2f}% on {r['lava_samples']} samples "
@@ -219,8 +258,11 @@ def cmd_quantize(a) -> int:
 
 
 def cmd_simulate(a) -> int:
-    from asnn_neuro.evaluate.simulate import simulate
+    from asnn_neuro.evaluate.simulate import DEPRECATED_BACKENDS, simulate
 
+    if a.backend in DEPRECATED_BACKENDS:
+        print(f"asnn: note: --backend {a.backend} is deprecated; it runs the integer executor "
+              f"(--backend {DEPRECATED_BACKENDS[a.backend]})", file=sys.stderr)
     s = simulate(a.net, dataset=a.dataset, samples=a.samples, backend=a.backend, precision=a.precision,
                  name=a.name, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
                  workdir=a.workdir, simdir=a.simdir, progress=not a.quiet)
@@ -266,9 +308,9 @@ def cmd_energy(a) -> int:
 
 def cmd_report(a) -> int:
     from asnn_neuro.report.build import build_report
+    from asnn_neuro.util.names import check_name
 
-    if not a.name or "/" in a.name or a.name.startswith("."):
-        raise InputError(f"--name '{a.name}' must be a plain folder name")
+    check_name(a.name)
     dirs = [_run_dir(r, a.simdir) for r in a.runs]
     out = Path(a.simdir) / a.name
     build_report(dirs, out)
@@ -336,7 +378,10 @@ def main(argv: list[str] | None = None) -> int:
             folder = getattr(args, option, None)
             if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
                 raise InputError(f"--{option} {folder}: exists and is not a directory")
-        return COMMANDS[args.command](args)
+        from asnn_neuro.neurons.cuba_cpu import fast_cuba
+
+        with fast_cuba():
+            return COMMANDS[args.command](args)
     except InputError as exc:
         if debug:
             traceback.print_exc()

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from asnn_neuro.compat.slayer import slayer
-from asnn_neuro.neurons.cuba_cpu import fast_li_bwd, fast_li_fwd
+from asnn_neuro.neurons.cuba_cpu import fast_cuba, fast_li_bwd, fast_li_fwd
 
 
 def _originals():
     li = slayer.neuron.dynamics.leaky_integrator
-    return li._asnn_original
+    return li._li_dynamics_fwd, li._li_dynamics_bwd
 
 
 @pytest.mark.parametrize("threshold", [-1, 0.8])
@@ -30,5 +30,13 @@ def test_forward_and_backward_match_lava_dl(threshold, decay):
         assert torch.allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
-def test_cuba_block_uses_the_fast_path():
-    assert slayer.neuron.dynamics.leaky_integrator._li_dynamics_fwd is fast_li_fwd
+def test_fast_path_is_used_only_inside_its_block():
+    li = slayer.neuron.dynamics.leaky_integrator
+    original = li._li_dynamics_fwd
+    assert original is not fast_li_fwd
+    with fast_cuba():
+        assert li._li_dynamics_fwd is fast_li_fwd
+        with fast_cuba():
+            assert li._li_dynamics_fwd is fast_li_fwd
+        assert li._li_dynamics_fwd is fast_li_fwd
+    assert li._li_dynamics_fwd is original

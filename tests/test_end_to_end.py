@@ -11,7 +11,7 @@ import pytest
 from asnn_neuro.backends.executor import FixedExecutor
 from asnn_neuro.cli import main
 from asnn_neuro.deploy.netx.read import read_network
-from asnn_neuro.evaluate.simulate import dataset_frames, resolve_net
+from asnn_neuro.evaluate.inputs import dataset_frames, resolve_net
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,7 @@ def test_cli_simulate_energy_report_chain(trained, tmp_path):
     common = ["--workdir", str(work), "--simdir", str(sims), "--quiet"]
     name = names[("hybrid", "asnn")]
     assert main(["simulate", name, "--samples", "8", "--name", "lava", *common]) == 0
-    assert main(["simulate", name, "--samples", "8", "--backend", "slayer", "--name", "fixed", *common]) == 0
+    assert main(["simulate", name, "--samples", "8", "--backend", "executor", "--name", "fixed", *common]) == 0
     lava = json.loads((sims / "lava" / "summary.json").read_text())
     fixed = json.loads((sims / "fixed" / "summary.json").read_text())
     for key in ("net", "backend", "precision", "dataset", "samples", "timesteps", "accuracy",

@@ -447,7 +447,7 @@ def test_cli_simulate_on_mutated_files_exits_0_or_2(seeds, members, tmp_path_fac
         try:
             # an input that fits the network when it reads and runs, the seed's input otherwise
             _input_npy(net if net is not None else read_network(seeds[seed]), x)
-            rc, err = _cli(["simulate", str(path), "--backend", "slayer", "--input", str(x), "--name", "run",
+            rc, err = _cli(["simulate", str(path), "--backend", "executor", "--input", str(x), "--name", "run",
                             "--simdir", str(sims), "--workdir", str(tmp / "no-exports"), "--quiet"])
             _check_cli("cli-simulate", rc, err, what)
             if rc == 2:
@@ -463,7 +463,7 @@ def good_run(seeds, tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("fuzz-run")
     net = read_network(seeds["asnn"])
     _input_npy(net, tmp / "x.npy")
-    rc, err = _cli(["simulate", str(seeds["asnn"]), "--backend", "slayer", "--input", str(tmp / "x.npy"),
+    rc, err = _cli(["simulate", str(seeds["asnn"]), "--backend", "executor", "--input", str(tmp / "x.npy"),
                     "--name", "run", "--simdir", str(tmp / "sims"), "--workdir", str(tmp), "--quiet"])
     assert rc == 0, err
     return tmp / "sims" / "run"
@@ -561,7 +561,7 @@ def _replace(src: Path, dst: Path, dataset: str, value) -> Path:
 
 
 def _read_and_run(path: Path) -> None:
-    """What ``asnn simulate --backend slayer`` does with a file: read it, run it."""
+    """What ``asnn simulate --backend executor`` does with a file: read it, run it."""
     _run_executor(read_network(path))
 
 

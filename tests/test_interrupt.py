@@ -128,7 +128,7 @@ def test_an_exception_mid_run_stops_the_workers(trained, monkeypatch):
     """Any exception inside the run loop (here: from the progress bar) still stops the runtime."""
     from asnn_neuro.backends.lava import runner
     from asnn_neuro.encoding.frames import as_numpy
-    from asnn_neuro.evaluate.simulate import dataset_frames, resolve_net
+    from asnn_neuro.evaluate.inputs import dataset_frames, resolve_net
 
     work, names = trained
     rnet = resolve_net(names[("direct", "cuba")], work)

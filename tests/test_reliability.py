@@ -164,11 +164,11 @@ def _drop_first_weight(state):
 
 @pytest.fixture(scope="module")
 def run_template(tmp_path_factory) -> Path:
-    """A finished run (simulate --backend slayer --input) to break for energy/report cases."""
+    """A finished run (simulate --backend executor --input) to break for energy/report cases."""
     d = tmp_path_factory.mktemp("run")
     e = SimpleNamespace(tmp=d)
     net, x = write_net(e), write_input(e)
-    rc = main(["simulate", str(net), "--backend", "slayer", "--input", str(x), "--name", "good",
+    rc = main(["simulate", str(net), "--backend", "executor", "--input", str(x), "--name", "good",
                "--simdir", str(d / "sims"), "--workdir", str(d), "--quiet"])
     assert rc == 0
     return d / "sims" / "good"
@@ -221,7 +221,7 @@ def net_cases(cmd: str, extra: str) -> list[Case]:
     return cases
 
 
-SIM = "--backend slayer --input {tmp}/x.npy"
+SIM = "--backend executor --input {tmp}/x.npy"
 SIMN = "simulate {tmp}/n.net " + SIM
 IDX = "train-images-idx3-ubyte"
 CKPT = "m/checkpoint.pt"
@@ -300,9 +300,9 @@ CASES: list[Case] = [
     *net_cases("simulate", SIM),
     Case("simulate-skip-delays-differ", "simulate {tmp}/skip.net " + SIM,
          lambda e: (write_skip_net(e), write_input(e)), ("{tmp}/skip.net", "delays")),
-    Case("simulate-dataset-shape-mismatch", "simulate {tmp}/n.net --backend slayer --dataset digits",
+    Case("simulate-dataset-shape-mismatch", "simulate {tmp}/n.net --backend executor --dataset digits",
          lambda e: write_net(e), ("digits", "{tmp}/n.net")),
-    Case("simulate-unknown-dataset", "simulate {tmp}/n.net --backend slayer --dataset nosuch",
+    Case("simulate-unknown-dataset", "simulate {tmp}/n.net --backend executor --dataset nosuch",
          lambda e: write_net(e), ("nosuch",)),
     Case("simulate-unknown-backend", "simulate {tmp}/n.net --backend nosuch", _sim, ("backend", "nosuch")),
     Case("simulate-unknown-precision", f"{SIMN} --precision nosuch", _sim, ("precision",)),
@@ -316,7 +316,7 @@ CASES: list[Case] = [
     Case("simulate-samples-negative", f"{SIMN} --samples -5", _sim, ("--samples",)),
     Case("simulate-samples-not-a-number", f"{SIMN} --samples many", _sim, ("--samples",)),
     Case("simulate-bad-run-name", f"{SIMN} --name ../escape", _sim, ("--name",)),
-    Case("simulate-input-missing", "simulate {tmp}/n.net --backend slayer --input {tmp}/nope.npy",
+    Case("simulate-input-missing", "simulate {tmp}/n.net --backend executor --input {tmp}/nope.npy",
          lambda e: write_net(e), ("{tmp}/nope.npy",)),
     Case("simulate-input-empty", SIMN,
          lambda e: (write_net(e), write_bytes(e.tmp / "x.npy", b"")), ("{tmp}/x.npy",)),
@@ -452,7 +452,7 @@ def test_no_command_is_a_usage_error(capsys):
 
 def test_debug_shows_the_traceback(env, capsys):
     write_bytes(env.tmp / "e.net", b"")
-    rc = main(["simulate", str(env.tmp / "e.net"), "--backend", "slayer", "--debug",
+    rc = main(["simulate", str(env.tmp / "e.net"), "--backend", "executor", "--debug",
                "--simdir", str(env.sims)])
     err = capsys.readouterr().err
     assert rc == 2

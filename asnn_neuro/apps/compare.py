@@ -49,7 +49,7 @@ def run_comparison(epochs: int = 15, lava_samples: int = 100, dataset: str = "mn
         tr = train(TrainConfig(dataset=dataset, encoding=enc, neuron=neuron, timesteps=steps, epochs=epochs,
                                seed=seed, name=name, workdir=workdir), show_progress=progress)
         ex = export(name, workdir=workdir, progress=progress)
-        fixed = simulate(name, dataset=dataset, samples=10**6, backend="slayer", name=f"{name}-fixed",
+        fixed = simulate(name, dataset=dataset, samples=10**6, backend="executor", name=f"{name}-fixed",
                          workdir=workdir, simdir=simdir, progress=progress)
         lava = simulate(name, dataset=dataset, samples=lava_samples, backend="lava", name=f"{name}-lava",
                         workdir=workdir, simdir=simdir, progress=progress)

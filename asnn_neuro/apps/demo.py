@@ -36,7 +36,7 @@ def run_demo(fast: bool = False, workdir: str = "netx_exports", simdir: str = "s
         tr = train(TrainConfig(epochs=epochs, workdir=workdir, **spec), show_progress=progress)
         print(f"[demo] exporting {name} to NetX HDF5", flush=True)
         ex = export(name, workdir=workdir, progress=progress)
-        for backend, samples in (("lava", lava_samples), ("slayer", 1000)):
+        for backend, samples in (("lava", lava_samples), ("executor", 1000)):
             print(f"[demo] simulating {name} on {backend} ({samples} samples)", flush=True)
             s = simulate(name, samples=samples, backend=backend, name=f"{name}-{backend}", workdir=workdir,
                          simdir=simdir, progress=progress)
@@ -52,6 +52,6 @@ def run_demo(fast: bool = False, workdir: str = "netx_exports", simdir: str = "s
     print("\n".join(["[demo] results:"] + lines))
     print(f"[demo] done in {time.perf_counter() - t0:.0f} s. Outputs:\n"
           f"  models and NetX files: {workdir}/demo-*/ (network.net, export.json, quantization.json)\n"
-          f"  simulation runs:       {simdir}/demo-*-lava/, {simdir}/demo-*-slayer/ (summary.json, energy.md)\n"
+          f"  simulation runs:       {simdir}/demo-*-lava/, {simdir}/demo-*-executor/ (summary.json, energy.md)\n"
           f"  comparison report:     {out}/report.md (+ PNG plots)")
     return {"runs": [str(r) for r in runs], "report": str(out)}

@@ -1,4 +1,8 @@
-"""Import lava-dl's SLAYER quietly (its object-detection subpackage prints a notice)."""
+"""Import lava-dl's SLAYER quietly (its object-detection subpackage prints a notice on import).
+
+Nothing of lava-dl is changed here. The fast CPU path of its CUBA dynamics is applied only
+inside ``asnn_neuro.neurons.cuba_cpu.fast_cuba()`` blocks.
+"""
 
 import contextlib
 import io
@@ -8,9 +12,5 @@ import logging
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 with contextlib.redirect_stdout(io.StringIO()):
     import lava.lib.dl.slayer as slayer  # noqa: F401
-
-from asnn_neuro.neurons.cuba_cpu import install as _install_fast_cuba  # noqa: E402
-
-_install_fast_cuba()
 
 __all__ = ["slayer"]

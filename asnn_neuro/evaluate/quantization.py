@@ -14,7 +14,8 @@ import numpy as np
 from asnn_neuro.backends.executor import FixedExecutor
 from asnn_neuro.encoding.frames import as_numpy
 from asnn_neuro.errors import InputError
-from asnn_neuro.evaluate.simulate import ResolvedNet, dataset_frames, reference_predictions
+from asnn_neuro.evaluate.inputs import ResolvedNet, dataset_frames
+from asnn_neuro.evaluate.reference import reference_predictions
 from asnn_neuro.util import atomic
 
 

@@ -21,8 +21,10 @@ import numpy as np
 from asnn_neuro import ir
 from asnn_neuro.backends.executor import FixedExecutor
 from asnn_neuro.encoding.frames import as_numpy
-from asnn_neuro.evaluate.simulate import dataset_frames, resolve_net, validate, validate_run_name
+from asnn_neuro.evaluate.inputs import dataset_frames, resolve_net
+from asnn_neuro.evaluate.simulate import validate
 from asnn_neuro.util import atomic
+from asnn_neuro.util.names import check_name
 
 
 def neuron_coords(layer: ir.Layer, index: int) -> list[int]:
@@ -54,14 +56,14 @@ def compare(net: ir.Network, ref_traces: list[np.ndarray], lava_traces: list[np.
         layer = net.layers[i]
         first = {"sample": k, "layer": layer.name, "layer_index": i, "step": t, "neuron": j,
                  "neuron_coords": neuron_coords(layer, j),
-                 "slayer_value": int(ref_traces[i][k, t, j]), "lava_value": int(lava_traces[i][k, t, j])}
+                 "executor_value": int(ref_traces[i][k, t, j]), "lava_value": int(lava_traces[i][k, t, j])}
     return {"exact": exact, "first_divergence": first, "per_layer": mismatches}
 
 
 def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: str | None = None,
            workdir: str = "netx_exports", simdir: str = "sims", progress: bool = True) -> dict:
     validate("lava", "fixed", samples)
-    validate_run_name(name)
+    check_name(name)
     rnet = resolve_net(net_arg, workdir)
     net = rnet.net
     spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples)
@@ -85,10 +87,10 @@ def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: 
         "bit_exact_fraction": float(cmp["exact"].mean()),
         "prediction_agreement": float(np.mean(ref.predictions == lava.predictions)),
         "first_divergence": cmp["first_divergence"],
-        "slayer_fixed_accuracy": float(np.mean(ref.predictions == labels)),
+        "executor_accuracy": float(np.mean(ref.predictions == labels)),
         "lava_accuracy": float(np.mean(lava.predictions == labels)),
         "per_layer": cmp["per_layer"],
-        "slayer_fixed_s": t_ref, "lava_run_s": timing.run_s, "lava_compile_s": timing.compile_s,
+        "executor_s": t_ref, "lava_run_s": timing.run_s, "lava_compile_s": timing.compile_s,
     }
     out_dir = Path(simdir) / (name or f"{Path(rnet.label).stem}-verify")
     atomic.write_json(out_dir / "verify.json", result)
@@ -101,7 +103,7 @@ def format_verify(result: dict) -> str:
         f"verify {result['net']}: {result['samples']} samples x {result['timesteps']} steps",
         f"  bit-exact samples     {100 * result['bit_exact_fraction']:.1f}%",
         f"  prediction agreement  {100 * result['prediction_agreement']:.1f}%",
-        f"  accuracy              SLAYER fixed {100 * result['slayer_fixed_accuracy']:.1f}%, "
+        f"  accuracy              executor {100 * result['executor_accuracy']:.1f}%, "
         f"Lava {100 * result['lava_accuracy']:.1f}%",
     ]
     fd = result["first_divergence"]
@@ -110,5 +112,5 @@ def format_verify(result: dict) -> str:
     else:
         lines.append(f"  first divergence      sample {fd['sample']}, layer '{fd['layer']}', step {fd['step']}, "
                      f"neuron {fd['neuron']} {tuple(fd['neuron_coords'])}: "
-                     f"SLAYER {fd['slayer_value']} vs Lava {fd['lava_value']}")
+                     f"executor {fd['executor_value']} vs Lava {fd['lava_value']}")
     return "\n".join(lines)

@@ -5,11 +5,15 @@ lava-dl runs its leaky integrator on the CPU as a Python loop that indexes
 strided memory. ``fast_li_fwd`` / ``fast_li_bwd`` compute exactly the same integer
 recurrences (same int64 arithmetic, same truncation towards zero, same reset) with
 time moved to the front once, so each step works on contiguous memory. ``install``
-swaps them into ``lava.lib.dl.slayer.neuron.dynamics.leaky_integrator``; the CUBA
-neuron class itself is lava-dl's, unchanged. CUDA keeps lava-dl's own kernels.
+``fast_cuba()`` swaps them into ``lava.lib.dl.slayer.neuron.dynamics.leaky_integrator`` for
+the duration of a block (training and the CLI use it); outside it lava-dl is unchanged.
+The CUBA neuron class itself is lava-dl's. CUDA keeps lava-dl's own kernels.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 
@@ -52,13 +56,15 @@ def fast_li_bwd(grad_output, output, decay):
     return grad_input, grad_decay
 
 
-def install() -> None:
-    """Use the fast CPU path inside lava-dl (idempotent)."""
+@contextlib.contextmanager
+def fast_cuba() -> Iterator[None]:
+    """Within the block, lava-dl's leaky integrator runs on the fast CPU path; lava-dl's own
+    functions are put back afterwards (nested and repeated use is fine)."""
     from lava.lib.dl.slayer.neuron.dynamics import leaky_integrator as li
 
-    if getattr(li, "_asnn_fast_cpu", False):
-        return
-    li._asnn_original = (li._li_dynamics_fwd, li._li_dynamics_bwd)
-    li._li_dynamics_fwd = fast_li_fwd
-    li._li_dynamics_bwd = fast_li_bwd
-    li._asnn_fast_cpu = True
+    saved = (li._li_dynamics_fwd, li._li_dynamics_bwd)
+    li._li_dynamics_fwd, li._li_dynamics_bwd = fast_li_fwd, fast_li_bwd
+    try:
+        yield
+    finally:
+        li._li_dynamics_fwd, li._li_dynamics_bwd = saved

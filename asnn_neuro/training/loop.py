@@ -29,6 +29,7 @@ from asnn_neuro.data import Dataset, load_dataset
 from asnn_neuro.errors import InputError
 from asnn_neuro.models import build_model
 from asnn_neuro.models.config import ModelConfig
+from asnn_neuro.neurons.cuba_cpu import fast_cuba
 from asnn_neuro.training import distributed
 from asnn_neuro.training.checkpoint import load_checkpoint, save_checkpoint
 from asnn_neuro.training.config import TrainConfig, pick_device, validate
@@ -143,7 +144,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
     keep_large_allocations()
     info = distributed.init_from_env()
     try:
-        return _train(cfg, info, resume, show_progress and distributed.is_main(info), data, prepare)
+        with fast_cuba():
+            return _train(cfg, info, resume, show_progress and distributed.is_main(info), data, prepare)
     finally:
         distributed.cleanup(info)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from asnn_neuro import ir
 from asnn_neuro.backends.results import Counts, ExecResult
+from asnn_neuro.compat.lava_runtime import allow_lava_start_method, quiet_compiler
 from asnn_neuro.errors import InputError
 from asnn_neuro.util.progress import progress_bar
 
@@ -70,14 +71,11 @@ def workers_ignore_signals():
 
 
 def _run_config(backend: str, precision: str):
+    """Lava's run configuration: the CPU simulator at ``precision``, or Loihi 2 hardware."""
     if backend == "loihi":
-        try:
-            import lava.utils.loihi2_profiler  # noqa: F401  (present only with lava-loihi)
-            from lava.magma.core.run_configs import Loihi2HwCfg  # needs lava-loihi
-        except Exception:  # noqa: BLE001
-            raise InputError("--backend loihi: lava-loihi is not installed (Loihi hardware access "
-                             "comes from Intel's INRC); use --backend lava for the CPU simulator") from None
-        return Loihi2HwCfg()
+        from asnn_neuro.backends.loihi import hardware_run_config
+
+        return hardware_run_config()
     from lava.magma.core.run_configs import Loihi2SimCfg
 
     return Loihi2SimCfg(select_tag="fixed_pt" if precision == "fixed" else "floating_pt")
@@ -110,6 +108,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
              chunk_samples: int = 25) -> tuple[ExecResult, LavaTiming]:
     """spikes / graded: (N, T, *input shape) integer frames. Returns counts/scores like the executor;
     ``record=k`` keeps the full spike traces of the first k samples (``ExecResult.traces``)."""
+    allow_lava_start_method()
     from lava.magma.core.run_conditions import RunSteps
 
     from asnn_neuro.backends.lava.graph import build_graph, lava_shape
@@ -144,7 +143,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
         compile_s = 0.0
         try:
             with sigterm_as_interrupt():
-                with workers_ignore_signals():
+                with workers_ignore_signals(), quiet_compiler():
                     root.create_runtime(run_cfg=cfg)
                 compile_s = time.perf_counter() - t0
                 t1 = time.perf_counter()

@@ -1,0 +1,108 @@
+"""What a run is fed: the network (an export name or any NetX file) and its input frames,
+from a data set (encoded as the network was trained) or from a user's ``.npy`` array."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from asnn_neuro import encoding as enc
+from asnn_neuro import ir
+from asnn_neuro.data import load_dataset
+from asnn_neuro.deploy.netx import read_network
+from asnn_neuro.encoding.frames import integer_frames
+from asnn_neuro.errors import InputError
+
+
+@dataclass
+class ResolvedNet:
+    """A network file and, when it is one of our exports, its training artefacts."""
+
+    label: str
+    path: Path
+    net: ir.Network
+    checkpoint: Path | None
+
+    @property
+    def ours(self) -> bool:
+        return self.checkpoint is not None
+
+
+def resolve_net(arg: str, workdir: str | Path = "netx_exports") -> ResolvedNet:
+    """Export name -> netx_exports/NAME/network.net; otherwise a path to a NetX file."""
+    as_export = Path(workdir) / arg / "network.net"
+    if "/" not in arg and not arg.endswith(".net") and (Path(workdir) / arg).is_dir():
+        if not as_export.is_file():
+            raise InputError(f"{as_export}: not exported yet (run: asnn export {arg})")
+        path = as_export
+    else:
+        path = Path(arg)
+        if not path.exists():
+            raise InputError(f"{arg}: no export of that name in {workdir}/ and no such file")
+    net = read_network(path)
+    try:
+        net.depth()
+    except ValueError as exc:  # skip paths whose delays differ: no pipeline can run it
+        raise InputError(f"{path}: {exc}") from None
+    ckpt = path.parent / "checkpoint.pt"
+    return ResolvedNet(label=arg, path=path.resolve(), net=net, checkpoint=ckpt if ckpt.is_file() else None)
+
+
+def calibration_of(net: ir.Network):
+    raw = net.meta.get("calibration")
+    return enc.TemporalEqCalibration.from_dict(json.loads(raw)) if raw else None
+
+
+def dataset_frames(rnet: ResolvedNet, dataset: str, samples: int, seed: int = 0, encoding: str | None = None,
+                   timesteps: int | None = None):
+    """(spikes, graded, labels, x) for the first ``samples`` test images of ``dataset``."""
+    net = rnet.net
+    scheme = net.meta.get("encoding") or encoding
+    steps = net.timesteps or timesteps
+    if not scheme or not steps:
+        raise InputError(f"{rnet.path}: not an asnn-neuro export; give --encoding and --timesteps "
+                         "(or --input FILE.npy)")
+    data = load_dataset(dataset, seed=int(net.meta.get("seed", seed)) if rnet.ours else seed)
+    if tuple(data.shape) != tuple(net.input.shape) and int(np.prod(data.shape)) != int(np.prod(net.input.shape)):
+        raise InputError(f"dataset '{dataset}' has images of shape {data.shape}, "
+                         f"but {rnet.path} expects {net.input.shape}")
+    n = min(samples, len(data.test_y))
+    x = data.test_x[:n].reshape(n, *net.input.shape) if len(net.input.shape) != 3 else data.test_x[:n]
+    if len(net.input.shape) != 3:
+        x = x.reshape(n, 1, 1, -1)
+    spikes, graded = integer_frames(x, scheme, steps, calibration=calibration_of(net), seed=seed)
+    if len(net.input.shape) != 3:
+        spikes = None if spikes is None else spikes.reshape(n, steps, *net.input.shape)
+        graded = None if graded is None else graded.reshape(n, steps, *net.input.shape)
+    return spikes, graded, data.test_y[:n].numpy(), data.test_x[:n]
+
+
+def file_frames(net: ir.Network, path: str | Path):
+    """Frames from a .npy shaped like the network input in Lava order with time last."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such input file")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{path}: not a readable .npy array ({type(exc).__name__})") from None
+    lava = tuple(net.input.shape[::-1]) if len(net.input.shape) == 3 else tuple(net.input.shape)
+    if arr.ndim == len(lava) + 1 and arr.shape[:-1] == lava:
+        arr = arr[None]
+    if arr.ndim != len(lava) + 2 or arr.shape[1:-1] != lava:
+        raise InputError(f"{path}: array of shape {arr.shape}; the network input is {lava} (x, y, z) "
+                         "with time last, optionally with a leading sample axis")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{path}: contains NaN or inf")
+    ints = np.rint(arr).astype(np.int64)
+    if len(lava) == 3:
+        ints = ints.transpose(0, 4, 3, 2, 1)  # (N, x, y, z, T) -> (N, T, C, H, W)
+    else:
+        ints = np.moveaxis(ints, -1, 1)
+    binary = bool(np.isin(ints, (0, 1)).all())
+    frames = torch.from_numpy(ints)
+    return (frames, None) if binary else (None, frames)
