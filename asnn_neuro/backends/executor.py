@@ -17,11 +17,9 @@ import torch.nn.functional as F
 from asnn_neuro import ir
 from asnn_neuro.backends.results import Counts, ExecResult
 from asnn_neuro.chip import fixed_point as fx
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import InputError
 from asnn_neuro.util.cpu_memory import keep_large_allocations
-
-CONV_CLAMP = (1 << 23) - 1  # Lava's fixed-point conv clamps its output to 24 bits
-
 
 EXACT_FLOAT32 = 1 << 24  # integers up to this magnitude are exact in float32 sums
 
@@ -50,7 +48,7 @@ class _Synapse:
         if p.kind == "dense":
             return (xf.reshape(n, -1) @ self.weight).to(torch.int64).reshape(n, *out_shape)
         acc = F.conv2d(xf, self.weight, stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups)
-        return acc.clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
+        return acc.clamp(-lim.CONV_CLAMP, lim.CONV_CLAMP).to(torch.int64)
 
 
 def or_pool(layer: ir.Layer) -> ir.Path | None:
@@ -65,7 +63,7 @@ def or_pool(layer: ir.Layer) -> ir.Path | None:
     if not isinstance(n, ir.CubaNeuron) or len(layer.paths) != 1:
         return None
     p = layer.paths[0]
-    if n.i_decay != 4096 or n.vth_mant != 0 or p.kind != "conv" or p.graded or ir.is_input(p.source):
+    if n.i_decay != lim.DECAY_ONE or n.vth_mant != 0 or p.kind != "conv" or p.graded or ir.is_input(p.source):
         return None
     if (p.bias is not None and np.any(p.bias)) or np.any(np.asarray(p.weight) < 0):
         return None

@@ -7,7 +7,7 @@ fixed-point torch executor calls them with torch int64 tensors. Bit-exactness
 between the two backends therefore holds by construction, and the tests pin
 the arithmetic itself against hand-computed steps.
 
-Conventions (all integers):
+Conventions (all integers; the constants come from ``chip.limits``):
 - ``DECAY_BITS = 12``: leaks and gains are 12-bit fractions, 4096 == 1.0.
 - ``STATE_BITS = 12``: the ASNN membrane state carries 12 fractional bits, so
   the threshold 1.0 is 4096.
@@ -22,16 +22,18 @@ from typing import Any
 
 import numpy as np
 
-DECAY_BITS = 12
-DECAY_ONE = 1 << DECAY_BITS
-STATE_BITS = 12
-STATE_ONE = 1 << STATE_BITS
-STATE_LIMIT = (1 << 23) - 1  # 24-bit signed neuron state
-LIF_MAX_UV = 1 << 23
-LIF_ACT_SHIFT = 6
-LIF_VTH_SHIFT = 6
-LIF_DS_OFFSET = 1  # Loihi's current-decay offset register (voltage decay has none)
-GRADED_LEVELS = 255  # analog pixels travel as 8-bit graded spikes, x_q = round(255 x)
+from asnn_neuro.chip.limits import (  # noqa: F401  (re-exported: the arithmetic's own constants)
+    DECAY_BITS,
+    DECAY_ONE,
+    GRADED_LEVELS,
+    LIF_ACT_SHIFT,
+    LIF_DS_OFFSET,
+    LIF_MAX_UV,
+    LIF_VTH_SHIFT,
+    STATE_BITS,
+    STATE_LIMIT,
+    STATE_ONE,
+)
 
 Array = Any  # numpy int64 array or torch int64 tensor
 

@@ -2,6 +2,9 @@
 
 Each stage of a ``SpikingSequential`` model becomes one IR layer:
 
+Each module type has one rule in ``RULES`` (a SLAYER block with no rule of its own falls back to
+``lower_block``):
+
 | stage | IR layer |
 |---|---|
 | conv/dense block (asnn, lif) | ASNN neuron, one path (graded for the direct-coded first layer) |
@@ -16,6 +19,7 @@ Anything else raises ``UnsupportedLayerError`` naming the stage.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -23,17 +27,24 @@ import torch
 from asnn_neuro import encoding as enc
 from asnn_neuro import ir
 from asnn_neuro.chip import fixed_point as fx
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.compat.slayer import slayer
-from asnn_neuro.deploy.quantize import DEFAULT_MAX_CLIP, quantize_bias, quantize_fraction, quantize_weights
+from asnn_neuro.deploy.quantize import (
+    DEFAULT_MAX_CLIP,
+    quantize_bias,
+    quantize_fraction,
+    quantize_gain,
+    quantize_weights,
+)
 from asnn_neuro.errors import UnsupportedLayerError
 from asnn_neuro.models.blocks import HybridConv, Readout, SpikeMaxPool
 from asnn_neuro.models.config import ModelConfig
+from asnn_neuro.models.resnet import BasicBlock
+from asnn_neuro.models.spikformer import SpikformerBlock
 from asnn_neuro.neurons import asnn
 
-OR_NEURON = ir.CubaNeuron(i_decay=4096, v_decay=4095, vth_mant=0)
-LIF_VTH_MAX = (1 << 17) - 1      # vThMant is a 17-bit unsigned mantissa
-LIF_BIAS_MAX = 8190              # 13-bit signed mantissa, shifted by at most 7 (= 2 x 4095 in units of 1 << 6)
-LIF_ACCUM_MAX = (1 << 17) - 1    # synaptic sum << 6 must stay inside the 24-bit current
+# fires whenever any input in its window spiked: full current decay, threshold 0 (see backends.executor.or_pool)
+OR_NEURON = ir.CubaNeuron(i_decay=lim.DECAY_ONE, v_decay=lim.DECAY_ONE - 1, vth_mant=0)
 
 
 def fold_bn(weight: torch.Tensor, bn: torch.nn.Module | None) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +95,7 @@ class Lowering:
         self._float: dict[int, tuple[str, np.ndarray, np.ndarray]] = {}
         self.analog = enc.analog_mask(cfg.encoding, cfg.timesteps)
         self.spiking = enc.spike_mask(cfg.encoding, cfg.timesteps)
+        self.always = (1,) * cfg.timesteps  # the mask of a path live at every step
 
     # -- paths --------------------------------------------------------------------------------
     def path(self, name: str, synapse, bn, source: int, graded: bool, mask: tuple[int, ...],
@@ -113,6 +125,16 @@ class Lowering:
             "max_abs_weight": float(np.abs(w).max()) if w.size else 0.0,
         })
 
+    def share_exponent(self, paths: list[ir.Path]) -> None:
+        """Give paths that drive one neuron port one weight exponent (Lava sums them before the
+        neuron's shift): each is quantised on its own clip budget, then all are requantised at the
+        coarsest of their exponents, so none clips more than its own budget (identity weights of
+        1.0 stay exact)."""
+        exp = max(p.grid.exponent for p in paths)
+        for p in paths:
+            if p.grid.exponent != exp:
+                self.quantize_path(p, min_exponent=exp)
+
     def first_source(self) -> tuple[int, bool, tuple[int, ...]]:
         """Source, graded flag and mask of a single-path first layer."""
         if all(self.analog):
@@ -122,7 +144,7 @@ class Lowering:
     # -- neurons ------------------------------------------------------------------------------
     def asnn_neuron(self, neuron: asnn.Neuron, readout: bool = False) -> ir.AdaptiveNeuron:
         lam, g = neuron.schedule(self.T)
-        return ir.AdaptiveNeuron(leak=quantize_fraction(lam, 0.0, 1.0), gain=quantize_fraction(g, -7.99, 7.99),
+        return ir.AdaptiveNeuron(leak=quantize_fraction(lam, 0.0, 1.0), gain=quantize_gain(g),
                                  threshold=int(round(neuron.threshold * fx.STATE_ONE)), readout=readout)
 
     def cuba_neuron(self, neuron, paths: list[ir.Path]) -> ir.CubaNeuron:
@@ -133,26 +155,27 @@ class Lowering:
         worst-case synaptic sum shifted by 6 stays inside the 24-bit current.
         """
         theta = float(neuron.threshold)
-        need = [max(p.grid.exponent for p in paths), math.ceil(math.log2(theta / LIF_VTH_MAX))]
+        need = [max(p.grid.exponent for p in paths), math.ceil(math.log2(theta / lim.LIF_VTH_MAX))]
         bias = sum(np.abs(self._float[id(p)][2]) for p in paths)
         if np.max(bias, initial=0) > 0:
-            need.append(math.ceil(math.log2(float(np.max(bias)) / LIF_BIAS_MAX)))
+            need.append(math.ceil(math.log2(float(np.max(bias)) / lim.LIF_BIAS_MAX)))
         worst = 0.0  # inputs are never negative (spikes 0/1, payloads 0..255): a sum is bounded by its
         for p in paths:  # positive or its negative weights, whichever is larger
             w = self._float[id(p)][1].reshape(len(self._float[id(p)][1]), -1)
             extreme = max(float(np.clip(w, 0, None).sum(axis=1).max()), float(np.clip(-w, 0, None).sum(axis=1).max()))
             worst += extreme * (fx.GRADED_LEVELS if p.graded else 1)
         if worst > 0:
-            need.append(math.ceil(math.log2(worst / LIF_ACCUM_MAX)))
+            need.append(math.ceil(math.log2(worst / lim.LIF_ACCUM_MAX)))
         exp = max(need)
         for p in paths:
             self.quantize_path(p, min_exponent=exp)
         exp = max(p.grid.exponent for p in paths)
-        big_bias = sum(np.max(np.abs(self._float[id(p)][2]), initial=0) for p in paths) / 2.0 ** exp > 4095
+        biggest = sum(np.max(np.abs(self._float[id(p)][2]), initial=0) for p in paths) / 2.0 ** exp
+        big_bias = biggest > lim.LIF_BIAS_MANT_MAX
         for p in paths:
             self.quantize_path(p, min_exponent=exp, even_bias=big_bias)
         vth = int(round(theta / 2.0 ** exp))
-        if vth >= LIF_VTH_MAX:
+        if vth >= lim.LIF_VTH_MAX:
             raise UnsupportedLayerError(f"CUBA threshold mantissa {vth} exceeds 17 bits (weights too small)")
         return ir.CubaNeuron(i_decay=int(neuron.cx_current_decay), v_decay=int(neuron.cx_voltage_decay),
                              vth_mant=vth)
@@ -169,48 +192,108 @@ class Lowering:
         self.layers.append(ir.Layer(name=name, shape=tuple(int(s) for s in shape), neuron=neuron, paths=paths))
         return len(self.layers) - 1
 
-    def lower_stage(self, name: str, stage: torch.nn.Module, source: int, shape: tuple[int, ...]) -> int:
-        """Append the IR layer(s) of one stage; returns the index of the stage's output layer.
+    def lower_stage(self, name: str, stage: torch.nn.Module, source: ir.Source, shape: tuple[int, ...]) -> int:
+        """Append the IR layer(s) of one stage by its rule in ``RULES``; returns the index of the
+        stage's output layer. A stage with no rule must be a SLAYER block (synapse + neuron)."""
+        for kind, rule in RULES.items():
+            if isinstance(stage, kind):
+                return rule(self, name, stage, source, shape)
+        return lower_block(self, name, stage, source, shape)
 
-        A stage may lower itself: ``stage.lower(lowering, name, source, shape) -> int``
-        (residual blocks do, adding several layers and skip paths).
-        """
-        ones = (1,) * self.T
-        if hasattr(stage, "lower"):
-            return stage.lower(self, name, source, shape)
-        if isinstance(stage, HybridConv):
-            paths = [
-                self.path(name, stage.analog, stage.analog_norm, ir.INPUT_GRADED, True, self.analog),
-                self.path(name, stage.spiking, stage.spiking_norm, ir.INPUT_SPIKES, False, self.spiking),
-            ]
-            return self.add(name, shape, self.neuron_for(stage.neuron, paths), paths)
-        if isinstance(stage, SpikeMaxPool):
-            channels = shape[0]
-            path = ir.Path(source=source, kind="conv", weight=np.ones((channels, 1, stage.kernel, stage.kernel),
-                                                                      dtype=np.int64),
-                           bias=np.zeros(channels, dtype=np.int64), kernel=(stage.kernel,) * 2,
-                           stride=(stage.stride,) * 2, groups=channels, mask=ones)
-            return self.add(name, shape, OR_NEURON, [path])
-        if isinstance(stage, Readout):
-            w = stage.synapse.weight.detach()[..., 0, 0, 0]
-            path = self.path(name, stage.synapse, None, source, False, ones)
-            q_bias = quantize_bias(stage.bias.detach().double().numpy(), path.grid.exponent)
-            path.bias = q_bias
-            steps = stage.step_weight.detach().double().numpy() / self.T
-            neuron = ir.AdaptiveNeuron(leak=(fx.DECAY_ONE,) * self.T, gain=quantize_fraction(steps, -7.99, 7.99),
-                                       readout=True)
-            del w
-            return self.add(name, shape, neuron, [path])
-        synapse = getattr(stage, "synapse", None)
-        neuron = getattr(stage, "neuron", None)
-        if synapse is None or neuron is None or getattr(stage, "delay", None) is not None:
-            raise UnsupportedLayerError(f"layer '{name}' ({type(stage).__name__}) cannot be exported")
-        if source == ir.INPUT_SPIKES and not self.layers:
-            source, graded, mask = self.first_source()
-        else:
-            graded, mask = False, ones
-        path = self.path(name, synapse, getattr(neuron, "norm", None), source, graded, mask)
-        return self.add(name, shape, self.neuron_for(neuron, [path]), [path])
+
+# ------------------------------------------------------------------------------------------ rules
+# One function per module type: (lowering, stage name, module, source layer, output shape) -> the
+# index of the stage's output layer. A new trainable module deploys by adding its rule here.
+def lower_block(lw: Lowering, name: str, stage: torch.nn.Module, source: ir.Source, shape: tuple[int, ...]) -> int:
+    """A SLAYER block: one synapse path (graded for a direct-coded first layer) + its neuron."""
+    synapse = getattr(stage, "synapse", None)
+    neuron = getattr(stage, "neuron", None)
+    if synapse is None or neuron is None or getattr(stage, "delay", None) is not None:
+        raise UnsupportedLayerError(f"layer '{name}' ({type(stage).__name__}) cannot be exported")
+    if source == ir.INPUT_SPIKES and not lw.layers:
+        source, graded, mask = lw.first_source()
+    else:
+        graded, mask = False, lw.always
+    path = lw.path(name, synapse, getattr(neuron, "norm", None), source, graded, mask)
+    return lw.add(name, shape, lw.neuron_for(neuron, [path]), [path])
+
+
+def lower_hybrid(lw: Lowering, name: str, stage: HybridConv, source: ir.Source, shape: tuple[int, ...]) -> int:
+    """Hybrid coding's first layer: one neuron, a graded path live at t = 0 and a spike path after."""
+    paths = [
+        lw.path(name, stage.analog, stage.analog_norm, ir.INPUT_GRADED, True, lw.analog),
+        lw.path(name, stage.spiking, stage.spiking_norm, ir.INPUT_SPIKES, False, lw.spiking),
+    ]
+    return lw.add(name, shape, lw.neuron_for(stage.neuron, paths), paths)
+
+
+def lower_pool(lw: Lowering, name: str, stage: SpikeMaxPool, source: ir.Source, shape: tuple[int, ...]) -> int:
+    """Max pooling of spikes = OR: a depthwise all-ones conv into a neuron that fires on any input."""
+    channels = shape[0]
+    ones = np.ones((channels, 1, stage.kernel, stage.kernel), dtype=np.int64)
+    path = ir.Path(source=source, kind="conv", weight=ones,
+                   bias=np.zeros(channels, dtype=np.int64), kernel=(stage.kernel,) * 2,
+                   stride=(stage.stride,) * 2, groups=channels, mask=lw.always)
+    return lw.add(name, shape, OR_NEURON, [path])
+
+
+def lower_readout(lw: Lowering, name: str, stage: Readout, source: ir.Source, shape: tuple[int, ...]) -> int:
+    """The non-spiking readout: an integrator (leak 1) whose gain g[t] = w[t] / T."""
+    path = lw.path(name, stage.synapse, None, source, False, lw.always)
+    path.bias = quantize_bias(stage.bias.detach().double().numpy(), path.grid.exponent)
+    steps = stage.step_weight.detach().double().numpy() / lw.T
+    neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,) * lw.T,
+                               gain=quantize_gain(steps), readout=True)
+    return lw.add(name, shape, neuron, [path])
+
+
+def lower_basic_block(lw: Lowering, name: str, block: BasicBlock, source: ir.Source, shape: tuple[int, ...]) -> int:
+    """A residual block as three layers: relay, conv1 and the add (conv2 + skip); see models/resnet.py.
+
+    The relay (depthwise 1x1, weight 1, stride s, OR neuron) repeats the block's input one step
+    later, so the skip arrives together with the main path at the add."""
+    s = block.stride
+    unit, zero = np.ones((block.in_ch, 1, 1, 1), dtype=np.int64), np.zeros(block.in_ch, dtype=np.int64)
+    relay_path = ir.Path(source=source, kind="conv", weight=unit, bias=zero,
+                         kernel=(1, 1), stride=(s, s), groups=block.in_ch, mask=lw.always)
+    relay = lw.add(f"{name}.relay", (block.in_ch, *shape[1:]), OR_NEURON, [relay_path])
+    norm1 = getattr(block.conv1.neuron, "norm", None)
+    p1 = lw.path(f"{name}.conv1", block.conv1.synapse, norm1, source, False, lw.always)
+    conv1 = lw.add(f"{name}.conv1", shape, lw.neuron_for(block.conv1.neuron, [p1]), [p1])
+    main = lw.path(f"{name}.conv2", block.conv2, block.bn2, conv1, False, lw.always)
+    if block.shortcut is None:
+        skip = lw.path(f"{name}.skip", identity_synapse(block.out_ch), None, relay, False, lw.always)
+    else:  # 1x1 stride-s conv on x == 1x1 stride-1 conv on the relay, which already subsampled x
+        skip = lw.path(f"{name}.skip", block.shortcut, block.shortcut_bn, relay, False, lw.always)
+        skip.stride = (1, 1)
+    paths = [main, skip]
+    lw.share_exponent(paths)
+    return lw.add(f"{name}.conv2", shape, lw.neuron_for(block.neuron, paths), paths)
+
+
+def refuse_attention(lw: Lowering, name: str, block: SpikformerBlock, source: ir.Source,
+                     shape: tuple[int, ...]) -> int:
+    raise UnsupportedLayerError(ATTENTION_ERROR.format(name=f"{name}.attn"))
+
+
+def identity_synapse(channels: int) -> torch.nn.Module:
+    """A depthwise 1x1 conv of weight 1: the identity skip as a synapse."""
+    syn = slayer.synapse.Conv(channels, channels, 1, groups=channels)
+    with torch.no_grad():
+        syn.weight.fill_(1.0)
+    return syn
+
+
+ATTENTION_ERROR = ("layer '{name}' (spiking self-attention) cannot be exported: Q·Kᵀ multiplies two spike "
+                   "tensors, which no fixed synaptic weight can express; see docs/models.md")
+
+RULES: dict[type, Callable[..., int]] = {
+    HybridConv: lower_hybrid,
+    SpikeMaxPool: lower_pool,
+    Readout: lower_readout,
+    BasicBlock: lower_basic_block,
+    SpikformerBlock: refuse_attention,
+}
 
 
 @torch.no_grad()

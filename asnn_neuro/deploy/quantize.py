@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import InputError
 
-MIN_BITS, MAX_BITS = 4, 8
+MIN_BITS, MAX_BITS = lim.WEIGHT_BITS_MIN, lim.WEIGHT_BITS_MAX
 DEFAULT_MAX_CLIP = 1e-3  # at most 0.1 % of a layer's weights may saturate
 
 
@@ -59,7 +60,7 @@ def quantize_weights(w: np.ndarray, bits: int = 8, max_clip: float = DEFAULT_MAX
     target = float(np.quantile(mags, 1.0 - max_clip)) if max_clip > 0 else float(mags.max())
     target = max(target, float(mags.max()) * 1e-6)
     exp = math.ceil(math.log2(target / (top + 0.5)))
-    shift = 9 - bits
+    shift = lim.WEIGHT_STORE_BITS - bits
     if min_exponent is not None:
         exp = max(exp, min_exponent + shift)
     while True:  # the quantile is a target; make sure the clip bound holds
@@ -89,4 +90,9 @@ def quantize_bias(b: np.ndarray, exponent: int) -> np.ndarray:
 def quantize_fraction(x, lo: float, hi: float) -> tuple[int, ...]:
     """12-bit fractions (x * 4096, rounded) of a schedule, clamped to [lo, hi]."""
     arr = np.clip(np.asarray(x, dtype=np.float64), lo, hi)
-    return tuple(int(v) for v in np.rint(arr * 4096))
+    return tuple(int(v) for v in np.rint(arr * lim.DECAY_ONE))
+
+
+def quantize_gain(g) -> tuple[int, ...]:
+    """12-bit fractions of an ASNN gain schedule, within the neuron's 16-bit gain range."""
+    return quantize_fraction(g, -lim.ASNN_GAIN_LIMIT, lim.ASNN_GAIN_LIMIT)

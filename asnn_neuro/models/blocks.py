@@ -30,7 +30,6 @@ from asnn_neuro.compat.slayer import slayer
 from asnn_neuro.neurons import asnn
 from asnn_neuro.neurons.spike_pool import spike_max_pool
 
-NEURON_KINDS = ("asnn", "lif", "cuba")
 CUBA_PARAMS = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 0.1, "tau_grad": 0.5, "scale_grad": 1.0}
 
 

@@ -5,13 +5,13 @@ Layout: stem conv (``HybridConv`` for hybrid encodings) -> stages of basic block
 
 Basic block: ``out = SN(BN2(conv2(SN(BN1(conv1(x))))) + shortcut(x))``, shortcut identity, or
 BN(conv1x1, stride s) where the shape changes. The block neuron after the add sees one port
-with two paths (conv2 and the skip), which must share one weight exponent (``share_exponent``).
+with two paths (conv2 and the skip), which must share one weight exponent.
 
 End of the network: no global average pooling (a mean of spikes is not a spike); the last
 feature map is flattened into the dense ``Readout``. A dense readout of the flattened map
 contains average pooling + fc as the special case of tied weights, so it loses nothing.
 
-Deployment (``BasicBlock.lower``) adds three IR layers per block, in this order:
+Deployment (``deploy.lower.lower_basic_block``) adds three IR layers per block, in this order:
 
 - ``blockN.relay``: depthwise 1x1 conv, weight 1, stride s, OR neuron. It repeats the block's
   input spikes one step later (subsampled by the stride), so that the skip arrives together with
@@ -34,7 +34,6 @@ import numpy as np
 import torch
 
 from asnn_neuro import encoding as enc
-from asnn_neuro import ir
 from asnn_neuro.compat.slayer import slayer
 from asnn_neuro.errors import InputError
 from asnn_neuro.models.blocks import HybridConv, Readout, conv_block, neuron_params
@@ -93,26 +92,6 @@ def spiking_neuron(kind: str, timesteps: int, features: int, norm: bool = False)
     return slayer.neuron.cuba.Neuron(**params) if kind == "cuba" else asnn.Neuron(**params)
 
 
-# ----------------------------------------------------------------------------------- lowering
-def identity_synapse(channels: int) -> torch.nn.Module:
-    """A depthwise 1x1 conv of weight 1: the identity skip as a synapse (used for lowering only)."""
-    syn = slayer.synapse.Conv(channels, channels, 1, groups=channels)
-    with torch.no_grad():
-        syn.weight.fill_(1.0)
-    return syn
-
-
-def share_exponent(lowering, paths: Sequence[ir.Path]) -> None:
-    """Give paths that drive one neuron port one weight exponent (Lava sums them before the
-    neuron's shift): each is quantised on its own clip budget, then all are requantised at the
-    coarsest of their exponents, so none clips more than its own budget (identity weights of
-    1.0 stay exact)."""
-    exp = max(p.grid.exponent for p in paths)
-    for p in paths:
-        if p.grid.exponent != exp:
-            lowering.quantize_path(p, min_exponent=exp)
-
-
 # ----------------------------------------------------------------------------------------- blocks
 class BasicBlock(torch.nn.Module):
     """out = SN(BN2(conv2(SN(BN1(conv1(x))))) + shortcut(x)); input/output (N, C, H, W, T) spikes."""
@@ -141,29 +120,6 @@ class BasicBlock(torch.nn.Module):
         main = self.bn2(self.conv2(self.conv1(x)))
         skip = x if self.shortcut is None else self.shortcut_bn(self.shortcut(x))
         return self.neuron(main + skip)
-
-    def lower(self, lowering, name: str, source: int, shape: tuple[int, ...]) -> int:
-        """Append relay, conv1 and the add layer (conv2 + skip) to ``lowering``; returns the add layer."""
-        from asnn_neuro.deploy.lower import OR_NEURON
-
-        ones = (1,) * lowering.T
-        s = self.stride
-        unit, zero = np.ones((self.in_ch, 1, 1, 1), dtype=np.int64), np.zeros(self.in_ch, dtype=np.int64)
-        relay_path = ir.Path(source=source, kind="conv", weight=unit, bias=zero,
-                             kernel=(1, 1), stride=(s, s), groups=self.in_ch, mask=ones)
-        relay = lowering.add(f"{name}.relay", (self.in_ch, *shape[1:]), OR_NEURON, [relay_path])
-        norm1 = getattr(self.conv1.neuron, "norm", None)
-        p1 = lowering.path(f"{name}.conv1", self.conv1.synapse, norm1, source, False, ones)
-        conv1 = lowering.add(f"{name}.conv1", shape, lowering.neuron_for(self.conv1.neuron, [p1]), [p1])
-        main = lowering.path(f"{name}.conv2", self.conv2, self.bn2, conv1, False, ones)
-        if self.shortcut is None:
-            skip = lowering.path(f"{name}.skip", identity_synapse(self.out_ch), None, relay, False, ones)
-        else:  # 1x1 stride-s conv on x == 1x1 stride-1 conv on the relay, which already subsampled x
-            skip = lowering.path(f"{name}.skip", self.shortcut, self.shortcut_bn, relay, False, ones)
-            skip.stride = (1, 1)
-        paths = [main, skip]
-        share_exponent(lowering, paths)
-        return lowering.add(f"{name}.conv2", shape, lowering.neuron_for(self.neuron, paths), paths)
 
 
 # ------------------------------------------------------------------------------------------ model

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from asnn_neuro import encoding as enc
-from asnn_neuro.errors import InputError, UnsupportedLayerError
+from asnn_neuro.errors import InputError
 from asnn_neuro.models.blocks import HybridConv, Readout, SpikeMaxPool, conv_block
 from asnn_neuro.models.config import ModelConfig
 from asnn_neuro.models.lenet import SpikingSequential
@@ -33,9 +33,6 @@ from asnn_neuro.models.resnet import check_options, parse_ints, spiking_neuron
 
 LARGE = {"dim": 256, "depth": 4, "heads": 8, "mlp_ratio": 4}
 SMALL = {"dim": 64, "depth": 2, "heads": 4, "mlp_ratio": 4}
-ATTENTION_ERROR = ("layer '{name}' (spiking self-attention) cannot be exported: Q·Kᵀ multiplies two spike "
-                   "tensors, which no fixed synaptic weight can express; see docs/models.md")
-
 
 def spikformer_layout(cfg: ModelConfig) -> dict[str, int]:
     """dim, depth, heads, mlp_ratio from the defaults and ``cfg.options``."""
@@ -93,9 +90,6 @@ class SpikformerBlock(torch.nn.Module):
             x = x + self.rpe(x)
         x = x + self.attention(x)
         return x + self.mlp(x)
-
-    def lower(self, lowering, name: str, source: int, shape: tuple[int, ...]) -> int:
-        raise UnsupportedLayerError(ATTENTION_ERROR.format(name=f"{name}.attn"))
 
 
 class TokenMean(torch.nn.Module):

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import torch
 
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.compat.slayer import slayer
 from asnn_neuro.neurons import native
 
@@ -173,7 +174,7 @@ class Neuron(base.Neuron):
     def clamp(self) -> None:
         with torch.no_grad():
             self.leak.clamp_(0.0, 1.0)
-            self.gain.clamp_(-7.99, 7.99)
+            self.gain.clamp_(-lim.ASNN_GAIN_LIMIT, lim.ASNN_GAIN_LIMIT)
 
     @property
     def device(self) -> torch.device:
@@ -191,9 +192,9 @@ class Neuron(base.Neuron):
         lam, g = self.schedule()
         return {
             "type": "ASNN",
-            "leak": (lam * 4096).round().int().cpu().numpy(),
-            "gain": (g * 4096).round().int().cpu().numpy(),
-            "vThMant": int(round(self.threshold * 4096)),
+            "leak": (lam * lim.DECAY_ONE).round().int().cpu().numpy(),
+            "gain": (g * lim.DECAY_ONE).round().int().cpu().numpy(),
+            "vThMant": int(round(self.threshold * lim.STATE_ONE)),
         }
 
     def forward(self, current: torch.Tensor) -> torch.Tensor:
@@ -208,8 +209,8 @@ class Neuron(base.Neuron):
             self.clamp()
         leak, gain = self.leak, self.gain
         if self.quant_step > 0:  # quantisation-aware: 12-bit schedules, straight-through gradient
-            leak = leak + (torch.round(leak * 4096) / 4096 - leak).detach()
-            gain = gain + (torch.round(gain * 4096) / 4096 - gain).detach()
+            leak = leak + (torch.round(leak * lim.DECAY_ONE) / lim.DECAY_ONE - leak).detach()
+            gain = gain + (torch.round(gain * lim.DECAY_ONE) / lim.DECAY_ONE - gain).detach()
         spikes = asnn_dynamics(current, leak, gain, self.threshold, self.alpha, self.quant_step)
         if self.drop is not None:
             spikes = self.drop(spikes)

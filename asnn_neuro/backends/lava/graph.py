@@ -24,6 +24,7 @@ from lava.proc.lif.process import LIFReset
 
 from asnn_neuro import ir
 from asnn_neuro.backends.lava.processes import AdaptiveNeuron, FrameSource, SpikeProbe
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import UnsupportedLayerError
 
 
@@ -105,9 +106,9 @@ def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: in
 def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
     """(bias_mant, bias_exp) for Lava's LIF: effective bias = bias << 6 in 13-bit mantissa form."""
     top = int(np.abs(bias).max(initial=0))
-    if top <= 4095:
+    if top <= lim.LIF_BIAS_MANT_MAX:
         return bias, 6
-    if top <= 8190 and not np.any(bias % 2):
+    if top <= lim.LIF_BIAS_MAX and not np.any(bias % 2):
         return bias >> 1, 7
     raise UnsupportedLayerError(f"{where}: bias up to {top} exceeds Loihi's 13-bit bias mantissa")
 
@@ -115,7 +116,7 @@ def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
 def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProcess:
     n = layer.neuron
     if isinstance(n, ir.CubaNeuron):
-        if not 0 <= n.vth_mant < (1 << 17) or not -1 <= n.du <= 4095 or not 0 <= n.dv <= 4096:
+        if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX or not -1 <= n.du < lim.DECAY_ONE or not 0 <= n.dv <= lim.DECAY_ONE:
             raise UnsupportedLayerError(f"layer '{layer.name}': CUBA parameters out of Loihi's ranges "
                                         f"(vThMant {n.vth_mant}, iDecay {n.i_decay}, vDecay {n.v_decay})")
         mant, exp = lif_bias(ir.summed_bias(layer.paths, layer.shape), f"layer '{layer.name}'")

@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 
 from asnn_neuro import ir
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.deploy.netx.format import FORMAT, MAX_TIMESTEPS, SUPPORTED_TYPES
 from asnn_neuro.deploy.netx.validate import check_conv_shape, check_ranges
 from asnn_neuro.errors import InputError, UnsupportedLayerError
@@ -255,7 +256,7 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
                 raise r.fail(where, f"cannot average {n_in} neurons into {groups} groups")
             weight = np.kron(np.eye(groups, dtype=np.int64), np.ones((1, n_in // groups), dtype=np.int64))
             steps = timesteps or 1
-            neuron = ir.AdaptiveNeuron(leak=(4096,) * steps, gain=(4096,) * steps, readout=True)
+            neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,) * steps, gain=(lim.DECAY_ONE,) * steps, readout=True)
             p = ir.Path(source=current, kind="dense", weight=weight, mask=(1,) * steps, shift=-12)
             layers.append(ir.Layer(name=name, shape=(groups,), neuron=neuron, paths=[p]))
         else:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from asnn_neuro import ir
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.deploy.netx.format import MAX_GEOMETRY, MAX_SHIFT, MAX_TIMESTEPS, MIN_SHIFT
 from asnn_neuro.errors import InputError
 
@@ -38,18 +39,18 @@ def check_ranges(path: Path, net: ir.Network) -> None:
     for layer in net.layers:
         n = layer.neuron
         if isinstance(n, ir.CubaNeuron):
-            if not 0 <= n.vth_mant < 1 << 17:
+            if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX:
                 raise fail(layer, f"vThMant {n.vth_mant} outside Loihi's 17-bit range")
-            if not 0 <= n.i_decay <= 4096 or not 0 <= n.v_decay <= 4096:
-                raise fail(layer, f"decays (iDecay {n.i_decay}, vDecay {n.v_decay}) outside [0, 4096]")
+            if not 0 <= n.i_decay <= lim.DECAY_ONE or not 0 <= n.v_decay <= lim.DECAY_ONE:
+                raise fail(layer, f"decays (iDecay {n.i_decay}, vDecay {n.v_decay}) outside [0, {lim.DECAY_ONE}]")
         else:
             if steps and n.period != steps:
                 raise fail(layer, f"schedule of {n.period} steps, network has {steps}")
-            if min(n.leak) < 0 or max(n.leak) > 4096:
-                raise fail(layer, "leak outside [0, 4096]")
-            if max(abs(g) for g in n.gain) >= 1 << 16:
+            if min(n.leak) < 0 or max(n.leak) > lim.DECAY_ONE:
+                raise fail(layer, f"leak outside [0, {lim.DECAY_ONE}]")
+            if max(abs(g) for g in n.gain) >= 1 << (lim.ASNN_GAIN_BITS - 1):
                 raise fail(layer, "gain outside the 16-bit range")
-            if not 0 < n.threshold < 1 << 23:
+            if not 0 < n.threshold <= lim.ASNN_THRESHOLD_MAX:
                 raise fail(layer, f"threshold {n.threshold} outside (0, 2**23)")
         for p in layer.paths:
             if p.weight is not None and np.abs(p.weight).max(initial=0) >= 1 << 16:
