@@ -218,9 +218,13 @@ def cmd_train(a) -> int:
 
 def cmd_export(a) -> int:
     from asnn_neuro.deploy.export import export
+    from asnn_neuro.evaluate.quantization import export_and_report
 
-    info = export(a.name, workdir=a.workdir, weight_bits=a.weight_bits, max_clip=a.max_clip,
-                  evaluate=not a.no_eval, progress=not a.quiet)
+    if a.no_eval:
+        info = export(a.name, workdir=a.workdir, weight_bits=a.weight_bits, max_clip=a.max_clip)
+    else:
+        info = export_and_report(a.name, workdir=a.workdir, weight_bits=a.weight_bits, max_clip=a.max_clip,
+                                 progress=not a.quiet)
     print(f"exported {a.name}: {len(info['layers'])} layers, {info['neurons']} neurons, "
           f"latency {info['latency_steps']} steps -> {Path(a.workdir) / a.name / 'network.net'}")
     if "accuracy" in info:

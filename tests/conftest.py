@@ -38,6 +38,6 @@ def trained(tmp_path_factory, mnist5k):
         cfg = TrainConfig(dataset="mnist5k", encoding=enc, neuron=neuron, timesteps=3, epochs=1, name=name,
                           workdir=str(work), batch_size=32)
         train(cfg, data=_small(mnist5k, 768), show_progress=False)
-        export(name, workdir=str(work), evaluate=False, progress=False)
+        export(name, workdir=str(work))
         names[(enc, neuron)] = name
     return Path(work), names

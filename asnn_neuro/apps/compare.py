@@ -15,7 +15,7 @@ import platform
 import time
 from pathlib import Path
 
-from asnn_neuro.deploy.export import export
+from asnn_neuro.evaluate.quantization import export_and_report
 from asnn_neuro.evaluate.simulate import simulate
 from asnn_neuro.training import train
 from asnn_neuro.training.config import TrainConfig
@@ -48,7 +48,7 @@ def run_comparison(epochs: int = 15, lava_samples: int = 100, dataset: str = "mn
         t0 = time.perf_counter()
         tr = train(TrainConfig(dataset=dataset, encoding=enc, neuron=neuron, timesteps=steps, epochs=epochs,
                                seed=seed, name=name, workdir=workdir), show_progress=progress)
-        ex = export(name, workdir=workdir, progress=progress)
+        ex = export_and_report(name, workdir=workdir, progress=progress)
         fixed = simulate(name, dataset=dataset, samples=10**6, backend="executor", name=f"{name}-fixed",
                          workdir=workdir, simdir=simdir, progress=progress)
         lava = simulate(name, dataset=dataset, samples=lava_samples, backend="lava", name=f"{name}-lava",

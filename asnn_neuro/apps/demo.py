@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from asnn_neuro.deploy.export import export
 from asnn_neuro.energy.estimate import write_energy
+from asnn_neuro.evaluate.quantization import export_and_report
 from asnn_neuro.evaluate.simulate import simulate
 from asnn_neuro.report.build import build_report
 from asnn_neuro.training import train
@@ -35,7 +35,7 @@ def run_demo(fast: bool = False, workdir: str = "netx_exports", simdir: str = "s
               f"T={spec['timesteps']}, {epochs} epochs)", flush=True)
         tr = train(TrainConfig(epochs=epochs, workdir=workdir, **spec), show_progress=progress)
         print(f"[demo] exporting {name} to NetX HDF5", flush=True)
-        ex = export(name, workdir=workdir, progress=progress)
+        ex = export_and_report(name, workdir=workdir, progress=progress)
         for backend, samples in (("lava", lava_samples), ("executor", 1000)):
             print(f"[demo] simulating {name} on {backend} ({samples} samples)", flush=True)
             s = simulate(name, samples=samples, backend=backend, name=f"{name}-{backend}", workdir=workdir,

@@ -1,8 +1,8 @@
 """Export stage: checkpoint -> (BN folded, quantised) IR -> NetX HDF5 + reports.
 
-``asnn export NAME`` writes ``netx_exports/NAME/network.net`` and ``export.json``; the
-quantisation pass that it runs also writes ``quantization.json`` (accuracy of float
-SLAYER vs the fixed-point network on the test set, per-layer exponents, clipping).
+``asnn export NAME`` writes ``netx_exports/NAME/network.net`` and ``export.json``; the CLI
+then runs the quantisation report (``evaluate.quantization``: accuracy of the float model vs
+the fixed-point network on the test set), which writes ``quantization.json``.
 Everything is written atomically; a refused layer leaves nothing behind.
 """
 
@@ -18,6 +18,7 @@ from asnn_neuro.deploy.lower import lower
 from asnn_neuro.deploy.netx.write import write_network
 from asnn_neuro.deploy.quantize import DEFAULT_MAX_CLIP, check_bits
 from asnn_neuro.errors import InputError
+from asnn_neuro.training import load_checkpoint, load_model
 from asnn_neuro.util import atomic
 
 
@@ -43,11 +44,12 @@ def describe(net: ir.Network) -> list[dict]:
     return out
 
 
-def build_network(name: str, workdir: str | Path = "netx_exports", weight_bits: int = 8,
-                  max_clip: float = DEFAULT_MAX_CLIP):
-    """(IR network, quantisation report, model, ModelConfig, checkpoint state) of an export name."""
-    from asnn_neuro.training.checkpoint import load_checkpoint, load_model
+Built = tuple  # (IR network, quantisation report, model, ModelConfig, checkpoint state)
 
+
+def build_network(name: str, workdir: str | Path = "netx_exports", weight_bits: int = 8,
+                  max_clip: float = DEFAULT_MAX_CLIP) -> Built:
+    """(IR network, quantisation report, model, ModelConfig, checkpoint state) of an export name."""
     check_bits(weight_bits)
     if not isinstance(max_clip, (int, float)) or not 0 <= max_clip < 1:  # NaN fails both comparisons
         raise InputError(f"--max-clip must be a fraction in [0, 1), got {max_clip!r}")
@@ -71,8 +73,10 @@ def build_network(name: str, workdir: str | Path = "netx_exports", weight_bits: 
 
 
 def export(name: str, workdir: str | Path = "netx_exports", weight_bits: int = 8,
-           max_clip: float = DEFAULT_MAX_CLIP, evaluate: bool = True, progress: bool = True) -> dict:
-    net, report, model, mcfg, state = build_network(name, workdir, weight_bits, max_clip)
+           max_clip: float = DEFAULT_MAX_CLIP, built: Built | None = None) -> dict:
+    """Write ``network.net`` and ``export.json`` of model ``name``; returns export.json's content.
+    ``built``: the result of ``build_network`` for the same arguments, when the caller has it."""
+    net, report, model, mcfg, state = built or build_network(name, workdir, weight_bits, max_clip)
     d = Path(workdir) / name
     write_network(net, d / "network.net")
     info = {
@@ -85,9 +89,4 @@ def export(name: str, workdir: str | Path = "netx_exports", weight_bits: int = 8
         "layers": describe(net), "quantization": report,
     }
     atomic.write_json(d / "export.json", info)
-    if evaluate:
-        from asnn_neuro.evaluate.quantization import quantization_report
-
-        info["accuracy"] = quantization_report(name, workdir=workdir, lava_samples=0, progress=progress,
-                                               prepared=(net, report, model, mcfg, state))
     return info

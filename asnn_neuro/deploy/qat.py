@@ -102,5 +102,5 @@ def qat_finetune(name: str, epochs: int, *, workdir: str | Path = "netx_exports"
     cfg = TrainConfig(**{**asdict(base), "name": new, "epochs": epochs, "lr": base.lr * lr_scale,
                          "workdir": str(workdir), "init_from": name, "qat_bits": weight_bits})
     train(cfg, show_progress=progress, prepare=lambda model: enable(model, weight_bits, first_graded(cfg)))
-    export(new, workdir=workdir, weight_bits=weight_bits, evaluate=False, progress=progress)
+    export(new, workdir=workdir, weight_bits=weight_bits)
     return new

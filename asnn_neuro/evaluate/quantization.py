@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from asnn_neuro.backends.executor import FixedExecutor
+from asnn_neuro.deploy.export import DEFAULT_MAX_CLIP, build_network, export
 from asnn_neuro.encoding.frames import as_numpy
 from asnn_neuro.errors import InputError
 from asnn_neuro.evaluate.inputs import ResolvedNet, dataset_frames
@@ -29,8 +30,6 @@ def check_sample_counts(samples: int | None, lava_samples: int) -> None:
 def quantization_report(name: str, *, workdir: str | Path = "netx_exports", samples: int | None = None,
                         lava_samples: int = 0, weight_bits: int = 8, progress: bool = True,
                         prepared=None) -> dict:
-    from asnn_neuro.deploy.export import build_network
-
     check_sample_counts(samples, lava_samples)
     net, report, _, mcfg, state = prepared or build_network(name, workdir, weight_bits)
     d = Path(workdir) / name
@@ -64,3 +63,13 @@ def quantization_report(name: str, *, workdir: str | Path = "netx_exports", samp
         })
     atomic.write_json(d / "quantization.json", out)
     return out
+
+
+def export_and_report(name: str, *, workdir: str | Path = "netx_exports", weight_bits: int = 8,
+                      max_clip: float = DEFAULT_MAX_CLIP, progress: bool = True) -> dict:
+    """``asnn export NAME``: write the network, then measure what fixed point costs on the test set
+    (export.json's content, with the quantisation report under ``accuracy``)."""
+    built = build_network(name, workdir, weight_bits, max_clip)
+    info = export(name, workdir=workdir, weight_bits=weight_bits, max_clip=max_clip, built=built)
+    info["accuracy"] = quantization_report(name, workdir=workdir, lava_samples=0, progress=progress, prepared=built)
+    return info
