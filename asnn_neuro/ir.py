@@ -141,12 +141,18 @@ class Path:
 
 @dataclass
 class Layer:
-    """A population of neurons fed by one or more paths."""
+    """A population of neurons fed by one or more paths.
+
+    delay: axonal delay of each neuron's output in time steps (NetX's per-neuron ``delay``),
+    None for none. A path whose source is the layer itself is a recurrent connection (it
+    reads the layer's output of the previous step).
+    """
 
     name: str
     shape: tuple[int, ...]
     neuron: Neuron
     paths: list[Path] = field(default_factory=list)
+    delay: np.ndarray | None = None
 
     @property
     def neurons(self) -> int:
