@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv/ and install everything asnn-neuro needs, from nothing. Idempotent.
 # Python 3.11: lava-nc/lava-dl are installed with --no-deps (they declare <3.11) and a small
-# compatibility fix is applied (see asnn_neuro/lava_compat.py). Python 3.10: plain install.
+# compatibility fix is applied (see asnn_neuro/compat/lava_compat.py). Python 3.10: plain install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -24,7 +24,7 @@ if [ "$pyver" = "3.11" ]; then
   echo "asnn setup: installing lava-nc 0.10.0 + lava-dl 0.6.0 (--no-deps, Python 3.11)"
   $PIP install -q --no-deps --ignore-requires-python "lava-nc==0.10.0" "lava-dl==0.6.0"
   $PIP install -q -e ".[dev]"
-  "$VENV/bin/python" -m asnn_neuro.lava_compat
+  "$VENV/bin/python" -m asnn_neuro.compat.lava_compat
 else
   $PIP install -q -e ".[dev]"
 fi

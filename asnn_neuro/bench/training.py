@@ -4,7 +4,7 @@ Both networks are the paper's LeNet for 32x32x3 inputs with hybrid coding and AS
 neurons: conv32-pool-conv48-pool-conv64-pool-fc256-readout, batch norm after every
 synapse, per-step leak/gain lam[t], g[t], soft reset, sigmoid surrogate (a = 4),
 per-step readout weights w[t]. "ours" is ``build_model(ModelConfig("lenet", ...))``;
-"plain" is written here from the equations (ASNN_METHOD.md section 2) the way the
+"plain" is written here from the equations (the adaptive neuron of arXiv 2408.12407) the way the
 paper's reference code is structured: one Python loop over time steps, a separate
 Conv2d/Linear call per step, the neuron state updated per step and the surrogate
 gradient taken by autograd through a small per-step ``autograd.Function``.

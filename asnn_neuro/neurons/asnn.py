@@ -1,6 +1,6 @@
 """The adaptive spiking neuron (ASNN) as a functional kernel and a SLAYER neuron.
 
-Equations (per layer, per time step t = 0..T-1; ASNN_METHOD.md section 2)::
+Equations (per layer, per time step t = 0..T-1; the adaptive neuron of arXiv 2408.12407)::
 
     u_t = lam[t] * u_{t-1} + g[t] * I_t        leak and input gain learned per step
     s_t = H(u_t - theta)                       theta = 1

@@ -148,7 +148,6 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
                 compile_s = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 chunk = max(1, chunk_samples) * T
-                done = 0
                 bar = progress_bar(range(0, total, chunk), desc=f"lava ({n} samples)", enabled=progress)
                 for start in bar:
                     steps = min(chunk, total - start)
@@ -156,7 +155,6 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
                         root.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
                     except RuntimeError as exc:
                         raise _lava_error(root) from exc
-                    done += steps
                 run_s = time.perf_counter() - t1
         finally:
             _stop(root)
