@@ -60,8 +60,9 @@ def fast_li_bwd(grad_output, output, decay):
 def fast_cuba() -> Iterator[None]:
     """Within the block, lava-dl's leaky integrator runs on the fast CPU path; lava-dl's own
     functions are put back afterwards (nested and repeated use is fine)."""
-    from lava.lib.dl.slayer.neuron.dynamics import leaky_integrator as li
+    from asnn_neuro.compat.slayer import slayer  # the quiet import of lava-dl
 
+    li = slayer.neuron.dynamics.leaky_integrator
     saved = (li._li_dynamics_fwd, li._li_dynamics_bwd)
     li._li_dynamics_fwd, li._li_dynamics_bwd = fast_li_fwd, fast_li_bwd
     try:
