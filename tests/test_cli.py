@@ -42,3 +42,31 @@ def test_loihi_backend_without_lava_loihi_exits_2(trained, capsys, tmp_path):
                "--simdir", str(tmp_path), "--quiet"])
     assert rc == 2 and "lava-loihi is not installed" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_fresh_cli_prints_only_its_own_line(tmp_path):
+    """lava-dl's import notices (Prophesee toolbox, CUDA runtime) stay hidden: a failing command
+    run in a fresh interpreter says one line on stderr and nothing on stdout."""
+    out = subprocess.run([sys.executable, "-m", "asnn_neuro", "simulate", str(tmp_path / "nope.net"), "--backend",
+                          "executor", "--simdir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "nope.net" in out.stderr
+
+
+def test_backend_slayer_is_a_deprecated_alias_of_executor(tmp_path, capsys):
+    import numpy as np
+
+    from asnn_neuro import ir
+    from asnn_neuro.deploy.netx import write_network
+
+    net = ir.Network(input=ir.InputSpec(shape=(3,)), timesteps=2, layers=[
+        ir.Layer("d", (2,), ir.CubaNeuron(4096, 0, 1), [ir.Path(source=ir.INPUT_SPIKES, kind="dense",
+                                                              weight=np.array([[100, 0, 0], [0, 100, 100]]))])])
+    path = write_network(net, tmp_path / "n.net")
+    np.save(tmp_path / "x.npy", np.ones((3, 2), dtype=np.int64))
+    assert main(["simulate", str(path), "--backend", "slayer", "--input", str(tmp_path / "x.npy"), "--name", "r",
+                 "--simdir", str(tmp_path), "--quiet"]) == 0
+    assert "deprecated" in capsys.readouterr().err
+    import json
+
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["backend"] == "executor"
