@@ -16,7 +16,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow" tests
 
 lint: setup
-	$(VENV)/bin/ruff check asnn_neuro tests bench
+	$(VENV)/bin/ruff check asnn_neuro tests scripts
 
 bench: setup
 	$(VENV)/bin/asnn bench

@@ -192,16 +192,26 @@ def test_resnet_trains_one_epoch_and_its_export_runs_bit_exact_in_lava(encoding,
 
 
 @pytest.mark.slow
-def test_trained_resnet_in_lava_agrees_with_the_float_model_on_100_samples(tmp_path):
+def test_trained_resnet_in_lava_is_the_executor_bit_for_bit_and_costs_no_accuracy_on_100_samples(tmp_path):
+    """A trained ResNet deployed in Lava: every decision equals the integer executor's, and the
+    fixed-point model loses at most one point of accuracy against the float model.
+
+    (An earlier form asked for >= 98% float/Lava agreement. On 100 samples that counts quantisation
+    flips, not deployment errors: on an Intel machine three near-tie samples flip, and on all
+    three the fixed-point answer is the correct one. The accuracy cost is the user's question.)"""
     _, model, mcfg, calibration, data = _train(tmp_path, "digits", "hybrid", "asnn", 2000, 8,
                                                {"widths": "16,32", "depth": 1}, batch_size=32)
     from asnn_neuro.backends.lava.runner import run_lava
 
     net = read_network(write_network(lower(model, mcfg)[0], tmp_path / "resnet.net"))
-    x = data.test_x[:100]
+    x, y = data.test_x[:100], data.test_y[:100].numpy()
     spikes, graded = integer_frames(x, mcfg.encoding, mcfg.timesteps, calibration=calibration)
     with torch.no_grad():
         reference = model(float_frames(spikes, graded)).argmax(1).numpy()
+    fixed = FixedExecutor(net).run(spikes, graded)
     lava, _ = run_lava(net, as_numpy(spikes), as_numpy(graded), progress=False)
-    assert (reference == data.test_y[:100].numpy()).mean() > 0.85
-    assert (lava.predictions == reference).mean() >= 0.98
+    float_accuracy = (reference == y).mean()
+    assert float_accuracy > 0.85
+    assert np.array_equal(lava.predictions, fixed.predictions)
+    assert (lava.predictions == y).mean() >= float_accuracy - 0.01
+    assert (lava.predictions == reference).mean() >= 0.9
