@@ -209,7 +209,7 @@ class _Acc:
 
 def _folded(origin: PathOrigin, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Differentiable (W', b') of ``deploy.lower.fold_bn`` (BN statistics frozen)."""
-    w = synapse_weight(origin.synapse).to(like.dtype)
+    w = synapse_weight(origin.synapse).to(device=like.device, dtype=like.dtype)
     out = w.shape[0]
     if origin.bn is not None:
         bn = origin.bn
@@ -222,7 +222,7 @@ def _folded(origin: PathOrigin, like: torch.Tensor) -> tuple[torch.Tensor, torch
         b = origin.bias
     if origin.graded:
         w = w / fx.GRADED_LEVELS
-    return w, b.to(like.dtype)
+    return w, b.to(device=like.device, dtype=like.dtype)
 
 
 def _int_tensors(compiled: _Compiled, p: ir.Path, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -246,10 +246,10 @@ def _synapse(compiled: _Compiled, p: ir.Path, layer: ir.Layer, x: torch.Tensor, 
     flat = x.reshape(n * steps, *x.shape[2:]).to(work)
     if p.kind == "dense":
         acc = flat.reshape(n * steps, -1) @ w.T
-        exact = acc.detach().to(torch.int64)
-    else:
+        exact = acc.detach().round().to(torch.int64)  # integers already (exact sums); round guards
+    else:                                               # against a device's inexact algorithms
         acc = F.conv2d(flat, w, stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups)
-        exact = acc.detach().clamp(-lim.CONV_CLAMP, lim.CONV_CLAMP).to(torch.int64)
+        exact = acc.detach().round().clamp(-lim.CONV_CLAMP, lim.CONV_CLAMP).to(torch.int64)
     shape = (n, steps, *layer.shape)
     bias_shadow = straight_through(b_float * scale, bias_q.to(b_float.dtype)) if p.bias is not None \
         else torch.zeros_like(b_float)
