@@ -1,6 +1,6 @@
 """What quantisation-aware fine-tuning buys: fixed-point accuracy of a trained model before QAT,
 after QAT, and after the same extra epochs without QAT (control), at each weight width; and the
-time of one QAT training step against one float step.
+time of a QAT training step against a float one (in the training loop).
 
     python scripts/measure_qat.py BASE --workdir DIR --epochs 2 --bits 8 4
 
@@ -15,17 +15,13 @@ import argparse
 import json
 import shutil
 import statistics
-import time
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
+from asnn_neuro.data import Dataset, load_dataset
 from asnn_neuro.deploy import qat
-from asnn_neuro.encoding import encode
 from asnn_neuro.evaluate.quantization import quantization_report
-from asnn_neuro.training import TrainConfig, load_checkpoint, load_model, train
-from asnn_neuro.training.loop import BN_STREAM, generator
+from asnn_neuro.training import TrainConfig, load_checkpoint, train
 
 
 def fixed_accuracy(name: str, workdir: Path, bits: int) -> dict:
@@ -42,36 +38,25 @@ def control(base: str, workdir: Path, epochs: int, lr_scale: float) -> str:
     return name
 
 
-def step_times(base: str, workdir: Path, steps: int, bits: int) -> dict:
-    """Median seconds of one training step (forward, backward, Adam), float and QAT, interleaved."""
-    from asnn_neuro.data import load_dataset
-
-    model, mcfg, _ = load_model(workdir / base / "checkpoint.pt")
+def epoch_times(base: str, workdir: Path, bits: int, n_train: int = 1280, reps: int = 2) -> dict:
+    """Seconds per training step in the real training loop: one-epoch fine-tunes of ``base`` on its
+    first ``n_train`` training digits, float and QAT alternately, ``reps`` times each. A float
+    epoch includes the BN recalibration pass that a QAT epoch skips."""
     tcfg = TrainConfig(**load_checkpoint(workdir / base / "checkpoint.pt")["train_config"])
     data = load_dataset(tcfg.dataset, seed=tcfg.seed)
-    gen = generator(tcfg.seed, BN_STREAM)
-    qmodel, _, _ = load_model(workdir / base / "checkpoint.pt")
-    qat.enable(qmodel, bits)
-    times: dict[str, list[float]] = {"float": [], "qat": []}
-    for i in range(steps + 1):
-        idx = torch.randint(0, len(data.train_x), (tcfg.batch_size,), generator=gen)
-        x = encode(data.train_x[idx], mcfg.encoding, mcfg.timesteps, generator=gen)
-        y = data.train_y[idx]
-        for key, m in (("float", model), ("qat", qmodel)):
-            m.train()
-            opt = torch.optim.Adam(m.parameters(), lr=1e-6)
-            t0 = time.perf_counter()
-            loss = torch.nn.functional.cross_entropy(m(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if i:  # the first step of each warms up
-                times[key].append(time.perf_counter() - t0)
-    out = {k: statistics.median(v) for k, v in times.items()}
-    out["ratio"] = out["qat"] / out["float"]
-    out["steps"] = steps
-    out["batch"] = tcfg.batch_size
-    return out
+    small = Dataset(name=data.name, train_x=data.train_x[:n_train], train_y=data.train_y[:n_train],
+                    test_x=data.test_x[:64], test_y=data.test_y[:64], classes=data.classes)
+    steps = -(-n_train // tcfg.batch_size)
+    out: dict[str, list[float]] = {"float": [], "qat": []}
+    for _ in range(reps):
+        for kind in ("float", "qat"):
+            cfg = TrainConfig(**{**asdict(tcfg), "name": f"{base}-timing-{kind}", "epochs": 1, "lr": tcfg.lr * 0.2,
+                                 "workdir": str(workdir), "init_from": base, "qat_bits": bits if kind == "qat" else 0})
+            prepare = (lambda m: qat.enable(m, bits)) if kind == "qat" else None
+            r = train(cfg, show_progress=False, data=small, prepare=prepare)
+            out[kind].append(r["history"][0]["seconds"] / steps)
+    return {**out, "ratio_of_medians": statistics.median(out["qat"]) / statistics.median(out["float"]),
+            "steps_per_epoch": steps, "batch": tcfg.batch_size}
 
 
 def main() -> None:
@@ -81,11 +66,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--bits", type=int, nargs="+", default=[8, 4])
     ap.add_argument("--lr-scale", type=float, default=0.2)
-    ap.add_argument("--steps", type=int, default=10, help="training steps timed for each of float and QAT")
     a = ap.parse_args()
     work = Path(a.workdir)
     result: dict = {"base": a.base, "epochs": a.epochs, "lr_scale": a.lr_scale, "bits": {}}
-    result["step_seconds"] = step_times(a.base, work, a.steps, a.bits[0])
+    result["step_seconds"] = epoch_times(a.base, work, a.bits[0])
     ctl = control(a.base, work, a.epochs, a.lr_scale)
     for bits in a.bits:
         start = f"{a.base}-b{bits}"
