@@ -129,3 +129,15 @@ def test_disable_restores_the_float_forward():
         qat.disable(model)
         assert torch.equal(model(x), ref)
     assert set(model.state_dict()) == set(build_model(cfg).state_dict())
+
+
+def test_a_model_export_refuses_is_refused_when_qat_is_enabled():
+    """The Spikformer's attention has no fixed-weight form: enable says so, naming the layer, and
+    leaves the float forward in place."""
+    from asnn_neuro.errors import UnsupportedLayerError
+
+    cfg = ModelConfig("spikformer", (1, 12, 12), 5, "asnn", "hybrid", 3)
+    model = build_model(cfg)
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'block1\.attn' \(spiking self-attention\)"):
+        qat.enable(model)
+    assert not qat.is_enabled(model) and "forward" not in model.__dict__

@@ -98,9 +98,12 @@ def enable(model: torch.nn.Module, bits: int = 8, max_clip: float = DEFAULT_MAX_
     state = getattr(model, "qat", None)
     if isinstance(state, QatState) and (state.bits, state.max_clip) == (bits, max_clip):
         return
-    state = QatState(bits, max_clip, stage_shapes(model, cfg))
-    model.qat = state
-    _current(model)  # refuses a model export would refuse, here rather than in the first step
+    model.qat = QatState(bits, max_clip, stage_shapes(model, cfg))
+    try:
+        _current(model)  # refuses a model export would refuse, here rather than in the first step
+    except Exception:
+        disable(model)
+        raise
     model.forward = types.MethodType(_forward, model)
 
 
