@@ -18,6 +18,7 @@ from typing import Literal, Union
 
 import numpy as np
 
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import InputError
 
 SynapseKind = Literal["conv", "dense", "pool", "identity"]
@@ -194,6 +195,25 @@ def summed_bias(paths: list[Path], shape: tuple[int, ...]) -> np.ndarray:
         else:
             raise InputError(f"bias of {b.size} values does not fit a layer of shape {shape}")
     return total
+
+
+def or_pool(layer: Layer) -> Path | None:
+    """The path of a layer that is exactly an OR of its inputs, or None.
+
+    A CUBA neuron with full current decay (iDecay 4096), threshold 0 and no bias, fed by
+    non-negative weights from binary spikes, fires exactly when some input in its window
+    spiked: its current is the window sum, its voltage is 0 before every update (reset on a
+    spike, otherwise nothing was added). Such a layer can run as ``conv(x) > 0``.
+    """
+    n = layer.neuron
+    if not isinstance(n, CubaNeuron) or len(layer.paths) != 1:
+        return None
+    p = layer.paths[0]
+    if n.i_decay != lim.DECAY_ONE or n.vth_mant != 0 or p.kind != "conv" or p.graded or is_input(p.source):
+        return None
+    if (p.bias is not None and np.any(p.bias)) or np.any(np.asarray(p.weight) < 0):
+        return None
+    return p
 
 
 @dataclass

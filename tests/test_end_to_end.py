@@ -109,19 +109,28 @@ def test_cli_simulate_energy_report_chain(trained, tmp_path):
     assert (sims / "rep" / "report.md").is_file() and list((sims / "rep").glob("*.png"))
 
 
-def test_qat_fine_tune_makes_a_deployable_model(trained, tmp_path, capsys):
-    """`asnn quantize NAME --qat 1`: fine-tunes quantisation-aware into NAME-qat, exports, reports."""
+def test_qat_fine_tune_makes_a_deployable_model(trained, mnist5k, tmp_path, capsys, monkeypatch):
+    """`asnn quantize NAME --qat 1`: fine-tunes quantisation-aware into NAME-qat, exports, reports.
+    The fine-tune's test accuracy (its quantisation-aware forward) is the exported network's."""
     import shutil
+
+    from asnn_neuro.data import Dataset
 
     work, names = trained
     src = work / names[("hybrid", "asnn")]
     scratch = tmp_path / "exports"
     shutil.copytree(src, scratch / "m")
-    assert main(["quantize", "m", "--qat", "1", "--samples", "200", "--lava-samples", "0",
+    small = Dataset(name=mnist5k.name, train_x=mnist5k.train_x[:768], train_y=mnist5k.train_y[:768],
+                    test_x=mnist5k.test_x, test_y=mnist5k.test_y, classes=mnist5k.classes)  # as the fixture
+    monkeypatch.setattr("asnn_neuro.training.loop.load_dataset", lambda name, seed=0: small)
+    assert main(["quantize", "m", "--qat", "1", "--lava-samples", "0",
                  "--workdir", str(scratch), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "quantisation-aware fine-tuning -> m-qat" in out
     report = json.loads((scratch / "m-qat" / "quantization.json").read_text())
-    assert report["samples"] == 200 and report["float_accuracy"] > 0.5
+    assert report["samples"] == 1000 and report["float_accuracy"] > 0.5
     assert report["quantized_agreement"] >= 0.95
+    history = json.loads((scratch / "m-qat" / "train.json").read_text())["history"]
+    n = report["samples"]  # train.json's accuracy is a float32 mean: compare counts of correct digits
+    assert round(history[-1]["test_accuracy"] * n) == round(report["quantized_accuracy"] * n)
     assert read_network(scratch / "m-qat" / "network.net").meta["name"] == "m-qat"

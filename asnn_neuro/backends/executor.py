@@ -21,7 +21,8 @@ from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import InputError
 from asnn_neuro.util.cpu_memory import keep_large_allocations
 
-EXACT_FLOAT32 = 1 << 24  # integers up to this magnitude are exact in float32 sums
+or_pool = ir.or_pool  # re-exported: the executor runs such layers as a max-pool
+
 
 
 class _Synapse:
@@ -32,9 +33,8 @@ class _Synapse:
         if path.kind == "identity":
             return
         w = np.asarray(path.weight, dtype=np.float64)
-        fan = np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max(initial=0)
-        worst = fan * (fx.GRADED_LEVELS if path.graded or path.source == ir.INPUT_GRADED else 1)
-        self.dtype = torch.float32 if worst < EXACT_FLOAT32 else torch.float64
+        graded = path.graded or path.source == ir.INPUT_GRADED
+        self.dtype = torch.float32 if fx.sums_exact_in_float32(w, graded) else torch.float64
         self.weight = torch.as_tensor(w, dtype=self.dtype)
         if path.kind == "dense":
             self.weight = self.weight.T.contiguous()
@@ -49,25 +49,6 @@ class _Synapse:
             return (xf.reshape(n, -1) @ self.weight).to(torch.int64).reshape(n, *out_shape)
         acc = F.conv2d(xf, self.weight, stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups)
         return acc.clamp(-lim.CONV_CLAMP, lim.CONV_CLAMP).to(torch.int64)
-
-
-def or_pool(layer: ir.Layer) -> ir.Path | None:
-    """The path of a layer that is exactly an OR of its inputs, or None.
-
-    A CUBA neuron with full current decay (iDecay 4096), threshold 0 and no bias, fed by
-    non-negative weights from binary spikes, fires exactly when some input in its window
-    spiked: its current is the window sum, its voltage is 0 before every update (reset on a
-    spike, otherwise nothing was added). Such a layer can run as ``conv(x) > 0``.
-    """
-    n = layer.neuron
-    if not isinstance(n, ir.CubaNeuron) or len(layer.paths) != 1:
-        return None
-    p = layer.paths[0]
-    if n.i_decay != lim.DECAY_ONE or n.vth_mant != 0 or p.kind != "conv" or p.graded or ir.is_input(p.source):
-        return None
-    if (p.bias is not None and np.any(p.bias)) or np.any(np.asarray(p.weight) < 0):
-        return None
-    return p
 
 
 class FixedExecutor:

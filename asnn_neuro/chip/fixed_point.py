@@ -37,6 +37,17 @@ from asnn_neuro.chip.limits import (  # noqa: F401  (re-exported: the arithmetic
 
 Array = Any  # numpy int64 array or torch int64 tensor
 
+EXACT_FLOAT32 = 1 << 24  # integers up to this magnitude are exact in float32 sums
+
+
+def sums_exact_in_float32(weight: np.ndarray, graded: bool) -> bool:
+    """True when every synaptic sum of these integer weights (conv (O, I, kH, kW) or dense (O, I))
+    over binary spikes, or over graded payloads 0..255 when ``graded``, stays below 2**24, so a
+    float32 convolution or matmul computes it exactly (in any order)."""
+    w = np.asarray(weight, dtype=np.float64)
+    fan = np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max(initial=0) if w.size else 0.0
+    return fan * (GRADED_LEVELS if graded else 1) < EXACT_FLOAT32
+
 
 def _is_torch(x: Array) -> bool:
     return type(x).__module__.startswith("torch")

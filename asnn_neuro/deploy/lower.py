@@ -14,12 +14,18 @@ Each module type has one rule in ``RULES`` (a SLAYER block with no rule of its o
 | Readout | non-spiking ASNN integrator: lam = 1, g[t] = w[t] / T |
 
 Anything else raises ``UnsupportedLayerError`` naming the stage.
+
+``lower`` = ``stage_shapes`` (one float forward pass for the output shape of every stage) +
+``lower_stages`` (the rules). The ``Lowering`` remembers where every IR path and layer came from
+(``origins``, ``layer_origins``): quantisation-aware training (``deploy.qat``) re-lowers the model
+with them and runs the very network the exporter writes.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -59,7 +65,7 @@ def fold_bn(weight: torch.Tensor, bn: torch.nn.Module | None) -> tuple[np.ndarra
     return w.numpy(), bias.numpy()
 
 
-def _synapse_weight(synapse: torch.nn.Module) -> torch.Tensor:
+def synapse_weight(synapse: torch.nn.Module) -> torch.Tensor:
     """SLAYER synapse weight without its time axis: conv (O, I, kH, kW), dense (O, I)."""
     w = synapse.weight
     if w.dim() == 5:
@@ -82,6 +88,27 @@ def _geometry(synapse: torch.nn.Module) -> dict:
     }
 
 
+@dataclass
+class PathOrigin:
+    """The model parameters an IR path was quantised from: W' = fold(synapse weight, bn) (/ 255 when
+    graded), bias b' from the bn fold, or ``bias`` (a parameter in float units) where given."""
+
+    synapse: torch.nn.Module
+    bn: torch.nn.Module | None
+    graded: bool
+    bias: torch.Tensor | None = None
+
+
+@dataclass
+class LayerOrigin:
+    """The model module an IR layer came from (``stage``) and the module holding its neuron's
+    parameters: an ``asnn.Neuron``, a SLAYER CUBA neuron, a ``Readout`` (gain w[t] / T) or None
+    (fixed OR neurons of pools and relays)."""
+
+    stage: torch.nn.Module
+    neuron: torch.nn.Module | None
+
+
 class Lowering:
     """Walks a model's stages, producing IR layers; keeps the per-layer quantisation report."""
 
@@ -93,6 +120,9 @@ class Lowering:
         self.layers: list[ir.Layer] = []
         self.report: list[dict] = []
         self._float: dict[int, tuple[str, np.ndarray, np.ndarray]] = {}
+        self.origins: dict[int, PathOrigin] = {}   # id(path) -> what it was quantised from
+        self.layer_origins: list[LayerOrigin] = []  # one per layer
+        self._stage: torch.nn.Module | None = None
         self.analog = enc.analog_mask(cfg.encoding, cfg.timesteps)
         self.spiking = enc.spike_mask(cfg.encoding, cfg.timesteps)
         self.always = (1,) * cfg.timesteps  # the mask of a path live at every step
@@ -100,11 +130,12 @@ class Lowering:
     # -- paths --------------------------------------------------------------------------------
     def path(self, name: str, synapse, bn, source: int, graded: bool, mask: tuple[int, ...],
              min_exponent: int | None = None) -> ir.Path:
-        w, b = fold_bn(_synapse_weight(synapse), bn)
+        w, b = fold_bn(synapse_weight(synapse), bn)
         if graded:  # the analog value arrives as round(255 x): fold 1/255 into the weights
             w = w / fx.GRADED_LEVELS
         path = ir.Path(source=source, mask=mask, graded=graded, **_geometry(synapse))
         self._float[id(path)] = (name, w, b)
+        self.origins[id(path)] = PathOrigin(synapse, bn, graded)
         self.quantize_path(path, min_exponent)
         return path
 
@@ -188,13 +219,24 @@ class Lowering:
         raise UnsupportedLayerError(f"neuron {type(neuron).__name__} has no deployment")
 
     # -- stages -------------------------------------------------------------------------------
-    def add(self, name: str, shape: tuple[int, ...], neuron: ir.Neuron, paths: list[ir.Path]) -> int:
+    def add(self, name: str, shape: tuple[int, ...], neuron: ir.Neuron, paths: list[ir.Path],
+            params: torch.nn.Module | None = None) -> int:
+        """Append a layer; ``params``: the module holding its neuron's parameters (see LayerOrigin)."""
         self.layers.append(ir.Layer(name=name, shape=tuple(int(s) for s in shape), neuron=neuron, paths=paths))
+        self.layer_origins.append(LayerOrigin(self._stage, params))
         return len(self.layers) - 1
+
+    def network(self) -> ir.Network:
+        cfg = self.cfg
+        return ir.Network(input=ir.InputSpec(shape=tuple(cfg.in_shape), graded=any(self.analog)),
+                          layers=self.layers, timesteps=cfg.timesteps,
+                          meta={"model": cfg.model, "encoding": cfg.encoding, "neuron": cfg.neuron,
+                                "classes": cfg.classes})
 
     def lower_stage(self, name: str, stage: torch.nn.Module, source: ir.Source, shape: tuple[int, ...]) -> int:
         """Append the IR layer(s) of one stage by its rule in ``RULES``; returns the index of the
         stage's output layer. A stage with no rule must be a SLAYER block (synapse + neuron)."""
+        self._stage = stage
         for kind, rule in RULES.items():
             if isinstance(stage, kind):
                 return rule(self, name, stage, source, shape)
@@ -215,7 +257,7 @@ def lower_block(lw: Lowering, name: str, stage: torch.nn.Module, source: ir.Sour
     else:
         graded, mask = False, lw.always
     path = lw.path(name, synapse, getattr(neuron, "norm", None), source, graded, mask)
-    return lw.add(name, shape, lw.neuron_for(neuron, [path]), [path])
+    return lw.add(name, shape, lw.neuron_for(neuron, [path]), [path], neuron)
 
 
 def lower_hybrid(lw: Lowering, name: str, stage: HybridConv, source: ir.Source, shape: tuple[int, ...]) -> int:
@@ -224,7 +266,7 @@ def lower_hybrid(lw: Lowering, name: str, stage: HybridConv, source: ir.Source, 
         lw.path(name, stage.analog, stage.analog_norm, ir.INPUT_GRADED, True, lw.analog),
         lw.path(name, stage.spiking, stage.spiking_norm, ir.INPUT_SPIKES, False, lw.spiking),
     ]
-    return lw.add(name, shape, lw.neuron_for(stage.neuron, paths), paths)
+    return lw.add(name, shape, lw.neuron_for(stage.neuron, paths), paths, stage.neuron)
 
 
 def lower_pool(lw: Lowering, name: str, stage: SpikeMaxPool, source: ir.Source, shape: tuple[int, ...]) -> int:
@@ -240,11 +282,12 @@ def lower_pool(lw: Lowering, name: str, stage: SpikeMaxPool, source: ir.Source, 
 def lower_readout(lw: Lowering, name: str, stage: Readout, source: ir.Source, shape: tuple[int, ...]) -> int:
     """The non-spiking readout: an integrator (leak 1) whose gain g[t] = w[t] / T."""
     path = lw.path(name, stage.synapse, None, source, False, lw.always)
-    path.bias = quantize_bias(stage.bias.detach().double().numpy(), path.grid.exponent)
+    path.bias = quantize_bias(stage.bias.detach().double().cpu().numpy(), path.grid.exponent)
+    lw.origins[id(path)].bias = stage.bias
     steps = stage.step_weight.detach().double().numpy() / lw.T
     neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,) * lw.T,
                                gain=quantize_gain(steps), readout=True)
-    return lw.add(name, shape, neuron, [path])
+    return lw.add(name, shape, neuron, [path], stage)
 
 
 def lower_basic_block(lw: Lowering, name: str, block: BasicBlock, source: ir.Source, shape: tuple[int, ...]) -> int:
@@ -259,7 +302,7 @@ def lower_basic_block(lw: Lowering, name: str, block: BasicBlock, source: ir.Sou
     relay = lw.add(f"{name}.relay", (block.in_ch, *shape[1:]), OR_NEURON, [relay_path])
     norm1 = getattr(block.conv1.neuron, "norm", None)
     p1 = lw.path(f"{name}.conv1", block.conv1.synapse, norm1, source, False, lw.always)
-    conv1 = lw.add(f"{name}.conv1", shape, lw.neuron_for(block.conv1.neuron, [p1]), [p1])
+    conv1 = lw.add(f"{name}.conv1", shape, lw.neuron_for(block.conv1.neuron, [p1]), [p1], block.conv1.neuron)
     main = lw.path(f"{name}.conv2", block.conv2, block.bn2, conv1, False, lw.always)
     if block.shortcut is None:
         skip = lw.path(f"{name}.skip", identity_synapse(block.out_ch), None, relay, False, lw.always)
@@ -268,7 +311,7 @@ def lower_basic_block(lw: Lowering, name: str, block: BasicBlock, source: ir.Sou
         skip.stride = (1, 1)
     paths = [main, skip]
     lw.share_exponent(paths)
-    return lw.add(f"{name}.conv2", shape, lw.neuron_for(block.neuron, paths), paths)
+    return lw.add(f"{name}.conv2", shape, lw.neuron_for(block.neuron, paths), paths, block.neuron)
 
 
 def refuse_attention(lw: Lowering, name: str, block: SpikformerBlock, source: ir.Source,
@@ -297,26 +340,46 @@ RULES: dict[type, Callable[..., int]] = {
 
 
 @torch.no_grad()
+def stage_shapes(model: torch.nn.Module, cfg: ModelConfig) -> list[tuple[int, ...]]:
+    """Output shape (without batch and time) of every stage but ``flatten``, from one float forward
+    pass of a zero input in eval mode (the model's training mode is restored)."""
+    if not hasattr(model, "stage_names"):
+        raise UnsupportedLayerError(f"model '{cfg.model}' has no sequential stages to export")
+    was_training = model.training
+    model.eval()
+    try:  # the class's own forward: a quantisation-aware model replaces it on the instance
+        _, trace = type(model).forward(model, torch.zeros(1, *cfg.in_shape, cfg.timesteps,
+                                                          dtype=_dtype(model), device=_device(model)), record=True)
+    finally:
+        model.train(was_training)
+    return [tuple(int(s) for s in t.shape[1:-1]) for t in trace] + [(int(cfg.classes),)]
+
+
+@torch.no_grad()
+def lower_stages(model: torch.nn.Module, cfg: ModelConfig, shapes: list[tuple[int, ...]], weight_bits: int = 8,
+                 max_clip: float = DEFAULT_MAX_CLIP) -> Lowering:
+    """Apply the rules to every stage (``shapes`` from ``stage_shapes``); the Lowering holds the IR
+    layers (``network()``), the quantisation report and the origin of every path and layer."""
+    lowering = Lowering(cfg, weight_bits, max_clip)
+    source = ir.INPUT_SPIKES
+    stages = [(name, stage) for name, stage in zip(model.stage_names, model.stages) if name != "flatten"]
+    if len(stages) != len(shapes):
+        raise UnsupportedLayerError(f"model '{cfg.model}': {len(shapes)} stage shapes for {len(stages)} stages")
+    for (name, stage), shape in zip(stages, shapes):
+        source = lowering.lower_stage(name, stage, source, shape)
+    return lowering
+
+
 def lower(model: torch.nn.Module, cfg: ModelConfig, weight_bits: int = 8,
           max_clip: float = DEFAULT_MAX_CLIP) -> tuple[ir.Network, list[dict]]:
     """IR network + per-layer quantisation report of a trained sequential model."""
-    if not hasattr(model, "stage_names"):
-        raise UnsupportedLayerError(f"model '{cfg.model}' has no sequential stages to export")
-    model.eval()
-    _, trace = model(torch.zeros(1, *cfg.in_shape, cfg.timesteps), record=True)
-    lowering = Lowering(cfg, weight_bits, max_clip)
-    source = ir.INPUT_SPIKES
-    shapes = iter(t.shape[1:-1] for t in trace)
-    for name, stage in zip(model.stage_names, model.stages):
-        if name == "flatten":
-            continue
-        shape = next(shapes, None)
-        if shape is None:  # the readout
-            shape = (cfg.classes,)
-        source = lowering.lower_stage(name, stage, source, tuple(shape))
-    net = ir.Network(input=ir.InputSpec(shape=tuple(cfg.in_shape), graded=any(lowering.analog)),
-                     layers=lowering.layers, timesteps=cfg.timesteps,
-                     meta={"model": cfg.model, "encoding": cfg.encoding, "neuron": cfg.neuron,
-                           "classes": cfg.classes})
-    return net, lowering.report
+    lowering = lower_stages(model, cfg, stage_shapes(model, cfg), weight_bits, max_clip)
+    return lowering.network(), lowering.report
 
+
+def _dtype(model: torch.nn.Module) -> torch.dtype:
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    return next((p.device for p in model.parameters()), torch.device("cpu"))

@@ -20,8 +20,15 @@ def integer_frames(x: torch.Tensor, scheme: str, timesteps: int, calibration=Non
     gen = torch.Generator()
     gen.manual_seed(seed)
     frames = enc.encode(x, scheme, timesteps, generator=gen, calibration=calibration)  # (N, C, H, W, T)
-    frames = frames.permute(0, 4, 1, 2, 3)
-    analog = torch.tensor(enc.analog_mask(scheme, timesteps), dtype=torch.bool)
+    return input_streams(frames, scheme, timesteps)
+
+
+def input_streams(frames: torch.Tensor, scheme: str,
+                  timesteps: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Encoded float frames (N, C, H, W, T) -> (spikes, graded) (N, T, C, H, W) int64: spike steps
+    rounded to 0/1, analog steps to graded payloads round(255 x)."""
+    frames = frames.detach().permute(0, 4, 1, 2, 3)
+    analog = torch.tensor(enc.analog_mask(scheme, timesteps), dtype=torch.bool, device=frames.device)
     spikes = graded = None
     if (~analog).any():
         spikes = torch.where(analog[None, :, None, None, None], 0, frames).round().to(torch.int64)

@@ -109,13 +109,6 @@ class BasicBlock(torch.nn.Module):
             self.shortcut = self.shortcut_bn = None
         self.neuron = spiking_neuron(kind, timesteps, out_ch)  # BNs are in the summands
 
-    def synapse_norm_pairs(self) -> list[tuple[torch.nn.Module, torch.nn.Module]]:
-        """(synapse, BN) pairs outside SLAYER blocks (conv2, shortcut): for quantisation-aware hooks."""
-        pairs = [(self.conv2, self.bn2)]
-        if self.shortcut is not None:
-            pairs.append((self.shortcut, self.shortcut_bn))
-        return pairs
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         main = self.bn2(self.conv2(self.conv1(x)))
         skip = x if self.shortcut is None else self.shortcut_bn(self.shortcut(x))
