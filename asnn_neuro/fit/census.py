@@ -86,6 +86,19 @@ def _neuron(g) -> str:
     return _text(g["neuron"], "type") if "neuron" in g and "type" in g["neuron"] else "none"
 
 
+def _implied_input(g, kind: str, where: str) -> tuple[int, ...]:
+    """Input shape of a first layer that has no input layer before it (dense or conv)."""
+    if kind == "dense":
+        return (int(np.asarray(g["weight"][()]).reshape(int(np.prod(_ints(g, "shape"))), -1).shape[1]),)
+    if kind == "conv":
+        w = np.asarray(g["weight"][()])
+        c, h, wd = (int(v) for v in _ints(g, "shape"))
+        (sh, sw), (ph, pw), (dh, dw) = _pair(g, "stride", 1), _pair(g, "padding", 0), _pair(g, "dilation", 1)
+        return (int(w.shape[1]) * int(_ints(g, "groups", [1])[0]),
+                (h - 1) * sh - 2 * ph + dh * (w.shape[2] - 1) + 1, (wd - 1) * sw - 2 * pw + dw * (w.shape[3] - 1) + 1)
+    raise InputError(f"{where}: the first layer must be an input, dense or conv layer")
+
+
 def _read_hdf5(path: Path) -> Census:
     import h5py
 
@@ -114,8 +127,8 @@ def _census_of(path: Path, f) -> Census:
                                                                                kind="identity")]))
                 source = 0
             continue
-        if shape is None:
-            raise InputError(f"{where}: the first layer must be an input layer")
+        if shape is None:  # no input layer (lava-dl allows it): the host feeds the first layer
+            input_shape = shape = _implied_input(g, kind, where)
         if kind == "flatten":
             shape = (int(np.prod(shape)),)
             continue
