@@ -315,6 +315,10 @@ def cmd_energy(a) -> int:
     else:
         print(f"  ANN baseline {ann['joules_per_inference'] * 1e6:10.3f} uJ/inference "
               f"({ann['macs_per_inference']:.3g} MACs)")
+    rng, fit = result.get("loihi_range"), result.get("fit")
+    if rng:
+        print(f"  Loihi range  {rng['min'] * 1e6:.3f} - {rng['max'] * 1e6:.3f} uJ/inference over "
+              f"{len(rng['models'])} cost models" + (f"; fit: {fit['cores']} cores on {fit['chip']}" if fit else ""))
     print(f"-> {d}/energy.json, {d}/energy.md")
     return 0
 

@@ -32,7 +32,7 @@ from asnn_neuro.fit.census import Census, FitLayer
 from asnn_neuro.fit.chips import ChipSpec
 
 TILINGS = ("fewest", "pow2")
-MAX_CANDIDATES = 4096  # slice shapes tried per layer before the finest one is taken
+MAX_CANDIDATES = 2000  # slice shapes fully checked per layer before the finest one is taken
 
 
 def chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -122,12 +122,19 @@ def _blocks(n: int, t: int) -> list[tuple[int, int]]:
     return [(a, min(n, a + t)) for a in range(0, n, t)]
 
 
+def _middle_full(n: int, t: int) -> int:
+    """Index of the middle block of size ``t`` along an axis of ``n``, never a short last block
+    unless it is the only one."""
+    blocks = math.ceil(n / t)
+    return min(blocks // 2, max(0, n // t - 1))
+
+
 def _slices(shape: tuple[int, int, int], tile: tuple[int, int, int]) -> list[Slice]:
     """The slices whose use is checked: every channel block (weights differ per channel) at the
     middle row and column block (an interior slice reads the widest input window)."""
     (c, h, w), (ct, ht, wt) = shape, tile
     rows, cols = _blocks(h, ht), _blocks(w, wt)
-    r, q = rows[len(rows) // 2], cols[len(cols) // 2]
+    r, q = rows[_middle_full(h, ht)], cols[_middle_full(w, wt)]
     return [Slice(c0, c1, r[0], r[1], q[0], q[1]) for c0, c1 in _blocks(c, ct)]
 
 
@@ -202,10 +209,17 @@ def place_layer(index: int, census: Census, chip: ChipSpec, tiling: str, placed:
     reach = _reach(index, census, placed)
     whole = _ratios(_use(layer, census, shape, reach, chip), chip)
     chosen, fits = None, False
-    for tile in _candidates(shape, tiling)[:MAX_CANDIDATES]:
+    tried = 0
+    for tile in _candidates(shape, tiling):
+        biggest = math.prod(tile)  # the neurons of a full slice: a cheap first check
+        if biggest > chip.neurons or biggest * reach > chip.axons_out:
+            continue
         use = _use(layer, census, tile, reach, chip)
         if all(v <= 1.0 for v in _ratios(use, chip).values()):
             chosen, fits = (tile, use), True
+            break
+        tried += 1
+        if tried >= MAX_CANDIDATES:
             break
     if chosen is None:  # not even one neuron per core fits: report the finest slicing
         chosen = ((1, 1, 1), _use(layer, census, (1, 1, 1), reach, chip))
