@@ -167,3 +167,16 @@ def test_energy_range_by_hand():
     assert rng["static"]["joules_per_inference"] == pytest.approx(fit["idle_watts"] * 3e-4)
     assert fit["idle_watts"] == pytest.approx(lim.L2_STATIC_W_PER_CHIP * fit["cores"] / 128)
     assert from_network(net).layers[0].neurons == 144
+
+
+@pytest.mark.parametrize("name", ["ntidigits/ntidigits.net", "pilotnet_lif/network.net", "pilotnet_sdnn/network.net",
+                                  "pilotnet_sdnn/square_network.net"])
+def test_fit_every_lava_dl_test_network(name):
+    path = _lava_dl_gts() / name
+    if not path.exists():
+        pytest.skip("lava-dl's test networks are not installed")
+    census = read_census(path)
+    for chip in (LOIHI2, LOIHI1):
+        r = partition(census, chip)
+        assert r["fits"] and r["cores"] >= len(census.layers)
+        assert r["neurons"] == sum(lay.neurons for lay in census.layers)

@@ -131,7 +131,7 @@ TABLE: tuple[Limit, ...] = (
     # per-core resources: Loihi 2
     Limit("L2_CORES_PER_CHIP", L2_CORES_PER_CHIP, "Loihi 2 neuro cores per chip", "intel-brief", "public"),
     Limit("L2_NEURONS_PER_CORE_MAX", L2_NEURONS_PER_CORE_MAX, "Loihi 2 largest neuron count per core",
-          "intel-brief (1M neurons / 128 cores)", "public"),
+          "intel-brief: up to 1M neurons on 128 cores, rounded up to 8k per core", "inferred"),
     Limit("L2_NEURONS_PER_CORE", L2_NEURONS_PER_CORE, "Loihi 2 CUBA neurons the compiler places per core",
           "lava-dl-mnist: 10 at 0.24 %, 64 at 1.56 % -> ~4096", "inferred"),
     Limit("L2_AXONS_IN_PER_CORE", L2_AXONS_IN_PER_CORE, "Loihi 2 input axons per core",
