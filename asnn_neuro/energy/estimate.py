@@ -177,7 +177,10 @@ def estimate_from(
     if net is not None:
         from asnn_neuro.fit.run import fit_network
 
-        fit = fit_network(net)
+        try:
+            fit = fit_network(net)
+        except InputError as exc:  # the estimate stands without a fit
+            notes.append(f"no chip fit ({exc})")
     snn_j = devices[profiles.headline_snn]["joules_per_inference"]
     ann_j = ann["joules_per_inference"]
     return {
