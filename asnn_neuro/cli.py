@@ -331,6 +331,8 @@ def cmd_fit(a) -> int:
           + ("" if r["fits"] else "; does NOT fit"))
     for lay in r["layers"]:
         print(f"  {lay['name']:16s} {lay['cores']:5d} cores  binding {lay['split_by'] or '-'}")
+    for note in r["notes"]:
+        print(f"  note: {note}")
     print(f"-> {out}/fit.json, {out}/fit.md")
     return 0
 
