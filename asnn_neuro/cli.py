@@ -134,6 +134,14 @@ def _add_energy(sub) -> None:
     _common(p)
 
 
+def _add_fit(sub) -> None:
+    p = sub.add_parser("fit", help="cores and chips a network takes on Loihi (per-core limits)", epilog=EPILOG)
+    p.add_argument("net", help="export name or path to a NetX .net file")
+    p.add_argument("--chip", default="loihi2", help="loihi2 (default) or loihi1")
+    p.add_argument("--tiling", default="fewest", help="fewest (default) or pow2 (power-of-two splits)")
+    _common(p)
+
+
 def _add_report(sub) -> None:
     p = sub.add_parser("report", help="compare runs: accuracy, energy, spikes, latency", epilog=EPILOG)
     p.add_argument("runs", nargs="+")
@@ -163,7 +171,8 @@ def _add_apps(sub) -> None:
     _common(p)
 
 
-SUBPARSERS = (_add_train, _add_export, _add_quantize, _add_simulate, _add_verify, _add_energy, _add_report,
+SUBPARSERS = (_add_train, _add_export, _add_quantize, _add_simulate, _add_verify, _add_energy, _add_fit,
+              _add_report,
               _add_apps)
 
 
@@ -306,7 +315,25 @@ def cmd_energy(a) -> int:
     else:
         print(f"  ANN baseline {ann['joules_per_inference'] * 1e6:10.3f} uJ/inference "
               f"({ann['macs_per_inference']:.3g} MACs)")
+    rng, fit = result.get("loihi_range"), result.get("fit")
+    if rng:
+        print(f"  Loihi range  {rng['min'] * 1e6:.3f} - {rng['max'] * 1e6:.3f} uJ/inference over "
+              f"{len(rng['models'])} cost models" + (f"; fit: {fit['cores']} cores on {fit['chip']}" if fit else ""))
     print(f"-> {d}/energy.json, {d}/energy.md")
+    return 0
+
+
+def cmd_fit(a) -> int:
+    from asnn_neuro.fit.run import run_fit
+
+    r, out = run_fit(a.net, chip=a.chip, tiling=a.tiling, workdir=a.workdir, simdir=a.simdir)
+    print(f"{r['net']} on {r['chip']} ({r['tiling']}): {r['cores']} cores, {r['chips']} chip(s)"
+          + ("" if r["fits"] else "; does NOT fit"))
+    for lay in r["layers"]:
+        print(f"  {lay['name']:16s} {lay['cores']:5d} cores  binding {lay['split_by'] or '-'}")
+    for note in r["notes"]:
+        print(f"  note: {note}")
+    print(f"-> {out}/fit.json, {out}/fit.md")
     return 0
 
 
@@ -360,7 +387,7 @@ def cmd_bench(a) -> int:
 
 
 COMMANDS = {"train": cmd_train, "export": cmd_export, "quantize": cmd_quantize, "simulate": cmd_simulate,
-            "verify": cmd_verify, "energy": cmd_energy, "report": cmd_report, "demo": cmd_demo,
+            "verify": cmd_verify, "energy": cmd_energy, "fit": cmd_fit, "report": cmd_report, "demo": cmd_demo,
             "doctor": cmd_doctor, "bench": cmd_bench, "compare": cmd_compare}
 
 

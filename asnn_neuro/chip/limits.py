@@ -11,7 +11,24 @@ Sources (short names used below):
   output to 24 bits);
 - ``davies2018``: Davies et al., "Loihi: a neuromorphic manycore processor with on-chip
   learning", IEEE Micro 38(1), 2018 (24-bit state, 12-bit decays, up to 8-bit weights);
-- ``ours``: a choice of this toolchain (the ASNN neuron is our own Loihi 2 program).
+- ``ours``: a choice of this toolchain (the ASNN neuron is our own Loihi 2 program);
+- ``nengo-loihi``: nengo-loihi 1.x, ``nengo_loihi/block.py`` (Loihi 1 per-core maxima used by its
+  allocator: compartments, input and output axons, synapse bits);
+- ``intel-brief``: Intel Labs, "Taking Neuromorphic Computing to the Next Level with Loihi 2",
+  technology brief, 2021 (128 neuro cores per chip, up to 1M neurons and 120M synapses per chip);
+- ``sana-fe``: SLAM-Lab/SANA-FE, ``arch/loihi.yaml`` (Boyle et al., "SANA-FE: Simulating Advanced
+  Neuromorphic Architectures for Fast Exploration", 2023-2025): Loihi per-event energies
+  calibrated against the chip, and its synapse layout (16 bits per synapse, 64-bit words);
+- ``lava-dl-mnist``: lava-dl, ``tutorials/lava/lib/dl/netx/mnist/run.ipynb`` (2024), the Loihi 2
+  compiler's printed per-core utilisation of a 784-128-64-10 network; a capacity is inferred as
+  count / printed percentage (e.g. 64 neurons at 1.56 % -> about 4096);
+- ``lava-dl-pilotnet``: lava-dl, ``tutorials/lava/lib/dl/netx/pilotnet_snn/benchmark.ipynb``
+  (2023), Loihi 2 compiler log (``reg_name='SynMem' ... registers = 12000``) and the board's idle
+  (static) power.
+
+Each row carries a confidence: ``exact`` (read from source code or a register), ``public``
+(stated in a paper or brief), ``measured`` (a published board measurement), ``inferred`` (our
+arithmetic on published output or an assumption; the row says how).
 """
 
 from __future__ import annotations
@@ -46,6 +63,25 @@ CONV_CLAMP = (1 << 23) - 1          # Lava's fixed-point conv clamps its output 
 GRADED_BITS = 8                     # analog pixels travel as 8-bit graded spike payloads
 GRADED_LEVELS = (1 << GRADED_BITS) - 1  # x_q = round(255 x)
 
+# --- per-core resources (the partitioner, asnn_neuro/fit) ----------------------------------------
+L1_CORES_PER_CHIP = 128             # Loihi 1: 128 neuro cores per chip
+L1_NEURONS_PER_CORE = 1024          # compartments per core
+L1_AXONS_IN_PER_CORE = 4096         # input (fan-in) axons per core
+L1_AXONS_OUT_PER_CORE = 4096        # output (fan-out) axons per core
+L1_SYNAPSE_BITS_PER_CORE = 1 << 20  # synaptic memory: 1,048,576 bits (128 KiB)
+L1_SYNAPSE_BITS = 16                # one synapse: 8 weight bits, sign, delay and tag bits
+L1_SYNAPSE_WORD_BITS = 64           # synapses are packed into 64-bit words (4 per word)
+L2_CORES_PER_CHIP = 128             # Loihi 2: 128 neuro cores per chip
+L2_NEURONS_PER_CORE_MAX = 8192      # the brief's maximum (1M neurons / 128 cores)
+L2_NEURONS_PER_CORE = 4096          # what the compiler budgets for a CUBA neuron
+L2_AXONS_IN_PER_CORE = 16000        # compiler's AxonIn capacity
+L2_AXON_MAP_PER_CORE = 16000        # compiler's AxonMap (output routing) capacity
+L2_NEURON_GROUPS_PER_CORE = 8       # compiler's NeuronGr capacity
+L2_SYNMEM_WORDS_PER_CORE = 12000    # compiler's SynMem register budget
+L2_SYNAPSE_BITS = 16                # assumed as on Loihi 1
+L2_SYNAPSE_WORD_BITS = 64           # assumed as on Loihi 1
+L2_STATIC_W_PER_CHIP = 0.232        # idle power of one Loihi 2 chip on the board
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -55,6 +91,7 @@ class Limit:
     value: float
     what: str
     source: str
+    confidence: str = "exact"
 
 
 TABLE: tuple[Limit, ...] = (
@@ -77,4 +114,38 @@ TABLE: tuple[Limit, ...] = (
           "lava-dense truncate_weights (sign mode mixed)"),
     Limit("CONV_CLAMP", CONV_CLAMP, "fixed-point conv output clamp", "lava-conv clamp_precision"),
     Limit("GRADED_BITS", GRADED_BITS, "payload bits of a graded input spike", "ours (Loihi 2 allows up to 24)"),
+    # per-core resources: Loihi 1
+    Limit("L1_CORES_PER_CHIP", L1_CORES_PER_CHIP, "Loihi 1 neuro cores per chip", "davies2018", "public"),
+    Limit("L1_NEURONS_PER_CORE", L1_NEURONS_PER_CORE, "Loihi 1 compartments per core",
+          "nengo-loihi MAX_COMPARTMENTS; davies2018", "exact"),
+    Limit("L1_AXONS_IN_PER_CORE", L1_AXONS_IN_PER_CORE, "Loihi 1 input axons per core",
+          "nengo-loihi MAX_IN_AXONS; davies2018", "exact"),
+    Limit("L1_AXONS_OUT_PER_CORE", L1_AXONS_OUT_PER_CORE, "Loihi 1 output axons per core",
+          "nengo-loihi MAX_OUT_AXONS; davies2018", "exact"),
+    Limit("L1_SYNAPSE_BITS_PER_CORE", L1_SYNAPSE_BITS_PER_CORE, "Loihi 1 synaptic memory bits per core",
+          "nengo-loihi MAX_SYNAPSE_BITS; davies2018 (128 KB)", "exact"),
+    Limit("L1_SYNAPSE_BITS", L1_SYNAPSE_BITS, "bits one stored synapse takes (8-bit weight, sign, delay, tag)",
+          "sana-fe weight_bits", "inferred"),
+    Limit("L1_SYNAPSE_WORD_BITS", L1_SYNAPSE_WORD_BITS, "synaptic memory word width", "sana-fe word_bits",
+          "inferred"),
+    # per-core resources: Loihi 2
+    Limit("L2_CORES_PER_CHIP", L2_CORES_PER_CHIP, "Loihi 2 neuro cores per chip", "intel-brief", "public"),
+    Limit("L2_NEURONS_PER_CORE_MAX", L2_NEURONS_PER_CORE_MAX, "Loihi 2 largest neuron count per core",
+          "intel-brief: up to 1M neurons on 128 cores, rounded up to 8k per core", "inferred"),
+    Limit("L2_NEURONS_PER_CORE", L2_NEURONS_PER_CORE, "Loihi 2 CUBA neurons the compiler places per core",
+          "lava-dl-mnist: 10 at 0.24 %, 64 at 1.56 % -> ~4096", "inferred"),
+    Limit("L2_AXONS_IN_PER_CORE", L2_AXONS_IN_PER_CORE, "Loihi 2 input axons per core",
+          "lava-dl-mnist: 64 at 0.40 %, 128 at 0.80 %, 784 at 4.90 % -> 16000", "inferred"),
+    Limit("L2_AXON_MAP_PER_CORE", L2_AXON_MAP_PER_CORE, "Loihi 2 output-axon map entries per core",
+          "lava-dl-mnist: 64 at 0.40 % -> 16000", "inferred"),
+    Limit("L2_NEURON_GROUPS_PER_CORE", L2_NEURON_GROUPS_PER_CORE, "Loihi 2 neuron groups per core",
+          "lava-dl-mnist: one group at 12.50 % -> 8", "inferred"),
+    Limit("L2_SYNMEM_WORDS_PER_CORE", L2_SYNMEM_WORDS_PER_CORE, "Loihi 2 synaptic memory words per core",
+          "lava-dl-pilotnet compiler log: SynMem registers = 12000 (word unit inferred)", "inferred"),
+    Limit("L2_SYNAPSE_BITS", L2_SYNAPSE_BITS, "bits one stored synapse takes on Loihi 2",
+          "assumed equal to Loihi 1 (sana-fe)", "inferred"),
+    Limit("L2_SYNAPSE_WORD_BITS", L2_SYNAPSE_WORD_BITS, "Loihi 2 synaptic memory word width",
+          "assumed equal to Loihi 1 (sana-fe)", "inferred"),
+    Limit("L2_STATIC_W_PER_CHIP", L2_STATIC_W_PER_CHIP, "idle (static) power of one Loihi 2 chip, W",
+          "lava-dl-pilotnet: 'Static Power : 0.232078 W' (one board, one chip)", "measured"),
 )

@@ -22,6 +22,7 @@ import numpy as np
 
 from asnn_neuro import ir
 from asnn_neuro.energy.fanout import ann_layer_macs, layer_counts
+from asnn_neuro.energy.loihi_models import loihi_range
 from asnn_neuro.energy.profiles import DeviceProfile, Profiles, load_profiles
 from asnn_neuro.errors import InputError
 from asnn_neuro.util.atomic import write_json, write_text
@@ -172,6 +173,14 @@ def estimate_from(
     ann = _ann_baseline(net, profiles)
     if net is None:
         notes.append(ann["note"])
+    fit = None
+    if net is not None:
+        from asnn_neuro.fit.run import fit_network
+
+        try:
+            fit = fit_network(net)
+        except InputError as exc:  # the estimate stands without a fit
+            notes.append(f"no chip fit ({exc})")
     snn_j = devices[profiles.headline_snn]["joules_per_inference"]
     ann_j = ann["joules_per_inference"]
     return {
@@ -189,6 +198,9 @@ def estimate_from(
         "devices": devices,
         "ann_baseline": ann,
         "snn_to_ann_energy_ratio": snn_j / ann_j if ann_j else None,
+        "loihi_range": loihi_range(layers, fit),
+        "fit": None if fit is None else {"chip": fit["chip"], "cores": fit["cores"], "chips": fit["chips"],
+                                          "fits": fit["fits"], "idle_watts": fit["idle_watts"]},
         "excluded": list(EXCLUDED),
         "notes": notes,
     }

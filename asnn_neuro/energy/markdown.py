@@ -22,6 +22,28 @@ def _pj(joules: float) -> str:
     return f"{joules * 1e9:.4g} nJ" if joules >= 1e-9 else f"{joules * 1e12:.4g} pJ"
 
 
+def _range_lines(result: dict) -> list[str]:
+    rng = result.get("loihi_range")
+    if not rng:
+        return []
+    lines = ["", "## Loihi: range over published cost models (dynamic energy per inference)", "",
+             "| model | µJ / inference | source |", "|---|---:|---|"]
+    for name, m in rng["models"].items():
+        lines.append(f"| {name} | {fmt_uj(m['joules_per_inference'])} | {m['source']} |")
+    lines.append(f"| **range** | **{fmt_uj(rng['min'])} - {fmt_uj(rng['max'])}** | min - max of the models |")
+    st = rng["static"]
+    fit = result.get("fit")
+    if fit:
+        lines += ["", f"Fit: {fit['cores']} cores, {fit['chips']} chip(s) on {fit['chip']} (`asnn fit`)."]
+    if st.get("idle_watts") is not None:
+        static = ("n/a (needs seconds per inference on the chip)" if st["joules_per_inference"] is None
+                  else f"{fmt_uj(st['joules_per_inference'])} µJ")
+        lines.append(f"Static (idle) line, separate from the above: {st['idle_watts'] * 1e3:.3g} mW for "
+                     f"{st['cores']} cores; per inference {static}.")
+    lines += ["", f"Messages: {rng['messages_from']}; graded events {rng['graded']}; {rng['note']}."]
+    return lines
+
+
 def render_energy_md(result: dict) -> str:
     """Markdown summary of an ``estimate_from`` result."""
     per = result["per_inference"]
@@ -56,6 +78,7 @@ def render_energy_md(result: dict) -> str:
         synop = _pj(c["energy_per_synop"]) if dev["spiking"] else "-"
         lines.append(f"| {name} | {kind} | {fmt_uj(dev['joules_per_inference'])} | {synop} | "
                      f"{_pj(c['energy_per_neuron'])} | {_pj(c['energy_per_mac'])} |")
+    lines += _range_lines(result)
     dev_names = list(result["devices"])
     lines += [
         "",

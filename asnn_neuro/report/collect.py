@@ -41,6 +41,8 @@ class RunRecord:
     layers: list[dict] = field(default_factory=list)  # {name, neurons, firing_rate (spikes/neuron/step)}
     has_raster: bool = False
     weight_bits: int | None = None
+    fit: dict | None = None                       # {chip, cores, chips, fits, idle_watts} from energy.json
+    loihi_energy_range: list[float] | None = None  # [min, max] joules per inference over the cost models
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,4 +110,12 @@ def collect_run(run_dir: Path, net: ir.Network | None = None, profiles: Profiles
         layers=[{"name": lay["name"], "neurons": lay["neurons"], "firing_rate": lay["firing_rate"]}
                 for lay in energy.get("layers", [])],
         has_raster=(run_dir / "raster.npz").exists(),
+        fit=energy.get("fit") if isinstance(energy.get("fit"), dict) else None,
+        loihi_energy_range=_range(energy.get("loihi_range")),
     )
+
+
+def _range(rng: object) -> list[float] | None:
+    if not isinstance(rng, dict) or _opt_float(rng.get("min")) is None or _opt_float(rng.get("max")) is None:
+        return None
+    return [float(rng["min"]), float(rng["max"])]

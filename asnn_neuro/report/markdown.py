@@ -10,6 +10,26 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x * 100:.2f}"
 
 
+def _fit_lines(runs: list[dict]) -> list[str]:
+    """Accuracy next to the chip fit (`asnn fit`) and the Loihi energy range, for runs that have them."""
+    rows = [r for r in runs if r.get("fit") or r.get("loihi_energy_range")]
+    if not rows:
+        return []
+    lines = ["## Fit on the chip and Loihi energy range", "",
+             "| run | accuracy (%) | chip | cores | chips | Loihi dynamic µJ / inf (min - max) |",
+             "|---|---:|---|---:|---:|---|"]
+    for r in rows:
+        fit = r.get("fit") or {}
+        rng = r.get("loihi_energy_range")
+        span = "n/a" if not rng else f"{fmt_uj(rng[0])} - {fmt_uj(rng[1])}"
+        lines.append(f"| {r['run']} | {_pct(r['accuracy'])} | {fit.get('chip', '-')} | "
+                     f"{fmt_num(fit.get('cores'))} | {fmt_num(fit.get('chips'))} | {span} |")
+    lines += ["", "Cores from `asnn fit` (per-core limits in docs/loihi_fit.md); the energy range spans the "
+              "published Loihi cost models in each run's `energy.md` (dynamic energy only; static power is a "
+              "separate line there).", ""]
+    return lines
+
+
 def render_report_md(data: dict) -> str:
     """Markdown for a ``build_report`` result dict."""
     devices = data["devices"]
@@ -45,6 +65,9 @@ def render_report_md(data: dict) -> str:
         f"once as a conventional ANN at `{ann}` per-MAC energy; below 1 favours the SNN. Latency is "
         "pipeline depth plus T, in time steps.",
         "",
+    ]
+    lines += _fit_lines(data["runs"])
+    lines += [
         "## Plots",
         "",
     ]

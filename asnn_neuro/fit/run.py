@@ -1,0 +1,63 @@
+"""``asnn fit NET``: resolve the network, partition it, write fit.json and fit.md atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asnn_neuro import ir
+from asnn_neuro.chip.limits import TABLE
+from asnn_neuro.errors import InputError
+from asnn_neuro.fit.census import from_network, read_census
+from asnn_neuro.fit.chips import chip_spec
+from asnn_neuro.fit.markdown import render_fit_md
+from asnn_neuro.fit.partition import partition
+from asnn_neuro.util.atomic import write_json, write_text
+
+
+def network_file(net: str, workdir: str | Path = "netx_exports") -> Path:
+    """An export name -> WORKDIR/NAME/network.net; otherwise a path to a NetX file."""
+    as_export = Path(workdir) / net / "network.net"
+    if as_export.is_file():
+        return as_export
+    path = Path(net)
+    if path.is_file():
+        return path
+    raise InputError(f"{net}: neither an export in {workdir}/ nor a NetX file")
+
+
+def fit_census(census, chip: str = "loihi2", tiling: str = "fewest") -> dict:
+    """fit.json's content for a census: the partition plus how the layers were read and the
+    cited limits used."""
+    spec = chip_spec(chip)
+    result = partition(census, spec, tiling)
+    rows = {row.name: row for row in TABLE}
+    result.update({
+        "read_with": census.origin,
+        "notes": list(census.notes),
+        "limit_sources": [{"name": n, "value": rows[n].value, "what": rows[n].what, "source": rows[n].source,
+                           "confidence": rows[n].confidence} for n in spec.limit_rows],
+        "idle_watts": (None if spec.idle_w_per_chip is None
+                       else spec.idle_w_per_chip * result["cores"] / spec.cores_per_chip),
+    })
+    return result
+
+
+def fit_network(net: ir.Network, chip: str = "loihi2", tiling: str = "fewest") -> dict:
+    """fit.json's content for an IR network."""
+    return fit_census(from_network(net), chip, tiling)
+
+
+def run_fit(net: str, chip: str = "loihi2", tiling: str = "fewest", workdir: str | Path = "netx_exports",
+            simdir: str | Path = "sims") -> tuple[dict, Path]:
+    """Fit ``net`` (export name or NetX file) and write SIMDIR/NAME-fit/fit.json and fit.md."""
+    spec = chip_spec(chip)  # refuse a bad --chip before reading anything
+    path = network_file(net, workdir)
+    result = fit_census(read_census(path), spec.name, tiling)
+    name = path.parent.name if path.name == "network.net" and path.parent.name else path.stem
+    result["net"] = name
+    result["network_file"] = str(path)
+    out = Path(simdir) / f"{name}-fit"
+    text = render_fit_md(result)  # rendered first: a failure leaves neither file
+    write_json(out / "fit.json", result)
+    write_text(out / "fit.md", text)
+    return result, out
