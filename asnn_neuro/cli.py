@@ -79,6 +79,13 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                    help="model-specific option, e.g. widths=16,32,64 (repeatable)")
+    p.add_argument("--bn-stats", default="pooled", choices=("pooled", "per-step"),
+                   help="batch-norm statistics in training: pooled over time, or per step (the paper's "
+                        "reference); evaluation and deployment use one set of running statistics either way")
+    p.add_argument("--reset-grad", action="store_true",
+                   help="let the gradient flow through the soft reset (asnn, lif; the paper's reference)")
+    p.add_argument("--no-readout-scale", action="store_true",
+                   help="asnn without the per-step readout scale (the reference's ASNN-off ablation)")
     _common(p)
 
 
@@ -209,7 +216,8 @@ def cmd_train(a) -> int:
     cfg = TrainConfig(dataset=a.dataset, model=a.model, encoding=a.encoding, neuron=a.neuron,
                       timesteps=a.timesteps, epochs=a.epochs, seed=a.seed, name=name, batch_size=a.batch_size,
                       lr=a.lr, weight_decay=a.weight_decay, augment=not a.no_augment, mixup=a.mixup,
-                      device=a.device, amp=a.amp, workdir=a.workdir, options=_options(a.model_option))
+                      device=a.device, amp=a.amp, workdir=a.workdir, options=_options(a.model_option),
+                      bn_stats=a.bn_stats, reset_grad=a.reset_grad, readout_scale=not a.no_readout_scale)
     r = train(cfg, resume=a.resume, show_progress=not a.quiet)
     print(f"trained {name}: test accuracy {100 * r['test_accuracy']:.2f}% on {r['test_samples']} held-out "
           f"samples ({r['samples_per_s']:.0f} samples/s) -> {cfg.out_dir}/")

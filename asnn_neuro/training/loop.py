@@ -129,7 +129,8 @@ def _lr_lambda(epochs: int, steps_per_epoch: int):
 
 def model_config(cfg: TrainConfig, data: Dataset) -> ModelConfig:
     return ModelConfig(model=cfg.model, in_shape=data.shape, classes=data.classes, neuron=cfg.neuron,
-                       encoding=cfg.encoding, timesteps=cfg.timesteps, options=dict(cfg.options))
+                       encoding=cfg.encoding, timesteps=cfg.timesteps, options=dict(cfg.options),
+                       bn_stats=cfg.bn_stats, reset_grad=cfg.reset_grad, readout_scale=cfg.readout_scale)
 
 
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, data: Dataset | None = None,
