@@ -153,13 +153,22 @@ def _add_apps(sub) -> None:
     p.add_argument("--fast", action="store_true", help="fewer epochs and samples (a quick smoke run)")
     _common(p)
 
-    p = sub.add_parser("compare", help="reproduce the paper's encoding x neuron x T comparison", epilog=EPILOG)
+    p = sub.add_parser("compare", help="reproduce the paper's encoding x neuron x T comparison", epilog=EPILOG,
+                       description="Train, export, run (executor, Lava) and tabulate every row of the paper's "
+                       "comparison for several seeds. Resumable: rerunning the same command skips finished "
+                       "runs and continues a half-trained one.")
     p.add_argument("--epochs", type=_positive, default=15)
+    p.add_argument("--seeds", type=_positive, default=3, help="seeds 0..N-1 per row (default 3)")
     p.add_argument("--lava-samples", type=_count, default=100)
-    p.add_argument("--dataset", default="mnist5k")
+    p.add_argument("--dataset", default="mnist5k", help="e.g. mnist5k, or cifar10:DIR with --model resnet")
+    p.add_argument("--model", default="lenet", help="lenet, resnet or spikformer")
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="runs in parallel, each in its own process on its own cores (default: cores // 2)")
     p.add_argument("--out", default="docs/paper_comparison.md")
-    p.add_argument("--only", action="append", default=[], metavar="ENC:NEURON:T",
-                   help="run only these configurations (repeatable), e.g. hybrid:asnn:4")
+    p.add_argument("--only", action="append", default=[], metavar="ENC:NEURON:T[:VARIANT]",
+                   help="run only these rows (repeatable), e.g. hybrid:asnn:4 or hybrid:asnn:4:reset-grad")
     _common(p)
 
     p = sub.add_parser("doctor", help="check the installation", epilog=EPILOG)
@@ -338,19 +347,15 @@ def cmd_demo(a) -> int:
 
 
 def cmd_compare(a) -> int:
-    from asnn_neuro.apps.compare import run_comparison
+    from asnn_neuro.apps.compare import Settings, default_workers, run_comparison
+    from asnn_neuro.apps.compare_grid import GRID, parse_row
 
-    configs = None
-    if a.only:
-        configs = []
-        for item in a.only:
-            parts = item.split(":")
-            if len(parts) != 3 or not parts[2].isdigit():
-                raise InputError(f"--only '{item}': expected ENCODING:NEURON:T, e.g. hybrid:asnn:4")
-            configs.append((parts[0], parts[1], int(parts[2])))
-    run_comparison(epochs=a.epochs, lava_samples=a.lava_samples, dataset=a.dataset, workdir=a.workdir,
-                   simdir=a.simdir, out=a.out, configs=configs, progress=not a.quiet)
-    print(f"comparison -> {a.out}")
+    rows = [parse_row(item) for item in a.only] if a.only else list(GRID)
+    s = Settings(epochs=a.epochs, seeds=a.seeds, lava_samples=a.lava_samples, dataset=a.dataset, model=a.model,
+                 batch_size=a.batch_size, device=a.device, workers=a.workers or default_workers(),
+                 workdir=a.workdir, simdir=a.simdir, out=a.out, progress=not a.quiet, rows=rows)
+    done = run_comparison(s)
+    print(f"comparison: {len(done)} runs this time -> {a.out}")
     return 0
 
 

@@ -14,7 +14,6 @@ label smoothing 0.05; mixup optional (on the raw images, before encoding).
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ from asnn_neuro.training import distributed
 from asnn_neuro.training.checkpoint import load_checkpoint, save_checkpoint
 from asnn_neuro.training.config import TrainConfig, pick_device, validate
 from asnn_neuro.util import atomic
+from asnn_neuro.util.cores import usable_cores
 from asnn_neuro.util.cpu_memory import keep_large_allocations
 from asnn_neuro.util.progress import progress_bar
 
@@ -176,7 +176,7 @@ class _Run:
 def _build(cfg: TrainConfig, info: distributed.DistInfo, data: Dataset | None, prepare: Prepare | None) -> _Run:
     """Data, model (initialised or loaded), optimiser and schedule of a run."""
     device = distributed.device_for(info, pick_device(cfg.device))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, info.world_size)))
+    torch.set_num_threads(max(1, usable_cores() // max(1, info.world_size)))
     data = data or load_dataset(cfg.dataset, seed=cfg.seed)
     mcfg = model_config(cfg, data)
     calibration = None
