@@ -73,7 +73,8 @@ def _add_train(sub) -> None:
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--no-augment", action="store_true", help="no random translations")
-    p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
+    p.add_argument("--mixup", type=float, default=0.0,
+                   help="mixup alpha (0 = off; 1 = lambda ~ U(0, 1), the reference's); mixes raw images, then encodes")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (under torchrun: each rank its GPU)")
     p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
@@ -163,6 +164,7 @@ def _add_apps(sub) -> None:
     p.add_argument("--dataset", default="mnist5k", help="e.g. mnist5k, or cifar10:DIR with --model resnet")
     p.add_argument("--model", default="lenet", help="lenet, resnet or spikformer")
     p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha for every run (0 = off)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--workers", type=_positive, default=None,
                    help="runs in parallel, each in its own process on its own cores (default: cores // 2)")
@@ -352,7 +354,7 @@ def cmd_compare(a) -> int:
 
     rows = [parse_row(item) for item in a.only] if a.only else list(GRID)
     s = Settings(epochs=a.epochs, seeds=a.seeds, lava_samples=a.lava_samples, dataset=a.dataset, model=a.model,
-                 batch_size=a.batch_size, device=a.device, workers=a.workers or default_workers(),
+                 batch_size=a.batch_size, mixup=a.mixup, device=a.device, workers=a.workers or default_workers(),
                  workdir=a.workdir, simdir=a.simdir, out=a.out, progress=not a.quiet, rows=rows)
     done = run_comparison(s)
     print(f"comparison: {len(done)} runs this time -> {a.out}")

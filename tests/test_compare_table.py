@@ -55,6 +55,8 @@ def test_resume_skips_finished_runs_with_the_same_settings(tmp_path):
     assert pending(s) == [(rows[0], 0), (rows[1], 0), (rows[1], 1)]
     s2 = Settings(**{**s.__dict__, "epochs": 2})  # another epoch count: nothing is done yet
     assert len(pending(s2)) == 4
+    # the stored run has no "mixup" key (tables from before it existed): it counts as the default, 0
+    assert len(pending(Settings(**{**s.__dict__, "mixup": 1.0}))) == 4
 
 
 def test_grid_is_the_issue_grid():

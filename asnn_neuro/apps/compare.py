@@ -25,8 +25,9 @@ from asnn_neuro.apps.compare_table import load_runs, write_table
 from asnn_neuro.errors import InputError, UnsupportedLayerError
 from asnn_neuro.util.cores import usable_cores
 
-# what a stored run must share with the current settings to count as done
-SETTINGS_KEYS = ("dataset", "model", "epochs", "batch_size", "lava_samples")
+# what a stored run must share with the current settings to count as done (a key a stored run
+# lacks counts as its default: tables from before the key existed stay resumable)
+SETTINGS_KEYS = ("dataset", "model", "epochs", "batch_size", "lava_samples", "mixup")
 CONVERGENCE_EPOCHS = 3  # the table reports how much test accuracy moved over the last epochs
 
 
@@ -40,6 +41,7 @@ class Settings:
     dataset: str = "mnist5k"
     model: str = "lenet"
     batch_size: int = 64
+    mixup: float = 0.0
     device: str = "auto"
     workers: int = 1
     workdir: str = "netx_exports"
@@ -63,6 +65,8 @@ def check_settings(s: Settings) -> None:
                           ("--batch-size", s.batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(f"{option} must be an integer >= 1, got {value!r}")
+    if isinstance(s.mixup, bool) or not isinstance(s.mixup, (int, float)) or not 0 <= s.mixup <= 1e3:
+        raise InputError(f"--mixup must be a number in [0, 1000], got {s.mixup!r}")
     if not isinstance(s.lava_samples, int) or s.lava_samples < 0:
         raise InputError(f"--lava-samples must be an integer >= 0, got {s.lava_samples!r}")
     if s.model not in MODELS:
@@ -87,13 +91,15 @@ def check_settings(s: Settings) -> None:
         load_runs(runs_json)  # a damaged file is refused here, not overwritten
 
 
-def _matches(run: dict, s: Settings) -> bool:
-    return all(run.get(k) == getattr(s, k) for k in SETTINGS_KEYS)
+def matches(run: dict, s: Settings) -> bool:
+    """True when a stored run was made with the settings ``s`` (see SETTINGS_KEYS)."""
+    defaults = Settings()
+    return all(run.get(k, getattr(defaults, k)) == getattr(s, k) for k in SETTINGS_KEYS)
 
 
 def pending(s: Settings) -> list[tuple[Row, int]]:
     """(row, seed) pairs not yet in the table's JSON with these settings, in grid order."""
-    done = {(r["row"], r["seed"]) for r in load_runs(Path(s.out).with_suffix(".json")) if _matches(r, s)}
+    done = {(r["row"], r["seed"]) for r in load_runs(Path(s.out).with_suffix(".json")) if matches(r, s)}
     return [(row, seed) for row in s.rows for seed in range(s.seeds) if (row.key, seed) not in done]
 
 
@@ -109,7 +115,7 @@ def run_one(row: Row, seed: int, s: Settings) -> dict:
     name = row.run_name(seed)
     cfg = TrainConfig(dataset=s.dataset, model=s.model, encoding=row.encoding, neuron=row.neuron,
                       timesteps=row.timesteps, epochs=s.epochs, seed=seed, name=name, batch_size=s.batch_size,
-                      device=s.device, workdir=s.workdir, **row.options)
+                      mixup=s.mixup, device=s.device, workdir=s.workdir, **row.options)
     tr = None
     if (Path(s.workdir) / name / "checkpoint.pt").is_file():
         try:  # continue an interrupted run (its options must match, else it is trained afresh)

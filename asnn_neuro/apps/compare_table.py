@@ -109,9 +109,9 @@ def _row_line(runs: list[dict]) -> str:
 
 
 def render(runs: list[dict], s: Settings) -> str:
-    from asnn_neuro.apps.compare import SETTINGS_KEYS
+    from asnn_neuro.apps.compare import matches
 
-    current = [r for r in runs if all(r.get(k) == getattr(s, k) for k in SETTINGS_KEYS)]
+    current = [r for r in runs if matches(r, s)]
     groups: dict[tuple, list[dict]] = {}
     for r in current:
         groups.setdefault((r["encoding"], r["neuron"], r["timesteps"], r["variant"]), []).append(r)
@@ -120,7 +120,9 @@ def render(runs: list[dict], s: Settings) -> str:
         f"# The paper's comparison, reproduced on {s.dataset}",
         "",
         f"Produced by `asnn compare --dataset {s.dataset} --model {s.model} --epochs {s.epochs} "
-        f"--seeds {s.seeds} --lava-samples {s.lava_samples}` (resumable: the same command continues a "
+        f"--seeds {s.seeds} --lava-samples {s.lava_samples}"
+        f"{f' --batch-size {s.batch_size}' if s.batch_size != 64 else ''}{f' --mixup {s.mixup:g}' if s.mixup else ''}"
+        "` (resumable: the same command continues a "
         f"partial table); last updated {datetime.date.today().isoformat()}, {machine()}. "
         f"{len(current)} runs in {len(groups)} rows so far, {total_h:.1f} h of run wall time.",
         "",
