@@ -17,38 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from asnn_neuro.apps.compare_grid import GRID, Row, check_row
+from asnn_neuro.apps.compare_grid import SETTINGS_KEYS, Row, Settings, check_row, matches
 from asnn_neuro.apps.compare_table import load_runs, write_table
 from asnn_neuro.errors import InputError, UnsupportedLayerError
 from asnn_neuro.util.cores import usable_cores
 
-# what a stored run must share with the current settings to count as done (a key a stored run
-# lacks counts as its default: tables from before the key existed stay resumable)
-SETTINGS_KEYS = ("dataset", "model", "epochs", "batch_size", "lava_samples", "mixup")
-CONVERGENCE_EPOCHS = 3  # the table reports how much test accuracy moved over the last epochs
-
-
-@dataclass
-class Settings:
-    """Everything ``asnn compare`` was asked to do, except which rows."""
-
-    epochs: int = 15
-    seeds: int = 3
-    lava_samples: int = 100
-    dataset: str = "mnist5k"
-    model: str = "lenet"
-    batch_size: int = 64
-    mixup: float = 0.0
-    device: str = "auto"
-    workers: int = 1
-    workdir: str = "netx_exports"
-    simdir: str = "sims"
-    out: str = "docs/paper_comparison.md"
-    progress: bool = True
-    rows: list[Row] = field(default_factory=lambda: list(GRID))
+CONVERGENCE_EPOCHS = 3  # each run stores its held-out accuracy over its last epochs (the table's 'moved')
 
 
 def default_workers() -> int:
@@ -89,12 +66,6 @@ def check_settings(s: Settings) -> None:
     runs_json = out.with_suffix(".json")
     if runs_json.exists():
         load_runs(runs_json)  # a damaged file is refused here, not overwritten
-
-
-def matches(run: dict, s: Settings) -> bool:
-    """True when a stored run was made with the settings ``s`` (see SETTINGS_KEYS)."""
-    defaults = Settings()
-    return all(run.get(k, getattr(defaults, k)) == getattr(s, k) for k in SETTINGS_KEYS)
 
 
 def pending(s: Settings) -> list[tuple[Row, int]]:

@@ -1,4 +1,4 @@
-"""The rows of ``asnn compare``: one training configuration each (encoding, neuron, T, method options).
+"""What ``asnn compare`` runs: its rows (encoding, neuron, T, method options) and its ``Settings``.
 
 Default grid, in the order it is run (the paper's two claims first, so that a partial table
 already answers them): {hybrid, temporal} x {asnn, lif} at T = 2, 4, 7; direct coding with asnn
@@ -9,7 +9,7 @@ T = 4; and the batch-norm-statistics and reset-gradient ablations of hybrid ASNN
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from asnn_neuro import encoding as enc
 from asnn_neuro.errors import InputError
@@ -86,3 +86,34 @@ def parse_row(text: str) -> Row:
     row = Row(parts[0], parts[1], int(parts[2]), parts[3] if len(parts) == 4 else "")
     check_row(row, f"--only '{text}'")
     return row
+
+
+# what a stored run must share with the current settings to count as done (a key a stored run
+# lacks counts as its default: tables from before the key existed stay resumable)
+SETTINGS_KEYS = ("dataset", "model", "epochs", "batch_size", "lava_samples", "mixup")
+
+
+@dataclass
+class Settings:
+    """Everything ``asnn compare`` was asked to do, except which rows."""
+
+    epochs: int = 15
+    seeds: int = 3
+    lava_samples: int = 100
+    dataset: str = "mnist5k"
+    model: str = "lenet"
+    batch_size: int = 64
+    mixup: float = 0.0
+    device: str = "auto"
+    workers: int = 1
+    workdir: str = "netx_exports"
+    simdir: str = "sims"
+    out: str = "docs/paper_comparison.md"
+    progress: bool = True
+    rows: list[Row] = field(default_factory=lambda: list(GRID))
+
+
+def matches(run: dict, s: Settings) -> bool:
+    """True when a stored run was made with the settings ``s`` (see SETTINGS_KEYS)."""
+    defaults = Settings()
+    return all(run.get(k, getattr(defaults, k)) == getattr(s, k) for k in SETTINGS_KEYS)

@@ -20,7 +20,7 @@ from asnn_neuro.errors import InputError
 from asnn_neuro.util import atomic
 
 if TYPE_CHECKING:
-    from asnn_neuro.apps.compare import Settings
+    from asnn_neuro.apps.compare_grid import Settings
 
 KEEP_MARKER = "<!-- text below this line is kept when asnn compare rewrites the table -->"
 _ENC_ORDER = ("direct", "rate", "temporal", "temporal-eq", "hybrid", "bitplane", "hybrid-bitplane")
@@ -109,7 +109,7 @@ def _row_line(runs: list[dict]) -> str:
 
 
 def render(runs: list[dict], s: Settings) -> str:
-    from asnn_neuro.apps.compare import matches
+    from asnn_neuro.apps.compare_grid import matches
 
     current = [r for r in runs if matches(r, s)]
     groups: dict[tuple, list[dict]] = {}

@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from asnn_neuro.apps.compare import Settings, run_one
-from asnn_neuro.apps.compare_grid import Row
+from asnn_neuro.apps.compare import run_one
+from asnn_neuro.apps.compare_grid import Row, Settings
 from asnn_neuro.util import atomic
 
 
