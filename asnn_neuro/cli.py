@@ -73,12 +73,20 @@ def _add_train(sub) -> None:
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--no-augment", action="store_true", help="no random translations")
-    p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
+    p.add_argument("--mixup", type=float, default=0.0,
+                   help="mixup alpha (0 = off; 1 = lambda ~ U(0, 1), the reference's); mixes raw images, then encodes")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (under torchrun: each rank its GPU)")
     p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                    help="model-specific option, e.g. widths=16,32,64 (repeatable)")
+    p.add_argument("--bn-stats", default="pooled", choices=("pooled", "per-step"),
+                   help="batch-norm statistics in training: pooled over time, or per step (the paper's "
+                        "reference); evaluation and deployment use one set of running statistics either way")
+    p.add_argument("--reset-grad", action="store_true",
+                   help="let the gradient flow through the soft reset (asnn, lif; the paper's reference)")
+    p.add_argument("--no-readout-scale", action="store_true",
+                   help="asnn without the per-step readout scale (the reference's ASNN-off ablation)")
     _common(p)
 
 
@@ -154,13 +162,23 @@ def _add_apps(sub) -> None:
     p.add_argument("--fast", action="store_true", help="fewer epochs and samples (a quick smoke run)")
     _common(p)
 
-    p = sub.add_parser("compare", help="reproduce the paper's encoding x neuron x T comparison", epilog=EPILOG)
+    p = sub.add_parser("compare", help="reproduce the paper's encoding x neuron x T comparison", epilog=EPILOG,
+                       description="Train, export, run (executor, Lava) and tabulate every row of the paper's "
+                       "comparison for several seeds. Resumable: rerunning the same command skips finished "
+                       "runs and continues a half-trained one.")
     p.add_argument("--epochs", type=_positive, default=15)
+    p.add_argument("--seeds", type=_positive, default=3, help="seeds 0..N-1 per row (default 3)")
     p.add_argument("--lava-samples", type=_count, default=100)
-    p.add_argument("--dataset", default="mnist5k")
+    p.add_argument("--dataset", default="mnist5k", help="e.g. mnist5k, or cifar10:DIR with --model resnet")
+    p.add_argument("--model", default="lenet", help="lenet, resnet or spikformer")
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha for every run (0 = off)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="runs in parallel, each in its own process on its own cores (default: cores // 2)")
     p.add_argument("--out", default="docs/paper_comparison.md")
-    p.add_argument("--only", action="append", default=[], metavar="ENC:NEURON:T",
-                   help="run only these configurations (repeatable), e.g. hybrid:asnn:4")
+    p.add_argument("--only", action="append", default=[], metavar="ENC:NEURON:T[:VARIANT]",
+                   help="run only these rows (repeatable), e.g. hybrid:asnn:4 or hybrid:asnn:4:reset-grad")
     _common(p)
 
     p = sub.add_parser("doctor", help="check the installation", epilog=EPILOG)
@@ -218,7 +236,8 @@ def cmd_train(a) -> int:
     cfg = TrainConfig(dataset=a.dataset, model=a.model, encoding=a.encoding, neuron=a.neuron,
                       timesteps=a.timesteps, epochs=a.epochs, seed=a.seed, name=name, batch_size=a.batch_size,
                       lr=a.lr, weight_decay=a.weight_decay, augment=not a.no_augment, mixup=a.mixup,
-                      device=a.device, amp=a.amp, workdir=a.workdir, options=_options(a.model_option))
+                      device=a.device, amp=a.amp, workdir=a.workdir, options=_options(a.model_option),
+                      bn_stats=a.bn_stats, reset_grad=a.reset_grad, readout_scale=not a.no_readout_scale)
     r = train(cfg, resume=a.resume, show_progress=not a.quiet)
     print(f"trained {name}: test accuracy {100 * r['test_accuracy']:.2f}% on {r['test_samples']} held-out "
           f"samples ({r['samples_per_s']:.0f} samples/s) -> {cfg.out_dir}/")
@@ -357,19 +376,15 @@ def cmd_demo(a) -> int:
 
 
 def cmd_compare(a) -> int:
-    from asnn_neuro.apps.compare import run_comparison
+    from asnn_neuro.apps.compare import Settings, default_workers, run_comparison
+    from asnn_neuro.apps.compare_grid import GRID, parse_row
 
-    configs = None
-    if a.only:
-        configs = []
-        for item in a.only:
-            parts = item.split(":")
-            if len(parts) != 3 or not parts[2].isdigit():
-                raise InputError(f"--only '{item}': expected ENCODING:NEURON:T, e.g. hybrid:asnn:4")
-            configs.append((parts[0], parts[1], int(parts[2])))
-    run_comparison(epochs=a.epochs, lava_samples=a.lava_samples, dataset=a.dataset, workdir=a.workdir,
-                   simdir=a.simdir, out=a.out, configs=configs, progress=not a.quiet)
-    print(f"comparison -> {a.out}")
+    rows = [parse_row(item) for item in a.only] if a.only else list(GRID)
+    s = Settings(epochs=a.epochs, seeds=a.seeds, lava_samples=a.lava_samples, dataset=a.dataset, model=a.model,
+                 batch_size=a.batch_size, mixup=a.mixup, device=a.device, workers=a.workers or default_workers(),
+                 workdir=a.workdir, simdir=a.simdir, out=a.out, progress=not a.quiet, rows=rows)
+    done = run_comparison(s)
+    print(f"comparison: {len(done)} runs this time -> {a.out}")
     return 0
 
 

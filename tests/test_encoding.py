@@ -93,20 +93,13 @@ def _reference_temporal_step(v: float, T: int) -> int:
 @given(
     values=st.lists(st.floats(0.0, 1.0, width=32), min_size=1, max_size=16),
     T=st.integers(1, 40),  # T > 33 exercises the searchsorted path
-    hybrid=st.booleans(),
 )
-def test_temporal_exactly_one_spike_at_reference_step(values, T, hybrid):
-    if hybrid:
-        T = max(T, 2)
-        out = encode(row(*values), "hybrid", T)[..., 1:]
-        steps = T - 1
-    else:
-        out = encode(row(*values), "temporal", T)
-        steps = T
+def test_temporal_exactly_one_spike_at_reference_step(values, T):
+    out = encode(row(*values), "temporal", T)
     assert set(out.unique().tolist()) <= {0.0, 1.0}
     assert (out.sum(-1) == 1).all()
     got = out[0, 0, 0].argmax(-1).tolist()
-    assert got == [_reference_temporal_step(v, steps) for v in values]
+    assert got == [_reference_temporal_step(v, T) for v in values]
 
 
 # ---------------------------------------------------------------------------
@@ -150,12 +143,62 @@ def test_bitplane_reconstructs_level(values, T):
 # hybrid
 
 
+def test_hybrid_T2_spikes_exactly_where_x_at_least_half():
+    # the reference's grid: frame 1 fires where x >= 1 - 1/2; below 1/2 nothing fires
+    x = row(0.0, 0.1, 0.4999, 0.5, 0.75, 1.0)
+    out = encode(x, "hybrid", 2)
+    assert torch.equal(out[..., 0], x)
+    assert out[0, 0, 0, :, 1].tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+
+
 def test_hybrid_T4_by_hand():
-    # frame 0 = x; frames 1..3 = temporal with 3 steps, th = (2/3, 1/3, 0)
-    x = row(0.0, 0.25, 0.5, 2 / 3, 1.0)
+    # frame 0 = x; frame k fires where x first >= 1 - k/4: thresholds 3/4, 1/2, 1/4; x < 1/4 never fires
+    x = row(0.0, 0.1, 0.2499, 0.25, 0.3, 0.4999, 0.5, 0.74, 0.75, 1.0)
     out = encode(x, "hybrid", 4)
     assert torch.equal(out[..., 0], x)
-    assert out[0, 0, 0, :, 1:].tolist() == [r[1:] for r in spikes_at([2, 2, 1, 0, 0], 3, offset=1)]
+    assert out[0, 0, 0, :, 1:].tolist() == [
+        [0, 0, 0], [0, 0, 0], [0, 0, 0],   # x < 1/4: silent (frame 0 carried it)
+        [0, 0, 1], [0, 0, 1],              # 1/4 <= x < 1/2: frame 3
+        [0, 0, 1], [0, 1, 0], [0, 1, 0],   # 1/2 <= x < 3/4: frame 2
+        [1, 0, 0], [1, 0, 0],              # x >= 3/4: frame 1
+    ]
+
+
+def _reference_hybrid_frame(v: float, T: int) -> int | None:
+    """Frame k in 1..T-1 of the first float32(v) >= float32((T-k)/T), or None (v < 1/T)."""
+    for k in range(1, T):
+        if np.float32(v) >= np.float32(T - k) / np.float32(T):
+            return k
+    return None
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    values=st.lists(st.floats(0.0, 1.0, width=32), min_size=1, max_size=16),
+    T=st.integers(2, 40),  # T > 33 exercises the searchsorted path
+)
+def test_hybrid_fires_at_most_once_on_the_full_grid(values, T):
+    out = encode(row(*values), "hybrid", T)
+    spikes = out[0, 0, 0, :, 1:]
+    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+    assert (spikes.sum(-1) <= 1).all()
+    for v, s in zip(values, spikes.tolist()):
+        k = _reference_hybrid_frame(v, T)
+        assert s == [1.0 if k == j else 0.0 for j in range(1, T)]
+        if np.float32(v) < np.float32(1) / np.float32(T):
+            assert k is None
+
+
+def test_hybrid_dark_images_cost_no_spikes():
+    x = torch.zeros(2, 1, 3, 3)
+    x[0, 0, 1, 1] = 0.2  # below 1/4 at T = 4, and below the hybrid-bitplane level 1 at T = 4 (0.5/7)
+    x[1, 0, 0, 0] = 0.05
+    for T in (2, 4):
+        assert encode(x, "hybrid", T)[..., 1:].sum() == 0
+    assert encode(x * 0.5, "hybrid", 7)[..., 1:].sum() == 0  # 0.1 < 1/7
+    assert encode(x, "hybrid", 7)[..., 1:].sum() == 1  # 0.2 >= 1/7 fires once (frame 6)
+    assert encode(x * 0.3, "hybrid-bitplane", 4)[..., 1:].sum() == 0  # 0.06 < 1/14: level 0
+    assert encode(torch.zeros(1, 1, 2, 2), "hybrid-bitplane", 8)[..., 1:].sum() == 0
 
 
 def test_hybrid_bitplane_T3_by_hand():

@@ -32,7 +32,7 @@ def test_per_step_schedule_changes_only_its_step():
     assert changed[0, 0].tolist()[0] == 1.0
 
 
-def _reference(current, lam, gain, alpha=4.0):
+def _reference(current, lam, gain, alpha=4.0, reset_grad=False):
     u = torch.zeros_like(current[..., 0])
     out = []
     for t in range(current.shape[-1]):
@@ -41,8 +41,26 @@ def _reference(current, lam, gain, alpha=4.0):
         hard = (u >= 1).to(current.dtype)
         s = hard + sig - sig.detach()  # forward: Heaviside; backward: sigmoid surrogate
         out.append(s)
-        u = u - hard
+        u = u - (s if reset_grad else hard)  # reset_grad: the reference's undetached soft reset
     return torch.stack(out, -1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # float32 on the CPU: the native kernel's dtype
+def test_reset_gradient_matches_autograd_through_the_reset(dtype):
+    torch.manual_seed(1)
+    current = torch.randn(4, 7, 5, dtype=dtype, requires_grad=True)
+    lam = torch.rand(5, dtype=dtype, requires_grad=True)
+    gain = (torch.rand(5, dtype=dtype) + 0.8).requires_grad_()
+    w = torch.randn(4, 7, 5, dtype=dtype)
+    args = (current, lam, gain)
+    got = torch.autograd.grad((asnn_dynamics(*args, reset_grad=True) * w).sum(), args)
+    want = torch.autograd.grad((_reference(*args, reset_grad=True) * w).sum(), args)
+    detached = torch.autograd.grad((asnn_dynamics(*args) * w).sum(), args)
+    tol = 1e-12 if dtype == torch.float64 else 1e-4
+    for g, r in zip(got, want):
+        assert torch.allclose(g, r, atol=tol, rtol=tol)
+    assert not torch.allclose(detached[0], got[0], atol=1e-3)  # the option changes the gradient
+    assert torch.equal(asnn_dynamics(*args, reset_grad=True), asnn_dynamics(*args))  # not the spikes
 
 
 def test_fused_kernel_gradients_match_autograd_reference():

@@ -13,8 +13,16 @@ the device of ``x``. Time steps are ``t = 0 .. T-1``.
   of the spikes (needs a :class:`TemporalEqCalibration`).
 - ``bitplane``: ``level = round(x * (2^T - 1))`` sent as its T binary digits, most
   significant bit first (``T <= 24``).
-- ``hybrid``: step 0 analog ``x``; steps 1..T-1 ``temporal`` with T-1 steps.
+- ``hybrid`` (the paper's "mix time"): step 0 analog ``x``; step ``k = 1..T-1`` a
+  spike where ``x`` first satisfies ``x >= 1 - k/T`` -- the temporal thresholds of
+  the FULL T-step grid, so the lowest is ``1/T``: values below it (a digit's black
+  background) never fire, the analog step 0 already carried them, and every value
+  fires at most once. At ``T = 2`` the one spike frame is ``x >= 1/2``.
 - ``hybrid-bitplane``: step 0 analog ``x``; steps 1..T-1 ``bitplane`` with T-1 bits.
+  Dark values cost no spikes here either: ``round(x (2^(T-1) - 1)) = 0`` for
+  ``x < 1 / (2 (2^(T-1) - 1))`` (level 0 has no set bit). The bit-planes keep the
+  plain ``bitplane`` code of the T-1 spike steps (no re-scaling to skip the
+  levels below ``1/T``): zero stays silent and every level stays representable.
 
 Numerical decisions (all pinned by ``tests/test_encoding.py``):
 
@@ -72,7 +80,7 @@ _DESCRIPTIONS = {
     "temporal": "one spike per value at the first step i with x >= 1-(i+1)/T",
     "temporal-eq": "temporal on sigmoid(LayerNorm(x)), thresholds at training-set quantiles",
     "bitplane": f"round(x*(2^T-1)) as T binary digits, MSB first (T <= {MAX_BITPLANES})",
-    "hybrid": "step 0 analog x, steps 1..T-1 temporal spikes (T >= 2)",
+    "hybrid": "step 0 analog x, step k=1..T-1 spikes where x first >= 1-k/T; x < 1/T never fires (T >= 2)",
     "hybrid-bitplane": "step 0 analog x, steps 1..T-1 bit-planes (T >= 2)",
 }
 # Above this many thresholds the firing step is found by binary search
@@ -312,8 +320,9 @@ def encode(
 
     # hybrid schemes: frame 0 analog, frames 1..T-1 spikes of T-1 steps / bits
     if scheme == "hybrid":
-        step = _first_crossing(xc, _uniform_thresholds(T - 1, cdtype, x.device))
-        out = _lookup(step, _one_hot_table(T - 1, 1, x.dtype, x.device), shape)
+        # the T-1 thresholds (T-1)/T .. 1/T of the full grid; crossing none (x < 1/T) -> row T-1: silent
+        step = _first_crossing(xc, _uniform_thresholds(T, cdtype, x.device))
+        out = _lookup(step, _one_hot_table(T - 1, 1, x.dtype, x.device, silent_row=True), shape)
     else:  # hybrid-bitplane
         out = _bitplanes(xc, T - 1, 1, x.dtype, shape)
     out[..., 0] = x
@@ -361,10 +370,13 @@ def _first_crossing(v: torch.Tensor, th: torch.Tensor) -> torch.Tensor:
     return (L - at_or_below).view(v.shape)
 
 
-def _one_hot_table(steps: int, offset: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """Row s: a spike at column offset + s, over offset + steps columns."""
-    table = torch.zeros((steps, offset + steps), dtype=dtype, device=device)
-    table[:, offset:] = torch.eye(steps, dtype=dtype, device=device)
+def _one_hot_table(steps: int, offset: int, dtype: torch.dtype, device: torch.device,
+                   silent_row: bool = False) -> torch.Tensor:
+    """Row s: a spike at column offset + s, over offset + steps columns.
+
+    ``silent_row`` appends row ``steps`` with no spike (a value that crossed no threshold)."""
+    table = torch.zeros((steps + int(silent_row), offset + steps), dtype=dtype, device=device)
+    table[:steps, offset:] = torch.eye(steps, dtype=dtype, device=device)
     return table
 
 

@@ -14,6 +14,9 @@ class ModelConfig:
     encoding: str
     timesteps: int
     options: dict = field(default_factory=dict)  # model-specific (depth, width, ...)
+    bn_stats: str = "pooled"         # pooled | per-step (see models.method)
+    reset_grad: bool = False         # gradient through the soft reset
+    readout_scale: bool = True       # the ASNN readout's per-step scale w[t]
 
     def to_dict(self) -> dict:
         return asdict(self)

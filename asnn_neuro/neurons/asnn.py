@@ -7,7 +7,9 @@ Equations (per layer, per time step t = 0..T-1; the adaptive neuron of arXiv 240
     u_t = u_t - theta * s_t                    soft reset (by subtraction)
 
 Surrogate gradient: dH/du = a * sig(a (u - theta)) * (1 - sig(a (u - theta))), a = 4.
-The reset path is detached (the gradient does not flow through s_t into u_t).
+The reset path is detached by default (the gradient does not flow through s_t into u_t);
+with ``reset_grad`` it flows, as in the paper's reference code: du_post/du_pre = 1 - theta dH/du.
+The compiled CPU kernel implements the detached reset only; ``reset_grad`` takes the torch path.
 
 ``asnn_step`` is one step on plain tensors (readable, used by the tests);
 ``asnn_dynamics`` is the fused kernel used in training: one pass over time in
@@ -56,10 +58,11 @@ class _ASNNDynamics(torch.autograd.Function):
     one reverse pass for the state gradient and batched reductions for the rest."""
 
     @staticmethod
-    def forward(ctx, current, leak, gain, threshold: float, alpha: float, quant_step: float):
+    def forward(ctx, current, leak, gain, threshold: float, alpha: float, quant_step: float, reset_grad: bool):
         ctx.threshold = threshold
         ctx.alpha = alpha
-        lib = _native_for(current)
+        ctx.reset_grad = reset_grad
+        lib = None if reset_grad else _native_for(current)  # the C kernel detaches the reset
         ctx.native = lib is not None
         if lib is not None:  # compiled CPU kernel on the time-last layout, no copies
             cur = current.contiguous()
@@ -95,11 +98,20 @@ class _ASNNDynamics(torch.autograd.Function):
         steps = cur.shape[0]
         # surrogate a * sig * (1 - sig), built in place to keep full-size temporaries to two
         sig = (u_pre - theta).mul_(alpha).sigmoid_()
-        grad_u = torch.mul(sig, sig).neg_().add_(sig).mul_(grad_spikes.movedim(-1, 0)).mul_(alpha)
-        del sig
         lam = leak.tolist()
-        for t in range(steps - 2, -1, -1):  # dL/du_pre[t] += lam[t+1] * dL/du_pre[t+1]
-            grad_u[t].add_(grad_u[t + 1], alpha=lam[t + 1])
+        if ctx.reset_grad:  # dL/du_pre[t] = h[t] dL/ds[t] + (1 - theta h[t]) lam[t+1] dL/du_pre[t+1]
+            surr = torch.mul(sig, sig).neg_().add_(sig).mul_(alpha)  # h = dH/du
+            del sig
+            grad_u = surr * grad_spikes.movedim(-1, 0)
+            for t in range(steps - 2, -1, -1):
+                carry = grad_u[t + 1] * lam[t + 1]
+                grad_u[t].add_(carry).sub_(carry * surr[t], alpha=theta)
+            del surr
+        else:
+            grad_u = torch.mul(sig, sig).neg_().add_(sig).mul_(grad_spikes.movedim(-1, 0)).mul_(alpha)
+            del sig
+            for t in range(steps - 2, -1, -1):  # dL/du_pre[t] += lam[t+1] * dL/du_pre[t+1]
+                grad_u[t].add_(grad_u[t + 1], alpha=lam[t + 1])
         flat_g = grad_u.reshape(steps, -1)
         grad_gain = torch.linalg.vecdot(flat_g, cur.reshape(steps, -1))
         grad_leak = torch.zeros_like(leak)
@@ -109,7 +121,7 @@ class _ASNNDynamics(torch.autograd.Function):
                 - theta * torch.linalg.vecdot(g1, spikes[:-1].reshape(steps - 1, -1))
         shape = (steps,) + (1,) * (cur.dim() - 1)
         grad_current = grad_u.mul_(gain.reshape(shape)).movedim(0, -1)
-        return grad_current, grad_leak, grad_gain, None, None, None
+        return grad_current, grad_leak, grad_gain, None, None, None, None
 
 
 def _native_for(current: torch.Tensor):
@@ -128,21 +140,23 @@ def _native_backward(ctx, grad_spikes):
     native.check(lib.asnn_backward(grad.data_ptr(), cur.data_ptr(), u_pre.data_ptr(), cur.numel() // steps, steps,
                                    lam.data_ptr(), g.data_ptr(), ctx.threshold, ctx.alpha, grad_cur.data_ptr(),
                                    grad_leak.data_ptr(), grad_gain.data_ptr(), torch.get_num_threads()), "ASNN")
-    return grad_cur, grad_leak.to(lam.dtype), grad_gain.to(g.dtype), None, None, None
+    return grad_cur, grad_leak.to(lam.dtype), grad_gain.to(g.dtype), None, None, None, None
 
 
 def asnn_dynamics(
     current: torch.Tensor, leak: torch.Tensor, gain: torch.Tensor,
-    threshold: float = 1.0, alpha: float = 4.0, quant_step: float = 0.0,
+    threshold: float = 1.0, alpha: float = 4.0, quant_step: float = 0.0, reset_grad: bool = False,
 ) -> torch.Tensor:
-    """Spikes (..., T) of ASNN neurons driven by ``current`` (..., T); leak, gain (T,)."""
+    """Spikes (..., T) of ASNN neurons driven by ``current`` (..., T); leak, gain (T,).
+
+    ``reset_grad``: the gradient flows through the soft reset (torch path), else it is detached."""
     steps = current.shape[-1]
     leak = leak.expand(steps) if leak.numel() == 1 else leak
     gain = gain.expand(steps) if gain.numel() == 1 else gain
     if leak.shape[0] != steps or gain.shape[0] != steps:
         raise ValueError(f"schedules of length {leak.shape[0]}/{gain.shape[0]} for {steps} time steps")
     return _ASNNDynamics.apply(current, leak.to(current.dtype), gain.to(current.dtype),
-                               float(threshold), float(alpha), float(quant_step))
+                               float(threshold), float(alpha), float(quant_step), bool(reset_grad))
 
 
 class Neuron(base.Neuron):
@@ -170,6 +184,7 @@ class Neuron(base.Neuron):
         self.leak = torch.nn.Parameter(torch.full((n,), float(leak)), requires_grad=requires_grad)
         self.gain = torch.nn.Parameter(torch.full((n,), float(gain)), requires_grad=requires_grad)
         self.quant_step = 0.0
+        self.reset_grad = False  # gradient through the soft reset (set by models.method.apply_method)
 
     def clamp(self) -> None:
         with torch.no_grad():
@@ -211,7 +226,7 @@ class Neuron(base.Neuron):
         if self.quant_step > 0:  # quantisation-aware: 12-bit schedules, straight-through gradient
             leak = leak + (torch.round(leak * lim.DECAY_ONE) / lim.DECAY_ONE - leak).detach()
             gain = gain + (torch.round(gain * lim.DECAY_ONE) / lim.DECAY_ONE - gain).detach()
-        spikes = asnn_dynamics(current, leak, gain, self.threshold, self.alpha, self.quant_step)
+        spikes = asnn_dynamics(current, leak, gain, self.threshold, self.alpha, self.quant_step, self.reset_grad)
         if self.drop is not None:
             spikes = self.drop(spikes)
         return spikes

@@ -12,6 +12,7 @@ import torch
 from asnn_neuro import encoding as enc
 from asnn_neuro.errors import InputError
 from asnn_neuro.models import MODELS, NEURONS
+from asnn_neuro.models.method import check_method
 from asnn_neuro.util.names import check_name
 
 
@@ -39,6 +40,9 @@ class TrainConfig:
     amp: bool = False              # bfloat16 autocast on CUDA (ignored on the CPU)
     init_from: str | None = None   # start from this model's checkpoint (fine-tuning)
     qat_bits: int = 0              # > 0: quantisation-aware training with this many weight bits
+    bn_stats: str = "pooled"       # pooled | per-step batch-norm statistics in training
+    reset_grad: bool = False       # gradient through the soft reset (asnn, lif)
+    readout_scale: bool = True     # False: the reference's ablation, w[t] = 1 (asnn)
     options: dict = field(default_factory=dict)
 
     @property
@@ -70,6 +74,7 @@ def validate(cfg: TrainConfig) -> None:
         raise InputError(f"unknown model '{cfg.model}'; choose one of: {', '.join(MODELS)}")
     if cfg.neuron not in NEURONS:
         raise InputError(f"unknown neuron '{cfg.neuron}'; choose one of: {', '.join(NEURONS)}")
+    check_method(cfg.neuron, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale)
     if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {cfg.seed!r}")
     for option, value, high in (("--lr", cfg.lr, 10.0), ("--weight-decay", cfg.weight_decay, 10.0),

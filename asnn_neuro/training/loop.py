@@ -2,19 +2,18 @@
 
 ``train(TrainConfig)`` -> writes ``netx_exports/NAME/checkpoint.pt`` (after every
 epoch, atomically) and ``train.json``. Every random draw of epoch e (shuffle,
-augmentation, rate spikes, mixup) comes from a generator seeded with
+augmentation, mixup, rate spikes) comes from a generator seeded with
 (seed, e), so an interrupted run resumed with ``--resume`` reaches exactly the
 result of an uninterrupted one.
 
 Default recipe (chosen on mnist5k, see README): Adam, lr 5e-3 with a one-epoch
 warm-up then cosine decay to 0, batch 64, random translations of up to 2 pixels,
-label smoothing 0.05; mixup optional.
+label smoothing 0.05; mixup optional (on the raw images, before encoding).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ from asnn_neuro.training import distributed
 from asnn_neuro.training.checkpoint import load_checkpoint, save_checkpoint
 from asnn_neuro.training.config import TrainConfig, pick_device, validate
 from asnn_neuro.util import atomic
+from asnn_neuro.util.cores import usable_cores
 from asnn_neuro.util.cpu_memory import keep_large_allocations
 from asnn_neuro.util.progress import progress_bar
 
@@ -129,7 +129,8 @@ def _lr_lambda(epochs: int, steps_per_epoch: int):
 
 def model_config(cfg: TrainConfig, data: Dataset) -> ModelConfig:
     return ModelConfig(model=cfg.model, in_shape=data.shape, classes=data.classes, neuron=cfg.neuron,
-                       encoding=cfg.encoding, timesteps=cfg.timesteps, options=dict(cfg.options))
+                       encoding=cfg.encoding, timesteps=cfg.timesteps, options=dict(cfg.options),
+                       bn_stats=cfg.bn_stats, reset_grad=cfg.reset_grad, readout_scale=cfg.readout_scale)
 
 
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, data: Dataset | None = None,
@@ -175,7 +176,7 @@ class _Run:
 def _build(cfg: TrainConfig, info: distributed.DistInfo, data: Dataset | None, prepare: Prepare | None) -> _Run:
     """Data, model (initialised or loaded), optimiser and schedule of a run."""
     device = distributed.device_for(info, pick_device(cfg.device))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, info.world_size)))
+    torch.set_num_threads(max(1, usable_cores() // max(1, info.world_size)))
     data = data or load_dataset(cfg.dataset, seed=cfg.seed)
     mcfg = model_config(cfg, data)
     calibration = None
@@ -229,6 +230,17 @@ def _loss(out: torch.Tensor, y: torch.Tensor, smoothing: float) -> torch.Tensor:
     return F.cross_entropy(out, y, label_smoothing=smoothing)
 
 
+def mixup_draw(cfg: TrainConfig, epoch: int, batch: int, n: int, gen: torch.Generator) -> tuple[float, torch.Tensor]:
+    """Mixup weight lambda ~ Beta(alpha, alpha) (alpha = 1: U(0, 1), the reference's) and partner order."""
+    lam = float(np.random.default_rng([cfg.seed, epoch, batch]).beta(cfg.mixup, cfg.mixup))
+    return lam, torch.randperm(n, generator=gen)
+
+
+def mix_images(x: torch.Tensor, lam: float, perm: torch.Tensor) -> torch.Tensor:
+    """lam * x + (1 - lam) * x[perm] on images in [0, 1] (stays in [0, 1]), before any encoding."""
+    return (lam * x + (1 - lam) * x[perm.to(x.device)]).clamp_(0.0, 1.0)
+
+
 def _train_epoch(run: _Run, epoch: int, show_progress: bool) -> dict:
     """One pass over the (sharded) training set; returns the epoch's totals on this rank."""
     cfg, info = run.cfg, run.info
@@ -246,16 +258,17 @@ def _train_epoch(run: _Run, epoch: int, show_progress: bool) -> dict:
         x, y = run.data.train_x[idx], run.data.train_y[idx].to(run.device)
         if cfg.augment:
             x = random_shift(x, cfg.shift, gen)
+        lam, perm = 1.0, None
+        if cfg.mixup > 0:  # mix the RAW images, then encode (as the reference): spikes stay 0/1
+            lam, perm = mixup_draw(cfg, epoch, b, len(y), gen)
+            x = mix_images(x, lam, perm)
         xb = encode_batch(x, run.mcfg, run.calibration, gen).to(run.device)
         with torch.autocast(device_type=run.device.type, dtype=torch.bfloat16, enabled=amp):
-            if cfg.mixup > 0:
-                lam = float(np.random.default_rng([cfg.seed, epoch, b]).beta(cfg.mixup, cfg.mixup))
-                perm = torch.randperm(len(y), generator=gen).to(run.device)
-                out = run.net(lam * xb + (1 - lam) * xb[perm])
-                loss = lam * _loss(out, y, cfg.label_smoothing) + (1 - lam) * _loss(out, y[perm], cfg.label_smoothing)
-            else:
-                out = run.net(xb)
-                loss = _loss(out, y, cfg.label_smoothing)
+            out = run.net(xb)
+            loss = _loss(out, y, cfg.label_smoothing)
+            if perm is not None:
+                y_b = y[perm.to(run.device)]
+                loss = lam * loss + (1 - lam) * _loss(out, y_b, cfg.label_smoothing)
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         run.opt.step()

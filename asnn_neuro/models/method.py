@@ -1,0 +1,105 @@
+"""Training-semantics switches of the paper's method, applied to any built model.
+
+- ``bn_stats``: ``pooled`` (one set of batch statistics over N, H, W and T: every step is
+  normalised alike) or ``per-step`` (the reference's semantics: in training each time step is
+  normalised with its own batch statistics over N, H, W; the running statistics are shared by
+  all steps and used in evaluation). Evaluation -- and so deployment, where batch norm folds into
+  weights and bias -- is the same for both: one set of running statistics.
+- ``reset_grad``: let the gradient flow through the soft reset of asnn/lif neurons (the
+  reference) instead of detaching it.
+- ``readout_scale``: the ASNN readout's learnable per-step scale w[t]; off, w[t] stays 1 (the
+  reference's own "ASNN off" switch, which keeps the per-step leak and gain).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from asnn_neuro.errors import InputError
+
+BN_STATS = ("pooled", "per-step")
+
+
+def check_method(neuron: str, bn_stats: str, reset_grad: bool, readout_scale: bool) -> None:
+    """Raise InputError naming the first option that does not apply to ``neuron``."""
+    if bn_stats not in BN_STATS:
+        raise InputError(f"--bn-stats must be one of {', '.join(BN_STATS)}, got {bn_stats!r}")
+    if reset_grad and neuron not in ("asnn", "lif"):
+        raise InputError(f"--reset-grad needs --neuron asnn or lif (lava-dl's {neuron} neuron has its own reset)")
+    if not readout_scale and neuron != "asnn":
+        raise InputError(f"--no-readout-scale applies to --neuron asnn only ({neuron} has no per-step readout "
+                         "scale)")
+
+
+class _PerStepNorm:
+    """Batch norm over a time-last tensor (N, C, ..., T) with per-step batch statistics in training.
+
+    Each step t is normalised with the mean and (biased) variance of x[..., t] over every axis but
+    C; the running statistics are updated once per step, in step order, exactly as T calls of one
+    batch-norm module (momentum, or a cumulative average when momentum is None). Evaluation uses
+    the shared running statistics (the base class's forward)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or not self.track_running_stats:
+            return super().forward(x)
+        self._check_input_dim(x)
+        dims = [0, *range(2, x.dim() - 1)]
+        mean = x.mean(dims, keepdim=True)                      # (1, C, 1.., T)
+        var = x.var(dims, unbiased=False, keepdim=True)
+        y = (x - mean) * torch.rsqrt(var + self.eps)
+        if self.affine:
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        self._update_running(mean.detach(), var.detach(), x.numel() // (x.shape[1] * x.shape[-1]))
+        return y
+
+    @torch.no_grad()
+    def _update_running(self, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:
+        mean = mean.reshape(mean.shape[1], -1)                 # (C, T)
+        var = var.reshape(var.shape[1], -1) * (count / max(count - 1, 1))
+        for t in range(mean.shape[1]):
+            self.num_batches_tracked.add_(1)
+            f = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.mul_(1 - f).add_(mean[:, t], alpha=f)
+            self.running_var.mul_(1 - f).add_(var[:, t], alpha=f)
+
+
+class PerStepBatchNorm1d(_PerStepNorm, torch.nn.BatchNorm1d):
+    """``BatchNorm1d`` on (N, C, T) with per-step training statistics (state dict unchanged)."""
+
+
+class PerStepBatchNorm3d(_PerStepNorm, torch.nn.BatchNorm3d):
+    """``BatchNorm3d`` on (N, C, H, W, T) with per-step training statistics (state dict unchanged)."""
+
+
+_PER_STEP = {torch.nn.BatchNorm1d: PerStepBatchNorm1d, torch.nn.BatchNorm3d: PerStepBatchNorm3d}
+
+
+def _per_step_norms(model: torch.nn.Module) -> None:
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            cls = _PER_STEP.get(type(child))
+            if cls is None:
+                continue
+            new = cls(child.num_features, eps=child.eps, momentum=child.momentum, affine=child.affine,
+                      track_running_stats=child.track_running_stats)
+            new.load_state_dict(child.state_dict())
+            setattr(parent, name, new)
+
+
+def apply_method(model: torch.nn.Module, bn_stats: str = "pooled", reset_grad: bool = False,
+                 readout_scale: bool = True) -> torch.nn.Module:
+    """Switch a freshly built model to the requested training semantics (in place; returns it)."""
+    from asnn_neuro.models.blocks import Readout
+    from asnn_neuro.neurons import asnn
+
+    if bn_stats == "per-step":
+        _per_step_norms(model)
+    for m in model.modules():
+        if isinstance(m, asnn.Neuron):
+            m.reset_grad = bool(reset_grad)
+        if isinstance(m, Readout) and not readout_scale:
+            with torch.no_grad():
+                m.step_weight.fill_(1.0)
+            m.step_weight.requires_grad_(False)
+    return model
