@@ -129,8 +129,9 @@ class FloatExecutor:
         return self._neuron(op, x.reshape(n, *op.shape), state)
 
     def _delay(self, op: Op, x: torch.Tensor, state: dict, t: int) -> torch.Tensor:
-        d = torch.as_tensor(delay_steps(op, self.conv.dt))
-        depth = int(d.max(initial=0)) + 1
+        steps = delay_steps(op, self.conv.dt)
+        d = torch.as_tensor(steps)
+        depth = int(steps.max(initial=0)) + 1
         s = state.setdefault(op.name, {"buf": torch.zeros(depth, *x.shape, dtype=DTYPE)})
         buf = s["buf"]
         buf[t % depth] = x

@@ -81,7 +81,7 @@ def _trace(fg: FloatGraph, target: Op, start: str, dt: float) -> _Chain:
                               "path sums only at neurons")
         if x.kind == "Delay":
             src = fg.op(fwd[0])
-            if ops or not (src.is_neuron or src.kind == "Input"):
+            if not (src.is_neuron or src.kind == "Input"):
                 raise ChipRefusal(f"node '{x.name}' (Delay) follows a synapse; only a delay of a neuron's output "
                                   "(axonal delay) maps to the chip")
             delay = np.rint(x.params["delay"] / dt).astype(np.int64)
