@@ -10,13 +10,23 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 LIBRARIES = ("snntorch", "sinabs", "spikingjelly")
 GAINS = {"snntorch": 3.0, "sinabs": 2.0, "spikingjelly": 12.0}  # random weights x gain: 10-40 % spikes per layer
-Built = tuple[torch.nn.Module, Callable[[Path], None], Callable[[torch.Tensor], list[np.ndarray]]]
+
+
+class Built(NamedTuple):
+    """model; export(path) with the library's NIR exporter; forward(x) -> spikes per neuron layer
+    (N, T, neurons), no gradients; counts(x) -> output spike counts (N, classes) with gradients."""
+
+    model: torch.nn.Module
+    export: Callable[[Path], None]
+    forward: Callable[[torch.Tensor], list[np.ndarray]]
+    counts: Callable[[torch.Tensor], torch.Tensor]
 
 
 def _quiet():
@@ -62,8 +72,7 @@ def _snntorch(in_shape, hidden, classes, timesteps, gain) -> Built:
 
         nir.write(str(path), export_to_nir(model, torch.zeros(1, *in_shape), ignore_dims=[0]))
 
-    @torch.no_grad()
-    def forward(x: torch.Tensor) -> list[np.ndarray]:
+    def run(x: torch.Tensor) -> list[torch.Tensor]:
         utils.reset(model)
         outs: list[list[torch.Tensor]] = [[] for _ in neurons]
         for t in range(x.shape[1]):
@@ -74,9 +83,9 @@ def _snntorch(in_shape, hidden, classes, timesteps, gain) -> Built:
                     h = h[0]
                 if m in neurons:
                     outs[neurons.index(m)].append(h.reshape(h.shape[0], -1))
-        return [torch.stack(o, 1).numpy() for o in outs]
+        return [torch.stack(o, 1) for o in outs]
 
-    return model, export, forward
+    return Built(model, export, _no_grad(run), lambda x: run(x)[-1].sum(1))
 
 
 def _sinabs(in_shape, hidden, classes, timesteps, gain) -> Built:
@@ -100,8 +109,7 @@ def _sinabs(in_shape, hidden, classes, timesteps, gain) -> Built:
         graph.infer_types()  # sinabs leaves conv/flatten types open, and nir.write refuses None
         nir.write(str(path), graph)
 
-    @torch.no_grad()
-    def forward(x: torch.Tensor) -> list[np.ndarray]:
+    def run(x: torch.Tensor) -> list[torch.Tensor]:
         sinabs.reset_states(model)
         n, steps = x.shape[:2]
         h = x.reshape(n * steps, *x.shape[2:])  # Squeeze layers: batch and time folded together
@@ -109,10 +117,10 @@ def _sinabs(in_shape, hidden, classes, timesteps, gain) -> Built:
         for m in model:
             h = m(h)
             if m in neurons:
-                outs.append(h.reshape(n, steps, -1).numpy())
+                outs.append(h.reshape(n, steps, -1))
         return outs
 
-    return model, export, forward
+    return Built(model, export, _no_grad(run), lambda x: run(x)[-1].sum(1))
 
 
 def _spikingjelly(in_shape, hidden, classes, timesteps, gain) -> Built:
@@ -132,8 +140,7 @@ def _spikingjelly(in_shape, hidden, classes, timesteps, gain) -> Built:
         export_to_nir(model, torch.zeros(1, *in_shape), save_path=str(path))
         functional.reset_net(model)
 
-    @torch.no_grad()
-    def forward(x: torch.Tensor) -> list[np.ndarray]:
+    def run(x: torch.Tensor) -> list[torch.Tensor]:
         functional.reset_net(model)
         outs: list[list[torch.Tensor]] = [[] for _ in neurons]
         for t in range(x.shape[1]):
@@ -142,10 +149,40 @@ def _spikingjelly(in_shape, hidden, classes, timesteps, gain) -> Built:
                 h = m(h)
                 if m in neurons:
                     outs[neurons.index(m)].append(h.reshape(h.shape[0], -1))
-        functional.reset_net(model)
-        return [torch.stack(o, 1).numpy() for o in outs]
+        return [torch.stack(o, 1) for o in outs]
 
-    return model, export, forward
+    return Built(model, export, _no_grad(run), lambda x: run(x)[-1].sum(1))
+
+
+def _no_grad(run: Callable[[torch.Tensor], list[torch.Tensor]]) -> Callable[[torch.Tensor], list[np.ndarray]]:
+    def forward(x: torch.Tensor) -> list[np.ndarray]:
+        with torch.no_grad():
+            return [o.numpy() for o in run(x)]
+    return forward
+
+
+def rate_code(images: torch.Tensor, timesteps: int, seed: int) -> torch.Tensor:
+    """(N, C, H, W) intensities in [0, 1] -> (N, T, C, H, W) Bernoulli spikes (seeded)."""
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(images.shape[0], timesteps, *images.shape[1:], generator=g) < images[:, None]).float()
+
+
+def train(built: Built, images: torch.Tensor, labels: torch.Tensor, timesteps: int, epochs: int = 2,
+          batch: int = 64, lr: float = 2e-3, seed: int = 0) -> None:
+    """A plain training loop in the library's own forward (cross-entropy on output spike counts)."""
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(built.model.parameters(), lr=lr)
+    built.model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed + epoch))
+        for i in range(0, len(order), batch):
+            idx = order[i:i + batch]
+            x = rate_code(images[idx], timesteps, seed=seed * 1000 + epoch * 100 + i)
+            loss = torch.nn.functional.cross_entropy(built.counts(x), labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    built.model.eval()
 
 
 def random_spikes(n: int, timesteps: int, in_shape=(1, 8, 8), rate: float = 0.3, seed: int = 0) -> torch.Tensor:

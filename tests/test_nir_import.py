@@ -38,7 +38,7 @@ def test_float_executor_matches_library(library, tmp_path):
     _needs(library)
     same = total = active = 0
     for seed in SEEDS:
-        _, export, forward = build(library, seed=seed, timesteps=T)
+        _, export, forward, _ = build(library, seed=seed, timesteps=T)
         export(tmp_path / f"{seed}.nir")
         graph = read_nir(tmp_path / f"{seed}.nir", source=library)
         x = random_spikes(16, T, seed=seed)
@@ -57,7 +57,7 @@ def test_float_executor_matches_library(library, tmp_path):
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_import_writes_chip_network(library, tmp_path):
     _needs(library)
-    _, export, _ = build(library, seed=0, timesteps=T)
+    _, export, _, _ = build(library, seed=0, timesteps=T)
     export(tmp_path / "m.nir")
     rc = main(["import", str(tmp_path / "m.nir"), "--name", "m", "--source", library, "--workdir",
                str(tmp_path / "exp"), "--timesteps", str(T)])
@@ -78,7 +78,7 @@ def test_fixed_point_executor_matches_lava(library, tmp_path):
     from asnn_neuro.backends.lava.runner import run_lava
 
     for seed in (0, 1):
-        _, export, _ = build(library, seed=seed, timesteps=T)
+        _, export, _, _ = build(library, seed=seed, timesteps=T)
         export(tmp_path / f"{seed}.nir")
         net = lower_graph(read_nir(tmp_path / f"{seed}.nir", source=library), timesteps=T).net
         x = random_spikes(6, T, seed=seed + 10).long()
@@ -96,7 +96,7 @@ def _lava_input(x: torch.Tensor, path) -> None:
 
 def test_cli_simulate_float_and_fixed(tmp_path):
     _needs("sinabs")
-    _, export, forward = build("sinabs", seed=3, timesteps=T)
+    _, export, forward, _ = build("sinabs", seed=3, timesteps=T)
     export(tmp_path / "s.nir")
     work, sims = str(tmp_path / "exp"), str(tmp_path / "sims")
     assert main(["import", str(tmp_path / "s.nir"), "--name", "s", "--source", "sinabs", "--workdir", work,

@@ -274,8 +274,9 @@ class _Builder:
             if thr is not None and conv.fire == ">":
                 self.note(f"{conv.name} fires at v > threshold; the ASNN neuron fires at v >= threshold")
             if conv.reset == "subtract-delayed" and thr is not None:
-                self.note(f"{conv.name} subtracts the threshold one step late from the undecayed voltage; the "
-                          "ASNN neuron subtracts it at once (the two differ by (1 - beta) * threshold per spike)")
+                self.note(f"{conv.name} subtracts the threshold one step late from the undecayed voltage: mapped "
+                          "exactly to an ASNN neuron that subtracts threshold / beta at once (reset rounded to "
+                          "the state grid)")
         row["decays"] = {"beta": beta, "alpha": alpha}
         self.out.nodes.append(row)
         return ir.Layer(name=op.name, shape=tuple(op.shape), neuron=neuron, paths=paths)
@@ -349,9 +350,18 @@ class _Builder:
         if abs(beta - leak[0] / lim.DECAY_ONE) > 0.5 / lim.DECAY_ONE + 1e-12:
             raise ChipRefusal(f"node '{op.name}' ({op.kind}): voltage decay {beta:g} outside [0, 1]")
         gain = int(round(scale))
+        reset = None
+        if thr is not None and self.fg.convention.reset == "subtract-delayed":
+            # v_t = beta v_{t-1} + I_t - thr s_{t-1} is exactly the state before reset of a neuron that
+            # subtracts thr / beta at once: w_t = v_t - (thr / beta) s_t gives v_t = beta w_{t-1} + I_t
+            if beta <= 0:
+                raise ChipRefusal(f"node '{op.name}' ({op.kind}): a delayed reset with no leak memory (beta 0)")
+            reset = int(round(thr / beta * gain))
+            if reset > lim.ASNN_THRESHOLD_MAX:
+                raise ChipRefusal(f"node '{op.name}' ({op.kind}): reset {thr / beta:g} exceeds the 24-bit state")
         neuron = ir.AdaptiveNeuron(leak=leak, gain=(gain,) * self.T,
                                    threshold=lim.STATE_ONE if thr is None else int(round(thr * gain)),
-                                   readout=thr is None)
+                                   readout=thr is None, reset=reset)
         return neuron, self.make_paths(geoms, qs, bias, asnn=True)
 
 
