@@ -96,6 +96,22 @@ def _add_export(sub) -> None:
     p.add_argument("--weight-bits", type=_positive, default=8, help="4..8 (default 8)")
     p.add_argument("--max-clip", type=float, default=1e-3, help="largest fraction of weights a layer may clip")
     p.add_argument("--no-eval", action="store_true", help="skip the accuracy check of the quantised network")
+    p.add_argument("--format", default="netx", choices=("netx", "nir"),
+                   help="netx (default) or nir: the exported CUBA network as netx_exports/NAME/network.nir")
+    _common(p)
+
+
+def _add_import(sub) -> None:
+    p = sub.add_parser("import", help="a NIR graph (snnTorch, Sinabs, SpikingJelly, Norse, ...) -> float graph + "
+                       "Loihi fixed-point NetX", epilog=EPILOG)
+    p.add_argument("file", help="a .nir file")
+    p.add_argument("--name", required=True, help="export name: writes netx_exports/NAME/")
+    p.add_argument("--source", default="nir", choices=("nir", "snntorch", "sinabs", "spikingjelly", "norse"),
+                   help="whose simulation conventions (dt, reset, firing test) to follow (default: nir)")
+    p.add_argument("--dt", type=float, default=None, help="seconds per step (default: the source's own)")
+    p.add_argument("--timesteps", type=_positive, default=10, help="steps per sample (default 10)")
+    p.add_argument("--weight-bits", type=_positive, default=8, help="4..8 (default 8)")
+    p.add_argument("--max-clip", type=float, default=1e-3, help="largest fraction of weights a layer may clip")
     _common(p)
 
 
@@ -118,7 +134,8 @@ def _add_simulate(sub) -> None:
     p.add_argument("--backend", default="lava",
                    help="lava (Lava CPU simulator), executor (our integer executor, bit-exact with Lava) or "
                         "loihi; 'slayer' is a deprecated alias of executor")
-    p.add_argument("--precision", default="fixed", help="fixed or float")
+    p.add_argument("--precision", default="fixed",
+                   help="fixed or float (executor + float: the trained model, or an imported NIR graph's float graph)")
     p.add_argument("--name", default=None, help="run name (default: NET-BACKEND)")
     p.add_argument("--input", default=None, help=".npy input (network input shape in x,y,z order, time last)")
     p.add_argument("--encoding", default=None, help="encoding for a foreign network fed from --dataset")
@@ -189,8 +206,8 @@ def _add_apps(sub) -> None:
     _common(p)
 
 
-SUBPARSERS = (_add_train, _add_export, _add_quantize, _add_simulate, _add_verify, _add_energy, _add_fit,
-              _add_report,
+SUBPARSERS = (_add_train, _add_export, _add_import, _add_quantize, _add_simulate, _add_verify, _add_energy,
+              _add_fit, _add_report,
               _add_apps)
 
 
@@ -248,6 +265,12 @@ def cmd_export(a) -> int:
     from asnn_neuro.deploy.export import export
     from asnn_neuro.evaluate.quantization import export_and_report
 
+    if a.format == "nir":
+        from asnn_neuro.deploy.nir.write import export_nir
+
+        print(f"exported {a.name} as NIR -> {export_nir(a.name, workdir=a.workdir)}")
+        return 0
+
     if a.no_eval:
         info = export(a.name, workdir=a.workdir, weight_bits=a.weight_bits, max_clip=a.max_clip)
     else:
@@ -259,6 +282,21 @@ def cmd_export(a) -> int:
         acc = info["accuracy"]
         print(f"  accuracy on {acc['samples']} test samples: float {100 * acc['float_accuracy']:.2f}%, "
               f"fixed point {100 * acc['quantized_accuracy']:.2f}%")
+    return 0
+
+
+def cmd_import(a) -> int:
+    from asnn_neuro.deploy.nir.importer import import_nir
+
+    info = import_nir(a.file, a.name, source=a.source, dt=a.dt, timesteps=a.timesteps, weight_bits=a.weight_bits,
+                      max_clip=a.max_clip, workdir=a.workdir)
+    d = Path(a.workdir) / a.name
+    print(f"imported {a.file} as {a.name} ({info['source']} conventions, dt {info['dt']:g} s, T = {a.timesteps}): "
+          f"{len(info['layers'])} layers, {len(info['approximations'])} approximations -> {d / 'import.json'}")
+    if info["chip_refused"]:
+        print(f"  chip path refused: {info['chip_refused']}; float graph only -> {d / 'float.npz'}")
+    else:
+        print(f"  -> {d / 'network.net'}, {d / 'float.npz'}")
     return 0
 
 
@@ -401,8 +439,9 @@ def cmd_bench(a) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "export": cmd_export, "quantize": cmd_quantize, "simulate": cmd_simulate,
-            "verify": cmd_verify, "energy": cmd_energy, "fit": cmd_fit, "report": cmd_report, "demo": cmd_demo,
+COMMANDS = {"train": cmd_train, "export": cmd_export, "import": cmd_import, "quantize": cmd_quantize,
+            "simulate": cmd_simulate, "verify": cmd_verify, "energy": cmd_energy, "fit": cmd_fit,
+            "report": cmd_report, "demo": cmd_demo,
             "doctor": cmd_doctor, "bench": cmd_bench, "compare": cmd_compare}
 
 

@@ -95,14 +95,21 @@ class AdaptiveNeuron:
     """The ASNN neuron with per-step schedules (length = period = time steps per sample).
 
     leak, gain: lam[t] and g[t] times 4096; threshold: in state units (4096 == 1.0);
-    readout: non-spiking integrator whose state is the network output.
+    readout: non-spiking integrator whose state is the network output;
+    reset: what a spike subtracts from the state (None: the threshold, the ASNN soft reset).
     """
 
     leak: tuple[int, ...]
     gain: tuple[int, ...]
     threshold: int = 4096
     readout: bool = False
+    reset: int | None = None
     kind: Literal["ASNN"] = "ASNN"
+
+    @property
+    def reset_amount(self) -> int:
+        """What a spike subtracts from the state, in state units."""
+        return int(self.threshold if self.reset is None else self.reset)
 
     @property
     def period(self) -> int:

@@ -191,5 +191,5 @@ class FixedExecutor:
         if neuron.readout:
             state["u"] = u
             return u
-        s, state["u"] = fx.asnn_fire(u, neuron.threshold)
+        s, state["u"] = fx.asnn_fire(u, neuron.threshold, neuron.reset_amount)
         return s.to(torch.float32)

@@ -106,10 +106,11 @@ def asnn_update(u: Array, current: Array, leak_q: int) -> Array:
     return _clip(round_shift(u * leak_q, DECAY_BITS) + current, -STATE_LIMIT, STATE_LIMIT)
 
 
-def asnn_fire(u: Array, threshold_q: int = STATE_ONE) -> tuple[Array, Array]:
-    """Spike where u >= threshold and soft-reset (subtract the threshold). Returns (spikes, u)."""
+def asnn_fire(u: Array, threshold_q: int = STATE_ONE, reset_q: int | None = None) -> tuple[Array, Array]:
+    """Spike where u >= threshold and soft-reset: subtract ``reset_q`` (default: the threshold).
+    Returns (spikes, u)."""
     spikes = u >= threshold_q
-    return spikes, u - spikes * threshold_q
+    return spikes, u - spikes * (threshold_q if reset_q is None else reset_q)
 
 
 def lif_decay(x: Array, decay: int) -> Array:

@@ -37,6 +37,11 @@ def resolve_net(arg: str, workdir: str | Path = "netx_exports") -> ResolvedNet:
     as_export = Path(workdir) / arg / "network.net"
     if "/" not in arg and not arg.endswith(".net") and (Path(workdir) / arg).is_dir():
         if not as_export.is_file():
+            imported = Path(workdir) / arg / "import.json"
+            if imported.is_file():
+                reason = json.loads(imported.read_text()).get("chip_refused") or "no chip network"
+                raise InputError(f"{as_export}: '{arg}' was imported without a chip network ({reason}); "
+                                 "run it with --backend executor --precision float")
             raise InputError(f"{as_export}: not exported yet (run: asnn export {arg})")
         path = as_export
     else:

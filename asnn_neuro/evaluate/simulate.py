@@ -119,6 +119,11 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
     backend = canonical_backend(backend)
     validate_foreign(encoding, timesteps)
     check_name(name)
+    if backend == "executor" and precision == "float" and (Path(workdir) / net_arg / "float.npz").is_file():
+        from asnn_neuro.evaluate.simulate_float import simulate_float
+
+        return simulate_float(net_arg, dataset=dataset, samples=samples, name=name, input_file=input_file,
+                              encoding=encoding, timesteps=timesteps, workdir=workdir, simdir=simdir, seed=seed)
     rnet = resolve_net(net_arg, workdir)
     net = rnet.net
     labels = None

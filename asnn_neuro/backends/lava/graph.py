@@ -134,7 +134,8 @@ def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProce
         spike_shift=spk[0].shift if spk else 0, graded_shift=grd[0].shift if grd else 0,
         spike_mask=np.array(spk[0].mask) if spk and spk[0].mask else (ones if spk else ones * 0),
         graded_mask=np.array(grd[0].mask) if grd and grd[0].mask else (ones if grd else ones * 0),
-        period=T, offset=depth, readout=n.readout, threshold=int(n.threshold), name=layer.name,
+        period=T, offset=depth, readout=n.readout, threshold=int(n.threshold), reset=n.reset_amount,
+        name=layer.name,
     )
 
 

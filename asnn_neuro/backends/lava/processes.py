@@ -54,6 +54,7 @@ class AdaptiveNeuron(AbstractProcess):
     spike_mask, graded_mask: (period,) 0/1 -- at which steps each path (and its bias) is live.
     period: time steps per sample; offset: pipeline depth of the layer.
     readout: if True the neuron never spikes and sends its state as a graded value.
+    threshold, reset: firing threshold and what a spike subtracts (default: the threshold), state units.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class AdaptiveNeuron(AbstractProcess):
         offset: int,
         readout: bool = False,
         threshold: int = fx.STATE_ONE,
+        reset: int | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__(
@@ -82,6 +84,7 @@ class AdaptiveNeuron(AbstractProcess):
             spike_shift=spike_shift,
             graded_shift=graded_shift,
             threshold=threshold,
+            reset=threshold if reset is None else int(reset),
             name=name,
         )
         self.a_in = InPort(shape=shape)
@@ -148,7 +151,7 @@ class PyAdaptiveNeuronFixed(_AdaptiveNeuronBase):
             self.u[...] = u
             self.s_out.send(u.astype(np.int32))
             return
-        spikes, u = fx.asnn_fire(u, p["threshold"])
+        spikes, u = fx.asnn_fire(u, p["threshold"], p["reset"])
         self.u[...] = u
         self.s_out.send(spikes.astype(np.int32))
 
@@ -191,7 +194,7 @@ class PyAdaptiveNeuronFloat(_AdaptiveNeuronBase):
             self.s_out.send(u * fx.STATE_ONE)
             return
         spikes = u >= p["threshold"] / fx.STATE_ONE
-        self.u[...] = u - spikes
+        self.u[...] = u - spikes * (p["reset"] / fx.STATE_ONE)
         self.s_out.send(spikes.astype(float))
 
 

@@ -126,7 +126,8 @@ class _Reader:
                 raise self.fail(where, f"ASNN schedules of lengths {leak.size} and {gain.size}")
             return ir.AdaptiveNeuron(leak=tuple(int(v) for v in leak), gain=tuple(int(v) for v in gain),
                                      threshold=self.scalar(n, "vThMant", where),
-                                     readout=bool(self.scalar(n, "readout", where, False, 0)))
+                                     readout=bool(self.scalar(n, "readout", where, False, 0)),
+                                     reset=self.scalar(n, "reset", where, False, None))
         raise UnsupportedLayerError(f"{self.path}: {where}: neuron type '{kind}' is not supported "
                                     f"(supported: CUBA, ASNN)")
 

@@ -52,6 +52,8 @@ def check_ranges(path: Path, net: ir.Network) -> None:
                 raise fail(layer, "gain outside the 16-bit range")
             if not 0 < n.threshold <= lim.ASNN_THRESHOLD_MAX:
                 raise fail(layer, f"threshold {n.threshold} outside (0, 2**23)")
+            if not 0 < n.reset_amount <= lim.ASNN_THRESHOLD_MAX:
+                raise fail(layer, f"reset {n.reset_amount} outside (0, 2**23)")
         for p in layer.paths:
             if p.weight is not None and np.abs(p.weight).max(initial=0) >= 1 << 16:
                 raise fail(layer, "weights beyond 16 bits")

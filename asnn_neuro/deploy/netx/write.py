@@ -67,6 +67,8 @@ def _write_neuron(g: h5py.Group, neuron: ir.Neuron) -> None:
         g.create_dataset("gain", data=np.array(neuron.gain, dtype=np.int64))
         g.create_dataset("vThMant", data=int(neuron.threshold))
         g.create_dataset("readout", data=int(neuron.readout))
+        if neuron.reset is not None:
+            g.create_dataset("reset", data=int(neuron.reset))
 
 
 def _shape_of(net: ir.Network, source: int) -> tuple[int, ...]:
