@@ -149,6 +149,9 @@ def _add_verify(sub) -> None:
     p.add_argument("--dataset", default="mnist5k")
     p.add_argument("--samples", type=_positive, default=100)
     p.add_argument("--name", default=None)
+    p.add_argument("--input", default=None, help=".npy input instead of the data set (as for simulate)")
+    p.add_argument("--encoding", default=None, help="input coding for a file that does not record one")
+    p.add_argument("--timesteps", type=_positive, default=None, help="time steps for such a file")
     _common(p)
 
 
@@ -352,7 +355,7 @@ def cmd_verify(a) -> int:
     from asnn_neuro.evaluate.verify import format_verify, verify
 
     r = verify(a.net, dataset=a.dataset, samples=a.samples, name=a.name, workdir=a.workdir, simdir=a.simdir,
-               progress=not a.quiet)
+               progress=not a.quiet, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps)
     print(format_verify(r))
     print(f"-> {r['run_dir']}/verify.json")
     return 0

@@ -23,11 +23,13 @@ if [ "$pyver" = "3.11" ]; then
   $PIP install -q "torch==2.14.1" "torchvision==0.29.1"
   echo "asnn setup: installing lava-nc 0.10.0 + lava-dl 0.6.0 (--no-deps, Python 3.11)"
   $PIP install -q --no-deps --ignore-requires-python "lava-nc==0.10.0" "lava-dl==0.6.0"
-  $PIP install -q -e ".[dev]"
+  $PIP install -q -e ".[dev,nir]"
   "$VENV/bin/python" -m asnn_neuro.compat.lava_compat
 else
-  $PIP install -q -e ".[dev]"
+  $PIP install -q -e ".[dev,nir]"
 fi
+echo "asnn setup: installing sinabs 3.1.3 + spikingjelly 2.0.0 (--no-deps; NIR conformance tests)"
+$PIP install -q --no-deps "sinabs==3.1.3" "spikingjelly==2.0.0"
 "$VENV/bin/python" -c "import lava.magma.core.run_configs, lava.lib.dl.slayer, lava.lib.dl.netx" 2>/dev/null \
   || { echo "asnn setup: lava does not import after installation" >&2; exit 1; }
 # build the compiled ASNN CPU kernel now (else on first use); without a compiler training still works, slower

@@ -113,6 +113,10 @@ def test_cli_simulate_float_and_fixed(tmp_path):
     theirs = forward(x)[-1].sum(1).argmax(1)
     assert f["predictions"] == theirs.tolist()  # the float run is the library's own answer
     assert f["precision"] == "float" and q["precision"] == "fixed" and len(q["predictions"]) == 12
+    assert main(["verify", "s", "--input", str(tmp_path / "in.npy"), "--samples", "4", "--workdir", work,
+                 "--simdir", sims, "--name", "v", "--quiet"]) == 0
+    v = json.loads((tmp_path / "sims" / "v" / "verify.json").read_text())
+    assert v["samples"] == 4 and v["bit_exact_fraction"] == 1.0 and v["executor_accuracy"] is None
 
 
 def test_unsupported_node_exits_2_naming_it(tmp_path, capsys):

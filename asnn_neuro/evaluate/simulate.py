@@ -89,7 +89,7 @@ def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str,
     return res, {"compile_s": 0.0, "run_s": time.perf_counter() - t0, "steps": n * net.timesteps}
 
 
-def _file_inputs(rnet: ResolvedNet, input_file: str, samples: int):
+def file_inputs(rnet: ResolvedNet, input_file: str, samples: int):
     """(spikes, graded) from a user's .npy; a graded array makes the network read graded input."""
     net = rnet.net
     spikes, graded = file_frames(net, input_file)
@@ -128,7 +128,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
     net = rnet.net
     labels = None
     if input_file:
-        spikes, graded = _file_inputs(rnet, input_file, samples)
+        spikes, graded = file_inputs(rnet, input_file, samples)
     else:
         spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples, seed, encoding, timesteps)
         if not net.timesteps:
