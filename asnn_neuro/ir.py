@@ -151,8 +151,10 @@ class Path:
 class Layer:
     """A population of neurons fed by one or more paths.
 
-    delay: axonal delay of each neuron's output in time steps (NetX's per-neuron ``delay``),
-    None for none. A path whose source is the layer itself is a recurrent connection (it
+    delay: time steps each neuron's synaptic input arrives late (NetX's ``delay``, as lava-dl's
+    loader runs it: a ``DelayDense`` row per neuron; an int array of ``shape``), None for none.
+    With zero bias and zero initial state this equals delaying the neuron's output (SLAYER's
+    axonal delay). A path whose source is the layer itself is a recurrent connection (it
     reads the layer's output of the previous step).
     """
 

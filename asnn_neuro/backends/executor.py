@@ -139,7 +139,11 @@ class FixedExecutor:
     def _init_state(layer: ir.Layer, n: int) -> dict[str, torch.Tensor]:
         shape = (n, *layer.shape)
         if isinstance(layer.neuron, ir.CubaNeuron):
-            return {"u": torch.zeros(shape, dtype=torch.int64), "v": torch.zeros(shape, dtype=torch.int64)}
+            state = {"u": torch.zeros(shape, dtype=torch.int64), "v": torch.zeros(shape, dtype=torch.int64)}
+            if layer.delay is not None:
+                state["delay"] = torch.from_numpy(np.asarray(layer.delay, dtype=np.int64))
+                state["ring"] = torch.zeros((int(layer.delay.max()) + 1, *shape), dtype=torch.int64)
+            return state
         return {"u": torch.zeros(shape, dtype=torch.int64)}
 
     def _source(self, src: int, spk, grd, outs) -> torch.Tensor:
@@ -174,6 +178,8 @@ class FixedExecutor:
                 a = self._port_accum(groups[name], layer, spk, grd, outs)
                 if a is not None:
                     acc = a if acc is None else acc + a
+            if "ring" in state:
+                acc = fx.delay_push_select(state["ring"], t, acc, state["delay"])
             bias = (self.biases[i]["spike"] + self.biases[i]["graded"]) << 6
             s, state["u"], state["v"] = fx.lif_step(state["u"], state["v"], acc, neuron.du, neuron.dv, bias,
                                                     neuron.vth_mant)

@@ -134,3 +134,23 @@ def lif_step(
     spikes = v > (vth_mant << LIF_VTH_SHIFT)
     v = _where(spikes, v * 0, v)
     return spikes, u, v
+
+
+def delay_push_select(ring: Array, t: int, value: Array, delay: Array) -> Array:
+    """One step of a per-neuron synaptic delay line (Loihi's axon delay, Lava's ``DelayDense``).
+
+    ring: (D + 1, ...) the inputs of the last D + 1 steps (slot ``s % (D + 1)`` holds step s),
+    updated in place with ``value`` (the synaptic input of step ``t``); delay: steps per neuron,
+    broadcastable to ``value``. Returns the input of step ``t - delay`` (0 before step 0)."""
+    slots = ring.shape[0]
+    ring[t % slots] = value
+    lag = t - delay
+    if _is_torch(ring):
+        import torch
+
+        idx = (lag % slots).expand(1, *value.shape)
+        out = torch.gather(ring, 0, idx)[0]
+    else:
+        idx = np.broadcast_to(np.asarray(lag % slots), (1, *value.shape))
+        out = np.take_along_axis(ring, idx, axis=0)[0]
+    return _where(lag >= 0, out, out * 0)

@@ -32,8 +32,10 @@ class ResolvedNet:
         return self.checkpoint is not None
 
 
-def resolve_net(arg: str, workdir: str | Path = "netx_exports") -> ResolvedNet:
-    """Export name -> netx_exports/NAME/network.net; otherwise a path to a NetX file."""
+def resolve_net(arg: str, workdir: str | Path = "netx_exports",
+                input_shape: tuple[int, ...] | None = None) -> ResolvedNet:
+    """Export name -> netx_exports/NAME/network.net; otherwise a path to a NetX file
+    (``input_shape``: for a file without an input layer, see ``read_network``)."""
     as_export = Path(workdir) / arg / "network.net"
     if "/" not in arg and not arg.endswith(".net") and (Path(workdir) / arg).is_dir():
         if not as_export.is_file():
@@ -48,7 +50,7 @@ def resolve_net(arg: str, workdir: str | Path = "netx_exports") -> ResolvedNet:
         path = Path(arg)
         if not path.exists():
             raise InputError(f"{arg}: no export of that name in {workdir}/ and no such file")
-    net = read_network(path)
+    net = read_network(path, input_shape)
     try:
         net.depth()
     except ValueError as exc:  # skip paths whose delays differ: no pipeline can run it

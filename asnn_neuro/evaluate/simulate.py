@@ -112,7 +112,8 @@ def _file_inputs(rnet: ResolvedNet, input_file: str, samples: int):
 def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, backend: str = "lava",
              precision: str = "fixed", name: str | None = None, input_file: str | None = None,
              encoding: str | None = None, timesteps: int | None = None, workdir: str = "netx_exports",
-             simdir: str = "sims", progress: bool = True, seed: int = 0) -> dict:
+             simdir: str = "sims", progress: bool = True, seed: int = 0,
+             input_shape: tuple[int, ...] | None = None) -> dict:
     """Run ``samples`` samples of a data set (or of ``input_file``) on ``backend``; writes
     ``sims/RUN/`` (summary.json, counts.npz, raster.npz) and returns the summary."""
     validate(backend, precision, samples)
@@ -124,7 +125,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
 
         return simulate_float(net_arg, dataset=dataset, samples=samples, name=name, input_file=input_file,
                               encoding=encoding, timesteps=timesteps, workdir=workdir, simdir=simdir, seed=seed)
-    rnet = resolve_net(net_arg, workdir)
+    rnet = resolve_net(net_arg, workdir, input_shape)
     net = rnet.net
     labels = None
     if input_file:

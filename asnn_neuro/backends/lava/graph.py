@@ -23,7 +23,7 @@ from lava.proc.dense.process import Dense
 from lava.proc.lif.process import LIFReset
 
 from asnn_neuro import ir
-from asnn_neuro.backends.lava.processes import AdaptiveNeuron, FrameSource, SpikeProbe
+from asnn_neuro.backends.lava.processes import AdaptiveNeuron, FrameSource, SpikeProbe, SynapticDelay
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import UnsupportedLayerError
 
@@ -88,8 +88,14 @@ def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: in
         groups = layer.port_groups()
         neuron = _neuron(layer, shape, groups, depth, T)
         graph.neurons.append(neuron)
+        line = None
+        if layer.delay is not None:  # CUBA only (validate.check_ranges): one port, delayed per neuron
+            line = SynapticDelay(shape=shape, delay=to_lava(layer.delay, layer.shape), period=T, offset=depth,
+                                 name=f"{layer.name}.delay")
+            line.a_out.connect(neuron.a_in)
         for port_name, paths in groups.items():
             port = neuron.a_in if port_name == "spike" or not isinstance(neuron, AdaptiveNeuron) else neuron.a_graded
+            port = line.a_in if line is not None else port
             for p in paths:
                 _connect(graph, net, layer, p, port)
         is_output = i == len(net.layers) - 1

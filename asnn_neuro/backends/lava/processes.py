@@ -198,6 +198,41 @@ class PyAdaptiveNeuronFloat(_AdaptiveNeuronBase):
         self.s_out.send(spikes.astype(float))
 
 
+class SynapticDelay(AbstractProcess):
+    """Delays each neuron's synaptic input by ``delay`` steps (NetX ``delay``, as lava-dl's
+    ``DelayDense`` does), with no step of its own; the line empties at every sample start."""
+
+    def __init__(self, *, shape: tuple[int, ...], delay: np.ndarray, period: int, offset: int,
+                 name: str | None = None) -> None:
+        super().__init__(shape=shape, period=period, offset=offset, name=name)
+        self.a_in = InPort(shape=shape)
+        self.a_out = OutPort(shape=shape)
+        self.delay = Var(shape=shape, init=np.asarray(delay, dtype=np.int64))
+        self.ring = Var(shape=(int(np.max(delay)) + 1, *shape), init=0)
+
+
+@implements(proc=SynapticDelay, protocol=LoihiProtocol)
+@requires(CPU)
+class PySynapticDelay(PyLoihiProcessModel):
+    """The delay line of ``fixed_point.delay_push_select`` (exact in both precisions)."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    delay: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=6)
+    ring: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+
+    def run_spk(self) -> None:
+        a = self.a_in.recv().astype(np.int64)
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        if k < 0:
+            self.a_out.send(np.zeros(self.a_out.shape, dtype=np.int32))
+            return
+        if t == 0:
+            self.ring[...] = 0
+        self.a_out.send(fx.delay_push_select(self.ring, t, a, self.delay).astype(np.int32))
+
+
 class FrameSource(AbstractProcess):
     """Sends frame ``time_step - 1`` of a (steps, *shape) ``.npy`` file each step, zeros after."""
 

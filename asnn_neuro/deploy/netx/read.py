@@ -153,6 +153,8 @@ class _Reader:
         if weight is None:
             weight = self.ints(g, "weight", where)
         n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+        if weight.ndim == 1 and weight.size == n_out * n_in:  # lava-dl stores a one-row dense flat
+            weight = weight.reshape(n_out, n_in)
         weight = weight.reshape(weight.shape[0], -1) if weight.ndim > 1 else weight
         if weight.ndim != 2 or weight.shape != (n_out, n_in):
             raise self.fail(where, f"dense weight has shape {weight.shape}, expected ({n_out}, {n_in}) "
@@ -160,8 +162,12 @@ class _Reader:
         return ir.Path(source=source, kind="dense", weight=weight)
 
 
-def read_network(path: str | Path) -> ir.Network:
-    """Read a NetX HDF5 file (ours or lava-dl's) into the IR."""
+def read_network(path: str | Path, input_shape: tuple[int, ...] | None = None) -> ir.Network:
+    """Read a NetX HDF5 file (ours or lava-dl's) into the IR.
+
+    ``input_shape`` (torch order: (C, H, W) or (n,)) is the input of a file without an ``input``
+    layer whose first layer does not tell it (a conv); a dense first layer gives its own fan-in,
+    as in lava-dl's loader."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -175,14 +181,14 @@ def read_network(path: str | Path) -> ir.Network:
         raise InputError(f"{path}: not a readable HDF5 file ({type(exc).__name__})") from None
     with f:
         try:
-            return _read(path, f)
+            return _read(path, f, input_shape)
         except InputError:
             raise
         except (KeyError, ValueError, TypeError, OSError, RuntimeError, IndexError) as exc:
             raise InputError(f"{path}: malformed NetX description ({type(exc).__name__}: {exc})") from None
 
 
-def _read(path: Path, f: h5py.File) -> ir.Network:
+def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) -> ir.Network:
     r = _Reader(path, f)
     if "layer" not in f or not isinstance(f["layer"], h5py.Group):
         raise InputError(f"{path}: no 'layer' group (not a NetX network)")
@@ -231,7 +237,10 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
                 current = h5_to_ir[0] = 0
             continue
         if input_spec is None:
-            raise r.fail(where, "the first layer must be an input layer")
+            if kind == "flatten":
+                continue  # the input is flattened anyway: its shape comes from the next layer
+            input_spec = ir.InputSpec(shape=_inferred_input(r, g, where, kind, given_shape))
+            current_shape = input_spec.shape
         if kind == "flatten":
             h5_to_ir[int(k)] = current
             current_shape = (int(np.prod(current_shape)),)
@@ -267,7 +276,8 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
             in_shapes = [input_spec.shape if ir.is_input(s) else layers[s].shape for s in sources]
             paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
                                 input_spec.shape)
-            layers.append(ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths))
+            layers.append(ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths,
+                                   delay=_delay(r, g, where, shape)))
         current = len(layers) - 1
         h5_to_ir[int(k)] = current
         current_shape = shape
@@ -400,3 +410,46 @@ def _read_ext(r: _Reader, pg, where, p: ir.Path) -> None:
     p.mask = tuple(int(v) for v in mask.reshape(-1)) if mask is not None and mask.size else None
     p.graded = bool(r.scalar(pg, "graded", where, False, 0))
     p.grid = ir.WeightGrid(r.scalar(pg, "weightExponent", where, False, 0), r.scalar(pg, "weightBits", where, False, 8))
+
+
+def _inferred_input(r: _Reader, g, where: str, kind: str, given: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The input shape of a file with no ``input`` layer: ``given``, else a dense layer's fan-in."""
+    if given is not None:
+        if not given or any(int(s) < 1 for s in given) or len(given) > 3:
+            raise r.fail(where, f"invalid input shape {tuple(given)}")
+        return tuple(int(s) for s in given)
+    if kind == "dense":
+        n_out = int(np.prod(r.shape(g, where)))
+        weight = r.ints(g, "weight", where)
+        if weight.size % n_out:
+            raise r.fail(where, f"dense weight of {weight.size} values for {n_out} neurons")
+        return (weight.size // n_out,)
+    raise r.fail(where, f"no input layer and the first layer ({kind}) does not tell the input shape; "
+                        "give --input-shape C,H,W")
+
+
+def _delay(r: _Reader, g, where: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A layer's NetX ``delay`` as steps per neuron, or None for none.
+
+    As lava-dl's loader reads it: a neuron's synaptic input arrives ``delay`` steps late
+    (one value, one per channel, or one per neuron), clamped to [0, AXON_DELAY_MAX]."""
+    raw = r.get(g, "delay", where, required=False)
+    if raw is None:
+        return None
+    arr = np.asarray(raw, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise r.fail(where, "delay has negative, NaN or inf values")
+    steps = np.minimum(np.floor(arr), lim.AXON_DELAY_MAX).astype(np.int64)
+    n = int(np.prod(shape))
+    if steps.size == 1:
+        per = np.full(shape, steps[0], dtype=np.int64)
+    elif steps.size == n:
+        per = steps.reshape(shape)
+    elif len(shape) == 3 and steps.size == shape[0]:
+        per = np.broadcast_to(steps.reshape(-1, 1, 1), shape).copy()
+    else:
+        raise r.fail(where, f"delay of {steps.size} values: only one per output neuron ({n}) or per "
+                            "channel is supported (per-input delays are not)")
+    if not np.any(per):
+        return None
+    return per

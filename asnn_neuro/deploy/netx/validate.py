@@ -38,6 +38,10 @@ def check_ranges(path: Path, net: ir.Network) -> None:
         raise InputError(f"{path}: timesteps {steps} out of range [1, {MAX_TIMESTEPS}]")
     for layer in net.layers:
         n = layer.neuron
+        if layer.delay is not None and not isinstance(n, ir.CubaNeuron):
+            raise fail(layer, f"delay on a {n.kind} neuron: only CUBA layers take delays")
+        if layer.delay is not None and (layer.delay.min() < 0 or layer.delay.max() > lim.AXON_DELAY_MAX):
+            raise fail(layer, f"delay outside [0, {lim.AXON_DELAY_MAX}]")
         if isinstance(n, ir.CubaNeuron):
             if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX:
                 raise fail(layer, f"vThMant {n.vth_mant} outside Loihi's 17-bit range")

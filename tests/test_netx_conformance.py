@@ -1,0 +1,91 @@
+"""NetX conformance: networks built and exported with lava-dl's own SLAYER blocks run in lava-dl's
+loader (``netx.hdf5.Network``, Lava fixed point) and in ours (executor and Lava graph); every
+layer's spikes must be equal, step for step."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from lava_dl_reference import CUBA, export_blocks, lava_dl_run, ours, shaped, slayer_cuba_dense
+
+from asnn_neuro.backends.executor import FixedExecutor
+from asnn_neuro.compat.slayer import slayer
+from asnn_neuro.deploy.netx.read import read_network
+from asnn_neuro.errors import InputError
+
+
+def assert_layers_equal(ref, ex, lava):
+    assert len(ref) == len(ex) == len(lava)
+    for i, (a, b, c) in enumerate(zip(ref, ex, lava)):
+        assert np.array_equal(a, b), f"layer {i}: executor differs from lava-dl"
+        assert np.array_equal(b, c), f"layer {i}: our Lava graph differs from the executor"
+
+
+@pytest.mark.parametrize("sizes,seed", [([12, 9, 1], 0), ([20, 16, 5], 1)])
+def test_no_input_layer_dense_with_axonal_delays(tmp_path, sizes, seed):
+    """Two cuba.Dense blocks, the first with per-neuron delays, exported with no input layer."""
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense(sizes, seed, delay=True))
+    net = read_network(tmp_path / "d.net")
+    assert net.input.shape == (sizes[0],) and net.layers[0].delay is not None and net.layers[0].delay.any()
+    x = (np.random.default_rng(seed).random((24, sizes[0])) < 0.5).astype(np.int64)
+    ref = lava_dl_run(tmp_path / "d.net", x)
+    ex, lava = ours(net, x)
+    assert sum(int(a.sum()) for a in ref) > 0
+    assert_layers_equal(ref, ex, lava)
+
+
+def test_one_dimensional_dense_weight(tmp_path):
+    """A one-output dense layer stored as a flat weight (as in lava-dl's PilotNet LIF)."""
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense([10, 8, 1], 3, delay=False))
+    with h5py.File(tmp_path / "d.net", "a") as f:
+        w = f["layer/1/weight"][()]
+        del f["layer/1/weight"]
+        f["layer/1"].create_dataset("weight", data=w.reshape(-1))
+    net = read_network(tmp_path / "d.net")
+    assert net.layers[1].paths[0].weight.shape == (1, 8)
+    x = (np.random.default_rng(3).random((16, 10)) < 0.6).astype(np.int64)
+    assert_layers_equal(lava_dl_run(tmp_path / "d.net", x), *ours(net, x))
+
+
+def _conv_blocks(seed: int) -> list:
+    torch.manual_seed(seed)
+    return shaped([slayer.block.cuba.Conv(CUBA, 2, 3, 3, padding=1, weight_scale=3, delay_shift=False),
+                   slayer.block.cuba.Flatten(),
+                   slayer.block.cuba.Dense(CUBA, 3 * 5 * 4, 4, weight_scale=3, delay_shift=False)], (2, 5, 4))
+
+
+def test_conv_first_without_input_layer_needs_an_input_shape(tmp_path):
+    export_blocks(tmp_path / "c.net", _conv_blocks(4))
+    with pytest.raises(InputError, match="layer 0: no input layer .* give --input-shape C,H,W"):
+        read_network(tmp_path / "c.net")
+    net = read_network(tmp_path / "c.net", input_shape=(2, 5, 4))
+    x = (np.random.default_rng(4).random((12, 4, 5, 2)) < 0.5).astype(np.int64)  # (T, x, y, z)
+    ref = lava_dl_run(tmp_path / "c.net", x, input_shape=(4, 5, 2))
+    assert_layers_equal(ref, *ours(net, x))
+
+
+def test_delays_restart_with_every_sample(tmp_path):
+    """Several samples back to back: the Lava graph's delay lines empty at each sample start,
+    as the executor (which runs samples independently) does."""
+    from asnn_neuro.backends.lava.runner import run_lava
+
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense([8, 6, 3], 5, delay=True))
+    net = read_network(tmp_path / "d.net")
+    net.timesteps = 10
+    x = torch.from_numpy((np.random.default_rng(5).random((3, 10, 8)) < 0.6).astype(np.int64))
+    ex = FixedExecutor(net).run(x, None, record=3)
+    lava, _ = run_lava(net, x.numpy(), None, record=3, progress=False)
+    for a, b in zip(ex.traces, lava.traces):
+        assert np.array_equal(a, b)
+    assert np.array_equal(ex.scores, lava.scores)
+
+
+def test_bad_delays_are_refused(tmp_path):
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense([8, 6, 3], 5, delay=True))
+    with h5py.File(tmp_path / "d.net", "a") as f:
+        del f["layer/0/delay"]
+        f["layer/0"].create_dataset("delay", data=np.ones(5))
+    with pytest.raises(InputError, match="layer 0: delay of 5 values"):
+        read_network(tmp_path / "d.net")
