@@ -63,6 +63,8 @@ WEIGHT_STORE_BITS = 9               # weights are stored as mantissa << (9 - bit
 CONV_CLAMP = (1 << 23) - 1          # Lava's fixed-point conv clamps its output to 24 bits
 GRADED_BITS = 8                     # analog pixels travel as 8-bit graded spike payloads
 GRADED_LEVELS = (1 << GRADED_BITS) - 1  # x_q = round(255 x)
+MAX_TIMESTEPS = 1024                # longest per-sample schedule: an ASNN leak/gain table, an encoded
+                                    # image, a file's ``timesteps``; a streamed --input has no cap
 AXON_DELAY_MAX = 62                 # lava-dl's loader clamps NetX delays to 0..62 steps (6-bit field)
 
 # --- per-core resources (the partitioner, asnn_neuro/fit) ----------------------------------------
@@ -115,6 +117,7 @@ TABLE: tuple[Limit, ...] = (
     Limit("WEIGHT_STORE_BITS", WEIGHT_STORE_BITS, "mixed-sign weights are stored shifted into 9 bits",
           "lava-dense truncate_weights (sign mode mixed)"),
     Limit("CONV_CLAMP", CONV_CLAMP, "fixed-point conv output clamp", "lava-conv clamp_precision"),
+    Limit("MAX_TIMESTEPS", MAX_TIMESTEPS, "longest per-sample schedule (ASNN tables, encoded images)", "ours"),
     Limit("AXON_DELAY_MAX", AXON_DELAY_MAX, "largest synaptic (axonal) delay, time steps",
           "lava-dl netx hdf5.py create_dense clamps delays to 62; lava-dense DelayDense delays precision 6"),
     Limit("GRADED_BITS", GRADED_BITS, "payload bits of a graded input spike", "ours (Loihi 2 allows up to 24)"),

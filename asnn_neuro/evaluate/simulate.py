@@ -49,11 +49,14 @@ def _counts_arrays(net: ir.Network, res: ExecResult) -> dict[str, np.ndarray]:
     return arrays
 
 
-def validate_foreign(encoding: str | None, timesteps: int | None) -> None:
-    """--encoding / --timesteps for a foreign network: known scheme, a sane number of steps."""
+def validate_foreign(encoding: str | None, timesteps: int | None, streamed: bool = False) -> None:
+    """--encoding / --timesteps for a foreign network: known scheme, a sane number of steps
+    (an encoded data set is capped at MAX_TIMESTEPS; a ``streamed`` --input file is not)."""
     if encoding is not None and encoding not in enc.SCHEMES:
         raise InputError(f"unknown encoding '{encoding}'; choose one of: {', '.join(enc.SCHEMES)}")
-    if timesteps is not None and not 1 <= timesteps <= enc.MAX_TIMESTEPS:
+    if timesteps is not None and timesteps < 1:
+        raise InputError(f"--timesteps must be at least 1, got {timesteps}")
+    if timesteps is not None and not streamed and timesteps > enc.MAX_TIMESTEPS:
         raise InputError(f"--timesteps must be between 1 and {enc.MAX_TIMESTEPS}, got {timesteps}")
 
 
@@ -89,11 +92,14 @@ def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str,
     return res, {"compile_s": 0.0, "run_s": time.perf_counter() - t0, "steps": n * net.timesteps}
 
 
-def _file_inputs(rnet: ResolvedNet, input_file: str, samples: int):
-    """(spikes, graded) from a user's .npy; a graded array makes the network read graded input."""
+def _file_inputs(rnet: ResolvedNet, input_file: str, samples: int, timesteps: int | None = None):
+    """(spikes, graded) from a user's .npy; a graded array makes the network read graded input.
+    T is the file's (a static frame is repeated ``timesteps`` times)."""
     net = rnet.net
-    spikes, graded = file_frames(net, input_file)
+    spikes, graded = file_frames(net, input_file, timesteps)
     steps = (spikes if spikes is not None else graded).shape[1]
+    if timesteps is not None and steps != timesteps:
+        raise InputError(f"{input_file}: {steps} time steps, but --timesteps is {timesteps}")
     if net.timesteps and steps != net.timesteps:
         raise InputError(f"{input_file}: {steps} time steps, but {rnet.path} runs {net.timesteps} per sample")
     if not net.timesteps:
@@ -118,7 +124,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
     ``sims/RUN/`` (summary.json, counts.npz, raster.npz) and returns the summary."""
     validate(backend, precision, samples)
     backend = canonical_backend(backend)
-    validate_foreign(encoding, timesteps)
+    validate_foreign(encoding, timesteps, streamed=input_file is not None)
     check_name(name)
     if backend == "executor" and precision == "float" and (Path(workdir) / net_arg / "float.npz").is_file():
         from asnn_neuro.evaluate.simulate_float import simulate_float
@@ -129,7 +135,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
     net = rnet.net
     labels = None
     if input_file:
-        spikes, graded = _file_inputs(rnet, input_file, samples)
+        spikes, graded = _file_inputs(rnet, input_file, samples, timesteps)
     else:
         spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples, seed, encoding, timesteps)
         if not net.timesteps:

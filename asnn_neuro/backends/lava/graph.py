@@ -129,17 +129,18 @@ def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProce
         return LIFReset(shape=shape, vth=int(n.vth_mant), du=int(n.du), dv=int(n.dv),
                         bias_mant=to_lava(mant, layer.shape), bias_exp=exp,
                         reset_interval=T, reset_offset=(depth + 1) % T, name=layer.name)
-    if n.period != T:
+    if n.period not in (1, T):
         raise UnsupportedLayerError(f"layer '{layer.name}': schedule of {n.period} steps in a T={T} network")
     spk, grd = groups["spike"], groups["graded"]
     ones = np.ones(T, dtype=np.int64)
+    reps = T // n.period  # a one-step schedule repeats every step
     return AdaptiveNeuron(
-        shape=shape, leak=np.array(n.leak), gain=np.array(n.gain),
+        shape=shape, leak=np.tile(n.leak, reps), gain=np.tile(n.gain, reps),
         spike_bias=to_lava(ir.summed_bias(spk, layer.shape), layer.shape),
         graded_bias=to_lava(ir.summed_bias(grd, layer.shape), layer.shape),
         spike_shift=spk[0].shift if spk else 0, graded_shift=grd[0].shift if grd else 0,
-        spike_mask=np.array(spk[0].mask) if spk and spk[0].mask else (ones if spk else ones * 0),
-        graded_mask=np.array(grd[0].mask) if grd and grd[0].mask else (ones if grd else ones * 0),
+        spike_mask=np.tile(spk[0].mask, reps) if spk and spk[0].mask else (ones if spk else ones * 0),
+        graded_mask=np.tile(grd[0].mask, reps) if grd and grd[0].mask else (ones if grd else ones * 0),
         period=T, offset=depth, readout=n.readout, threshold=int(n.threshold), reset=n.reset_amount,
         name=layer.name,
     )

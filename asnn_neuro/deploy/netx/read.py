@@ -9,6 +9,7 @@ naming the file and the layer.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
@@ -232,7 +233,12 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
             h5_to_ir[0] = ir.INPUT_SPIKES
             if "neuron" in g:  # lava-dl Input block: a spiking layer driven directly by the input
                 neuron = r.neuron(g, where)
-                path_ = ir.Path(source=ir.INPUT_SPIKES, kind="identity", bias=r.ints(g, "bias", where, False))
+                # its 'weight' / 'bias' are a host-side transform of the data (x -> weight x + bias)
+                # that lava-dl's loader does not apply (its Input neuron has no bias): kept as a note
+                transform = {key: r.ints(g, key, where, False) for key in ("weight", "bias")}
+                meta["input_transform"] = json.dumps({k: v.reshape(-1).tolist() for k, v in transform.items()
+                                                      if v is not None})
+                path_ = ir.Path(source=ir.INPUT_SPIKES, kind="identity")
                 layers.append(ir.Layer(name="input", shape=shape, neuron=neuron, paths=[path_]))
                 current = h5_to_ir[0] = 0
             continue
@@ -265,9 +271,10 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
             if n_in % groups:
                 raise r.fail(where, f"cannot average {n_in} neurons into {groups} groups")
             weight = np.kron(np.eye(groups, dtype=np.int64), np.ones((1, n_in // groups), dtype=np.int64))
-            steps = timesteps or 1
-            neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,) * steps, gain=(lim.DECAY_ONE,) * steps, readout=True)
-            p = ir.Path(source=current, kind="dense", weight=weight, mask=(1,) * steps, shift=-12)
+            # a readout of each group's spike count so far (state 1 == one spike: up to 2**23 spikes),
+            # the same every step: a one-step schedule that fits any T (the file's, or its input's)
+            neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,), gain=(lim.DECAY_ONE,), readout=True)
+            p = ir.Path(source=current, kind="dense", weight=weight, mask=(1,), shift=lim.DECAY_BITS)
             layers.append(ir.Layer(name=name, shape=(groups,), neuron=neuron, paths=[p]))
         else:
             neuron = r.neuron(g, where)
@@ -286,7 +293,7 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
     if not layers:
         raise InputError(f"{path}: the network has no layers after its input")
     if timesteps is None:
-        steps = {len(l_.neuron.leak) for l_ in layers if isinstance(l_.neuron, ir.AdaptiveNeuron)}
+        steps = {l_.neuron.period for l_ in layers if isinstance(l_.neuron, ir.AdaptiveNeuron) and l_.neuron.period > 1}
         timesteps = steps.pop() if len(steps) == 1 else 0
     net = ir.Network(input=input_spec, layers=layers, timesteps=timesteps, meta=meta)
     check_ranges(path, net)  # a foreign file without a time base gets T from its input later

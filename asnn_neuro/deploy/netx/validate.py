@@ -48,7 +48,7 @@ def check_ranges(path: Path, net: ir.Network) -> None:
             if not 0 <= n.i_decay <= lim.DECAY_ONE or not 0 <= n.v_decay <= lim.DECAY_ONE:
                 raise fail(layer, f"decays (iDecay {n.i_decay}, vDecay {n.v_decay}) outside [0, {lim.DECAY_ONE}]")
         else:
-            if steps and n.period != steps:
+            if steps and n.period not in (1, steps):
                 raise fail(layer, f"schedule of {n.period} steps, network has {steps}")
             if min(n.leak) < 0 or max(n.leak) > lim.DECAY_ONE:
                 raise fail(layer, f"leak outside [0, {lim.DECAY_ONE}]")
