@@ -116,7 +116,47 @@ class AdaptiveNeuron:
         return len(self.leak)
 
 
-Neuron = CubaNeuron | AdaptiveNeuron
+SigmaDeltaRole = Literal["delta", "sigma_delta", "sigma"]
+
+
+@dataclass(frozen=True)
+class SigmaDeltaNeuron:
+    """lava-dl's sigma-delta neuron (NetX ``type = 'SDNN'``) as its loader runs it on Lava.
+
+    role: ``delta`` (an input layer: sends the changes of its input), ``sigma_delta`` (sums its
+    graded input, adds the bias, ReLU, sends the changes), ``sigma`` (an output layer marked
+    ``sigma_output``: sends its running sum); vth_mant: the delta threshold, compared as
+    |change| >= vth_mant << (spike_exp + state_exp); spike_exp: fraction bits of a graded spike,
+    state_exp: extra fraction bits of the state (lava-dl's defaults 6 and 6). lava-dl's loader
+    always uses ReLU and no cumulative error (``cum_error`` False), whatever the file says.
+    """
+
+    vth_mant: int = 0
+    role: SigmaDeltaRole = "sigma_delta"
+    spike_exp: int = 6
+    state_exp: int = 6
+    cum_error: bool = False
+    kind: Literal["SDNN"] = "SDNN"
+
+    @property
+    def vth(self) -> int:
+        """The threshold in state units."""
+        return int(self.vth_mant) << (self.spike_exp + self.state_exp)
+
+
+Neuron = CubaNeuron | AdaptiveNeuron | SigmaDeltaNeuron
+
+
+def sends_values(layer: Layer) -> bool:
+    """True when a layer sends graded values (sigma-delta messages, readout states), not 0/1."""
+    n = layer.neuron
+    return isinstance(n, SigmaDeltaNeuron) or (isinstance(n, AdaptiveNeuron) and n.readout)
+
+
+def is_state_readout(layer: Layer) -> bool:
+    """True when a layer's output is its state at the last step (ASNN readout, SDNN sigma)."""
+    n = layer.neuron
+    return (isinstance(n, AdaptiveNeuron) and n.readout) or (isinstance(n, SigmaDeltaNeuron) and n.role == "sigma")
 
 
 @dataclass
@@ -265,6 +305,13 @@ class Network:
     def source_shape(self, source: Source) -> tuple[int, ...]:
         """Shape of what ``source`` sends: the input frame, or a layer's neurons."""
         return tuple(self.input.shape) if is_input(source) else tuple(self.layers[source].shape)
+
+    def read_graded_input(self) -> None:
+        """Make every path that reads the input read it as graded payloads (a user's graded data)."""
+        for layer in self.layers:
+            for p in layer.paths:
+                if is_input(p.source):
+                    p.source, p.graded = INPUT_GRADED, True
 
     def streams(self) -> set[Stream]:
         """The input streams some path reads."""

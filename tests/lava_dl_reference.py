@@ -31,13 +31,31 @@ def export_blocks(path: Path, blocks: list, input_shape: tuple[int, ...] | None 
             b.export_hdf5(layers.create_group(str(i + offset)))
 
 
+def _FixedPoint():
+    """Lava's fixed-point CPU models for every process, sub-process models (lava-dl's blocks)
+    expanded: the run configuration lava-dl's own NetX tests use (Loihi2SimCfg with
+    select_tag='fixed_pt' leaves lava-dl's SDNN Input block unexpanded)."""
+    from lava.magma.core.run_configs import RunConfig
+
+    class FixedPoint(RunConfig):
+        def __init__(self) -> None:
+            super().__init__(custom_sync_domains=None)
+
+        def select(self, _proc, proc_models):
+            for pm in proc_models:
+                if "fixed_pt" in pm.tags:
+                    return pm
+            raise AssertionError("no fixed-point ProcessModel")
+
+    return FixedPoint()
+
+
 def lava_dl_run(net_file: Path, frames: np.ndarray, **network_kwargs) -> list[np.ndarray]:
     """Run lava-dl's netx.hdf5.Network on ``frames`` (T, *input shape in Lava's (x, y, z) order);
     returns each block's output as (T, neurons) in torch (C, H, W) flattening, aligned to the
     input step (each block adds one step of synapse delay in Lava)."""
     from lava.lib.dl import netx
     from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc import io
 
     from asnn_neuro.compat.lava_runtime import allow_lava_start_method, quiet_compiler
@@ -49,13 +67,15 @@ def lava_dl_run(net_file: Path, frames: np.ndarray, **network_kwargs) -> list[np
     data = np.zeros((*frames.shape[1:], steps))
     data[..., :T] = np.moveaxis(frames, 0, -1)
     source = io.source.RingBuffer(data=data)
-    source.s_out.connect(net.inp)
+    has_input_block = type(net.layers[0]).__name__ == "Input"
+    # lava-dl's Input block leaves its own port unconnected: its tests drive the neuron directly
+    source.s_out.connect(net.layers[0].neuron.a_in if has_input_block else net.inp)
     sinks = []
     for layer in net.layers:
         sink = io.sink.RingBuffer(shape=layer.out.shape, buffer=steps)
         layer.out.connect(sink.a_in)
         sinks.append(sink)
-    cfg = Loihi2SimCfg(select_tag="fixed_pt")
+    cfg = _FixedPoint()
     try:
         with quiet_compiler():
             net.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
@@ -67,7 +87,8 @@ def lava_dl_run(net_file: Path, frames: np.ndarray, **network_kwargs) -> list[np
         out = np.moveaxis(out, -1, 0)  # (steps, *lava shape)
         if out.ndim == 4:
             out = out.transpose(0, 3, 2, 1)
-        aligned.append(out.reshape(steps, -1)[i + 1:i + 1 + T].astype(np.int64))
+        lag = i + 1 - has_input_block  # one step per synapse on the way
+        aligned.append(out.reshape(steps, -1)[lag:lag + T].astype(np.int64))
     return aligned
 
 
@@ -81,6 +102,8 @@ def ours(net: ir.Network, frames: np.ndarray, graded: bool = False) -> tuple[lis
     batch = torch.from_numpy(x.astype(np.int64))[None]
     net.timesteps = batch.shape[1]
     spikes, grd = (None, batch) if graded else (batch, None)
+    if graded:
+        net.read_graded_input()
     ex = FixedExecutor(net).run(spikes, grd, record=1)
     lava, _ = run_lava(net, None if spikes is None else spikes.numpy(), None if grd is None else grd.numpy(),
                        record=1, progress=False)

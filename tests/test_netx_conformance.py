@@ -89,3 +89,57 @@ def test_bad_delays_are_refused(tmp_path):
         f["layer/0"].create_dataset("delay", data=np.ones(5))
     with pytest.raises(InputError, match="layer 0: delay of 5 values"):
         read_network(tmp_path / "d.net")
+
+
+def _sigma_delta_blocks(seed: int, conv: bool) -> tuple[list, tuple[int, ...]]:
+    """slayer.block.sigma_delta Input, (Conv, Flatten,) Dense, Output: ReLU, delta thresholds."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(seed)
+    sd = {"threshold": 0.1 + 0.05 * seed, "activation": F.relu}
+    blocks, shape = [slayer.block.sigma_delta.Input(sd)], (12,)
+    if conv:
+        shape = (2, 6, 5)
+        blocks += [slayer.block.sigma_delta.Conv(sd, 2, 4, 3, padding=1, stride=(1, 2), weight_scale=2),
+                   slayer.block.sigma_delta.Flatten()]
+        n_in = 4 * 6 * 3
+    else:
+        n_in = 12
+    blocks += [slayer.block.sigma_delta.Dense(sd, n_in, 10, weight_scale=2),
+               slayer.block.sigma_delta.Output(sd, 10, 3, weight_scale=2)]
+    return shaped(blocks, shape), shape
+
+
+@pytest.mark.parametrize("seed,conv", [(0, False), (1, False), (2, True)])
+def test_sigma_delta_network(tmp_path, seed, conv):
+    """SDNN: a delta-encoding input, ReLU sigma-delta layers with graded messages, a sigma output."""
+    blocks, shape = _sigma_delta_blocks(seed, conv)
+    export_blocks(tmp_path / "sd.net", blocks)
+    net = read_network(tmp_path / "sd.net")
+    assert [layer.neuron.role for layer in net.layers][0] == "delta" and net.layers[-1].neuron.role == "sigma"
+    rng = np.random.default_rng(seed)
+    lava_in = shape[::-1] if len(shape) == 3 else shape
+    x = np.cumsum(rng.integers(-20, 21, (14, *lava_in)), 0)  # a slowly varying graded signal
+    ref = lava_dl_run(tmp_path / "sd.net", x, input_message_bits=16)
+    ex, lava = ours(net, x, graded=True)
+    assert all(np.abs(a).sum() > 0 for a in ref)
+    assert_layers_equal(ref, ex, lava)
+
+
+def test_sdnn_activation_other_than_relu_is_refused(tmp_path):
+    blocks, _ = _sigma_delta_blocks(0, False)
+    export_blocks(tmp_path / "sd.net", blocks)
+    with h5py.File(tmp_path / "sd.net", "a") as f:
+        del f["layer/1/neuron/activation"]
+        f["layer/1/neuron"].create_dataset("activation", data=b"sigmoid")
+    with pytest.raises(InputError, match="layer 1/neuron: SDNN activation 'sigmoid'"):
+        read_network(tmp_path / "sd.net")
+
+
+@pytest.mark.parametrize("kind", ["ALIF", "ADRF", "RF"])
+def test_neurons_lava_dl_cannot_load_are_refused_with_a_reason(tmp_path, kind):
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense([6, 4, 2], 0, delay=False))
+    with h5py.File(tmp_path / "d.net", "a") as f:
+        f["layer/0/neuron/type"][()] = kind.encode()
+    with pytest.raises(InputError, match=f"layer 0: neuron type '{kind}' is not supported .*; "):
+        read_network(tmp_path / "d.net")

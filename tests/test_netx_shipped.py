@@ -64,10 +64,7 @@ def test_pilotnet_lif_layers_match_the_shipped_arrays(one_thread):
     net = read_network(GTS / "pilotnet_lif" / "network.net")
     assert net.layers[-1].paths[0].weight.shape == (1, 10)  # stored 1-D
     _, graded = file_frames(net, GTS / "pilotnet_lif" / "image.npy", timesteps=16)
-    for layer in net.layers:
-        for p in layer.paths:
-            if ir.is_input(p.source):
-                p.source, p.graded = ir.INPUT_GRADED, True
+    net.read_graded_input()
     net.timesteps = 16
     res = FixedExecutor(net).run(None, graded, record=1)
     names = ["input"] + [f"conv-{i}" for i in range(5)] + [f"fc-{i}" for i in range(3)]

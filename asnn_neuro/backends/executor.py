@@ -28,13 +28,14 @@ or_pool = ir.or_pool  # re-exported: the executor runs such layers as a max-pool
 class _Synapse:
     """A path's weights, cached in the cheapest float type that keeps every sum exact."""
 
-    def __init__(self, path: ir.Path):
+    def __init__(self, path: ir.Path, wide: bool = False):
         self.path = path
         if path.kind == "identity":
             return
         w = np.asarray(path.weight, dtype=np.float64)
         graded = path.graded or path.source == ir.INPUT_GRADED
-        self.dtype = torch.float32 if fx.sums_exact_in_float32(w, graded) else torch.float64
+        # wide: the source sends values beyond 8 bits (sigma-delta messages): float64 keeps them exact
+        self.dtype = torch.float32 if not wide and fx.sums_exact_in_float32(w, graded) else torch.float64
         self.weight = torch.as_tensor(w, dtype=self.dtype)
         if path.kind == "dense":
             self.weight = self.weight.T.contiguous()
@@ -58,10 +59,15 @@ class FixedExecutor:
         self.net = net
         self.T = net.timesteps
         self.groups = [layer.port_groups() for layer in net.layers]
-        self.synapses = {id(p): _Synapse(p) for layer in net.layers for p in layer.paths}
+        self.synapses = {id(p): _Synapse(p, self._wide(p)) for layer in net.layers for p in layer.paths}
         self.biases = [{k: torch.from_numpy(ir.summed_bias(v, layer.shape)) for k, v in g.items()}
                        for layer, g in zip(net.layers, self.groups)]
         self.or_pools = [or_pool(layer) for layer in net.layers]
+
+    def _wide(self, p: ir.Path, big_input: bool = False) -> bool:
+        if ir.is_input(p.source):
+            return big_input and p.source == ir.INPUT_GRADED
+        return ir.sends_values(self.net.layers[p.source])
 
     def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int = 0,
             batch: int = 200) -> ExecResult:
@@ -71,6 +77,11 @@ class FixedExecutor:
         ref = spikes if spikes is not None else graded
         if ref is None:
             raise InputError("no input frames")
+        if graded is not None and graded.numel() and int(graded.abs().max()) > fx.GRADED_LEVELS:
+            for layer in self.net.layers:  # payloads beyond 8 bits: sums in float64
+                for p in layer.paths:
+                    if p.source == ir.INPUT_GRADED:
+                        self.synapses[id(p)] = _Synapse(p, wide=True)
         keep_large_allocations()
         parts = []
         for i in range(0, max(1, ref.shape[0]), batch):
@@ -107,7 +118,7 @@ class FixedExecutor:
         keep = min(int(record), n)
         traces = [torch.zeros((keep, steps, layer.neurons), dtype=torch.int64) for layer in layers] if keep else None
         scores = torch.zeros((n, layers[-1].neurons), dtype=torch.int64)
-        readout = [isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout for layer in layers]
+        readout = [ir.is_state_readout(layer) for layer in layers]
         for t in range(steps):
             outs: list[torch.Tensor] = []
             for i, layer in enumerate(layers):
@@ -115,8 +126,9 @@ class FixedExecutor:
                 outs.append(out)
                 flat = out.reshape(n, -1)
                 if not readout[i]:
-                    rows = flat.sum(1, dtype=torch.float64)
-                    per_neuron[i] += flat.sum(0, dtype=torch.float64)
+                    events = flat != 0  # a spike, or a graded message
+                    rows = events.sum(1, dtype=torch.float64)
+                    per_neuron[i] += events.sum(0, dtype=torch.float64)
                     per_step[i][t] += rows.sum()
                     per_sample[i] += rows
                 if keep:
@@ -138,6 +150,8 @@ class FixedExecutor:
     @staticmethod
     def _init_state(layer: ir.Layer, n: int) -> dict[str, torch.Tensor]:
         shape = (n, *layer.shape)
+        if isinstance(layer.neuron, ir.SigmaDeltaNeuron):
+            return {k: torch.zeros(shape, dtype=torch.int64) for k in ("sigma", "act", "residue", "error")}
         if isinstance(layer.neuron, ir.CubaNeuron):
             state = {"u": torch.zeros(shape, dtype=torch.int64), "v": torch.zeros(shape, dtype=torch.int64)}
             if layer.delay is not None:
@@ -172,6 +186,15 @@ class FixedExecutor:
                     and pool.groups == x.shape[1] and pool.weight.shape[1] == 1:
                 return (F.max_pool2d(x, pool.kernel, pool.stride) > 0).to(torch.float32)
             return (self.synapses[id(pool)](x, layer.shape) > 0).to(torch.float32)
+        if isinstance(neuron, ir.SigmaDeltaNeuron):
+            acc = None
+            for name in ("spike", "graded"):
+                a = self._port_accum(groups[name], layer, spk, grd, outs)
+                if a is not None:
+                    acc = a if acc is None else acc + a
+            bias = self.biases[i]["spike"] + self.biases[i]["graded"]
+            return fx.sigma_delta_step(state, acc.to(torch.int64), neuron.vth, neuron.role, bias, neuron.spike_exp,
+                                       neuron.state_exp, neuron.cum_error)
         if isinstance(neuron, ir.CubaNeuron):
             acc = None
             for name in ("spike", "graded"):

@@ -154,3 +154,32 @@ def delay_push_select(ring: Array, t: int, value: Array, delay: Array) -> Array:
         idx = np.broadcast_to(np.asarray(lag % slots), (1, *value.shape))
         out = np.take_along_axis(ring, idx, axis=0)[0]
     return _where(lag >= 0, out, out * 0)
+
+
+def sigma_delta_step(state: dict, a_in: Array, vth: int, role: str, bias: Array | int = 0,
+                     spike_exp: int = 6, state_exp: int = 6, cum_error: bool = False) -> Array:
+    """One step of Lava's fixed-point sigma-delta neuron (``lava.proc.sdn``: Delta, SigmaDelta,
+    Sigma, ReLU), updating ``state`` (int arrays 'sigma', 'act', 'residue', 'error') in place.
+
+    a_in: the integer synaptic input (delta: the raw input); vth: the threshold in state units
+    (``vth_mant << (spike_exp + state_exp)``); bias: per neuron, in input units. Returns the
+    graded message sent: delta -> the change >> state_exp, sigma -> the running sum."""
+    if role == "sigma":
+        state["sigma"] = state["sigma"] + a_in
+        return state["sigma"]
+    if role == "delta":
+        act = a_in << (spike_exp + state_exp)
+    else:
+        state["sigma"] = state["sigma"] + a_in
+        act = state["sigma"] + bias * (1 << (spike_exp + state_exp))
+        act = _where(act > 0, act, act * 0)  # ReLU
+    delta = act - state["act"] + state["residue"]
+    if cum_error:
+        state["error"] = state["error"] + delta
+        out = _where(_abs(state["error"]) >= vth, delta, delta * 0)
+        state["error"] = _where(out != 0, state["error"] * 0, state["error"])
+    else:
+        out = _where(_abs(delta) >= vth, delta, delta * 0)
+    state["residue"] = delta - out
+    state["act"] = act
+    return out >> state_exp

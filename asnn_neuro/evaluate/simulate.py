@@ -108,10 +108,7 @@ def _file_inputs(rnet: ResolvedNet, input_file: str, samples: int, timesteps: in
         raise InputError(f"{input_file}: graded (not 0/1) values, but {rnet.path} reads two input "
                          "streams (hybrid coding); give 0/1 spikes, or --dataset")
     if graded is not None:
-        for layer in net.layers:
-            for p in layer.paths:
-                if ir.is_input(p.source):
-                    p.source, p.graded = ir.INPUT_GRADED, True
+        net.read_graded_input()
     return (None if spikes is None else spikes[:samples]), (None if graded is None else graded[:samples])
 
 

@@ -23,7 +23,13 @@ from lava.proc.dense.process import Dense
 from lava.proc.lif.process import LIFReset
 
 from asnn_neuro import ir
-from asnn_neuro.backends.lava.processes import AdaptiveNeuron, FrameSource, SpikeProbe, SynapticDelay
+from asnn_neuro.backends.lava.processes import (
+    AdaptiveNeuron,
+    FrameSource,
+    SigmaDeltaNeuron,
+    SpikeProbe,
+    SynapticDelay,
+)
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import UnsupportedLayerError
 
@@ -99,10 +105,9 @@ def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: in
             for p in paths:
                 _connect(graph, net, layer, p, port)
         is_output = i == len(net.layers) - 1
-        readout = isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout
         probe_path = workdir / f"probe{i}.npz"
         probe = SpikeProbe(shape=shape, offset=depth, period=T, samples=samples, out_path=str(probe_path),
-                           record=samples if is_output else record, graded=readout)
+                           record=samples if is_output else record, graded=ir.sends_values(layer))
         neuron.s_out.connect(probe.a_in)
         graph.probes.append(probe)
         graph.probe_paths.append(probe_path)
@@ -121,6 +126,10 @@ def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
 
 def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProcess:
     n = layer.neuron
+    if isinstance(n, ir.SigmaDeltaNeuron):
+        return SigmaDeltaNeuron(shape=shape, role=n.role, vth=n.vth, period=T, offset=depth,
+                                bias=to_lava(ir.summed_bias(layer.paths, layer.shape), layer.shape),
+                                spike_exp=n.spike_exp, state_exp=n.state_exp, cum_error=n.cum_error, name=layer.name)
     if isinstance(n, ir.CubaNeuron):
         if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX or not -1 <= n.du < lim.DECAY_ONE or not 0 <= n.dv <= lim.DECAY_ONE:
             raise UnsupportedLayerError(f"layer '{layer.name}': CUBA parameters out of Loihi's ranges "
@@ -149,7 +158,7 @@ def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProce
 def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, port) -> None:
     src_out = graph.sources[p.source].s_out if ir.is_input(p.source) else graph.neurons[p.source].s_out
     src_shape = net.source_shape(p.source)
-    bits = 8 if p.graded else 0
+    bits = 24 if not ir.is_input(p.source) and ir.sends_values(net.layers[p.source]) else 8 if p.graded else 0
     where = f"layer '{layer.name}'"
     if p.kind == "identity":
         src_out.connect(port)

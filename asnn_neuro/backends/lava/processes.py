@@ -198,6 +198,55 @@ class PyAdaptiveNeuronFloat(_AdaptiveNeuronBase):
         self.s_out.send(spikes.astype(float))
 
 
+class SigmaDeltaNeuron(AbstractProcess):
+    """lava-dl's sigma-delta neuron (Lava's Delta / SigmaDelta / Sigma with ReLU) with the
+    arithmetic of ``fixed_point.sigma_delta_step``, restarting at every sample start.
+
+    role: 'delta', 'sigma_delta' or 'sigma'; vth: threshold in state units; bias: per neuron."""
+
+    def __init__(self, *, shape: tuple[int, ...], role: str, vth: int, bias: np.ndarray, period: int,
+                 offset: int, spike_exp: int = 6, state_exp: int = 6, cum_error: bool = False,
+                 name: str | None = None) -> None:
+        super().__init__(shape=shape, role=role, vth=int(vth), period=period, offset=offset, spike_exp=spike_exp,
+                         state_exp=state_exp, cum_error=bool(cum_error), name=name)
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.bias = Var(shape=shape, init=np.broadcast_to(bias, shape).copy())
+        for key in _SD_STATE:
+            setattr(self, key, Var(shape=shape, init=0))
+
+
+_SD_STATE = ("sigma", "act", "residue", "error")
+
+
+@implements(proc=SigmaDeltaNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+class PySigmaDeltaNeuron(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    bias: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=16)
+    sigma: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    act: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    residue: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    error: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+
+    def run_spk(self) -> None:
+        a = self.a_in.recv().astype(np.int64)
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        if k < 0:
+            self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
+            return
+        state = {key: getattr(self, key).astype(np.int64) for key in _SD_STATE}
+        if t == 0:
+            state = {key: v * 0 for key, v in state.items()}
+        out = fx.sigma_delta_step(state, a, p["vth"], p["role"], self.bias.astype(np.int64), p["spike_exp"],
+                                  p["state_exp"], p["cum_error"])
+        for key in _SD_STATE:
+            getattr(self, key)[...] = state[key]
+        self.s_out.send(out.astype(np.int32))
+
+
 class SynapticDelay(AbstractProcess):
     """Delays each neuron's synaptic input by ``delay`` steps (NetX ``delay``, as lava-dl's
     ``DelayDense`` does), with no step of its own; the line empties at every sample start."""
@@ -311,8 +360,9 @@ class PySpikeProbe(PyLoihiProcessModel):
             return
         # Lava arrays are WHC; store CHW-flattened so that indices match torch layout.
         flat = np.asarray(data).transpose(tuple(range(data.ndim))[::-1]).reshape(-1).astype(np.int64)
-        self._per_neuron += flat
-        total = int(flat.sum())
+        events = flat != 0  # a spike, or a graded message
+        self._per_neuron += events
+        total = int(events.sum())
         self._per_step[t] += total
         self._per_sample[k] += total
         if self._trace is not None and k < len(self._trace):

@@ -162,8 +162,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
     layers: list[Counts] = []
     traces = [] if record else None
     for layer, res in zip(net.layers, results):
-        readout = isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout
-        if readout:
+        if ir.is_state_readout(layer):
             layers.append(Counts(np.zeros(layer.neurons, np.int64), np.zeros(T, np.int64), [0] * n))
         else:
             layers.append(Counts(res["per_neuron"], res["per_step"], res["per_sample"].tolist()))
@@ -171,7 +170,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
             traces.append(res["trace"])
     out = results[-1]["trace"]  # (n, T, classes)
     last = net.layers[-1]
-    scores = out[:, -1] if isinstance(last.neuron, ir.AdaptiveNeuron) and last.neuron.readout else out.sum(1)
+    scores = out[:, -1] if ir.is_state_readout(last) else out.sum(1)
     zeros = np.zeros((n, T, *net.input.shape), dtype=np.int64)
     s = zeros if spikes is None else np.asarray(spikes)
     g = zeros if graded is None else np.asarray(graded)

@@ -108,7 +108,7 @@ class _Reader:
             raise self.fail(where, f"invalid shape {arr.tolist()}")
         return tuple(int(s) for s in arr)  # stored in torch order (C, H, W), as lava-dl writes it
 
-    def neuron(self, g: h5py.Group, where: str) -> ir.Neuron:
+    def neuron(self, g: h5py.Group, where: str, is_input: bool = False) -> ir.Neuron:
         if "neuron" not in g or not isinstance(g["neuron"], h5py.Group):
             raise self.fail(where, "missing 'neuron' description")
         n = g["neuron"]
@@ -129,8 +129,15 @@ class _Reader:
                                      threshold=self.scalar(n, "vThMant", where),
                                      readout=bool(self.scalar(n, "readout", where, False, 0)),
                                      reset=self.scalar(n, "reset", where, False, None))
+        if kind == "SDNN":
+            act = self.text(n, "activation", where + "/neuron") if "activation" in n else "relu"
+            if act != "relu":
+                raise UnsupportedLayerError(f"{self.path}: {where}/neuron: SDNN activation '{act}': lava-dl's "
+                                            "loader runs every SDNN neuron as ReLU; only 'relu' is run")
+            role = "delta" if is_input else "sigma" if "sigma_output" in n else "sigma_delta"
+            return ir.SigmaDeltaNeuron(vth_mant=self.scalar(n, "vThMant", where, False, 0), role=role)
         raise UnsupportedLayerError(f"{self.path}: {where}: neuron type '{kind}' is not supported "
-                                    f"(supported: CUBA, ASNN)")
+                                    f"(supported: {', '.join(NEURON_TYPES)}){_refusal_reason(kind)}")
 
     def conv_path(self, g, where, source, in_shape, out_shape, weight=None, groups=None) -> ir.Path:
         if weight is None:
@@ -232,7 +239,7 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
             current_shape = shape
             h5_to_ir[0] = ir.INPUT_SPIKES
             if "neuron" in g:  # lava-dl Input block: a spiking layer driven directly by the input
-                neuron = r.neuron(g, where)
+                neuron = r.neuron(g, where, is_input=True)
                 # its 'weight' / 'bias' are a host-side transform of the data (x -> weight x + bias)
                 # that lava-dl's loader does not apply (its Input neuron has no bias): kept as a note
                 transform = {key: r.ints(g, key, where, False) for key in ("weight", "bias")}
@@ -283,6 +290,9 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
             in_shapes = [input_spec.shape if ir.is_input(s) else layers[s].shape for s in sources]
             paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
                                 input_spec.shape)
+            if isinstance(neuron, ir.SigmaDeltaNeuron) and neuron.role == "sigma":
+                for p_ in paths:
+                    p_.bias = None  # lava-dl's Sigma output has no bias
             layers.append(ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths,
                                    delay=_delay(r, g, where, shape)))
         current = len(layers) - 1
@@ -460,3 +470,19 @@ def _delay(r: _Reader, g, where: str, shape: tuple[int, ...]) -> np.ndarray | No
     if not np.any(per):
         return None
     return per
+
+
+NEURON_TYPES = ("CUBA", "LOIHI", "SDNN", "ASNN")
+_REFUSED = {
+    "ALIF": "adaptive LIF: lava-dl exports it but its NetX loader cannot load it (no Lava process)",
+    "ADRF": "adaptive resonate-and-fire: lava-dl exports it but its NetX loader cannot load it",
+    "RF": "resonate-and-fire (lava-dl's loader runs it as Lava's RF / RF_IZ) is not run here yet",
+}
+
+
+def _refusal_reason(kind: str) -> str:
+    """Why a neuron type lava-dl writes is refused, as a suffix ('' when none is known)."""
+    for key, why in _REFUSED.items():
+        if key in kind:
+            return f"; {why}"
+    return ""

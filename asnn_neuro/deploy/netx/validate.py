@@ -42,7 +42,10 @@ def check_ranges(path: Path, net: ir.Network) -> None:
             raise fail(layer, f"delay on a {n.kind} neuron: only CUBA layers take delays")
         if layer.delay is not None and (layer.delay.min() < 0 or layer.delay.max() > lim.AXON_DELAY_MAX):
             raise fail(layer, f"delay outside [0, {lim.AXON_DELAY_MAX}]")
-        if isinstance(n, ir.CubaNeuron):
+        if isinstance(n, ir.SigmaDeltaNeuron):
+            if not 0 <= n.vth < 1 << 31:
+                raise fail(layer, f"SDNN vThMant {n.vth_mant} outside [0, 2**19)")
+        elif isinstance(n, ir.CubaNeuron):
             if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX:
                 raise fail(layer, f"vThMant {n.vth_mant} outside Loihi's 17-bit range")
             if not 0 <= n.i_decay <= lim.DECAY_ONE or not 0 <= n.v_decay <= lim.DECAY_ONE:
