@@ -79,7 +79,7 @@ def test_delays_restart_with_every_sample(tmp_path):
     lava, _ = run_lava(net, x.numpy(), None, record=3, progress=False)
     for a, b in zip(ex.traces, lava.traces):
         assert np.array_equal(a, b)
-    assert np.array_equal(ex.scores, lava.scores)
+    assert np.array_equal(ex.scores, lava.scores) and np.array_equal(ex.output, lava.output)
 
 
 def test_bad_delays_are_refused(tmp_path):
@@ -143,3 +143,25 @@ def test_neurons_lava_dl_cannot_load_are_refused_with_a_reason(tmp_path, kind):
         f["layer/0/neuron/type"][()] = kind.encode()
     with pytest.raises(InputError, match=f"layer 0: neuron type '{kind}' is not supported .*; "):
         read_network(tmp_path / "d.net")
+
+
+def test_simulate_cli_runs_a_flat_input_and_records_outputs(tmp_path):
+    """`asnn simulate` on a lava-dl file with no input layer and a flat (N, neurons, T) input:
+    T from the file, outputs per sample in summary.json."""
+    import json
+
+    from asnn_neuro.cli import main
+
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense([12, 9, 4], 7, delay=True))
+    x = (np.random.default_rng(7).random((3, 12, 40)) < 0.5).astype(np.int64)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "executor", "--input", str(tmp_path / "x.npy"),
+                 "--samples", "3", "--name", "r", "--simdir", str(tmp_path / "sims"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "sims" / "r" / "summary.json").read_text())
+    assert summary["timesteps"] == 40 and summary["output"]["values"] == "spike_counts"
+    net = read_network(tmp_path / "d.net")
+    net.timesteps = 40
+    res = FixedExecutor(net).run(torch.from_numpy(x).permute(0, 2, 1), None)
+    assert summary["outputs"] == res.scores.tolist() and np.asarray(res.scores).sum() > 0
+    with np.load(tmp_path / "sims" / "r" / "outputs.npz") as f:
+        assert f["output"].shape == (3, 4, 40) and np.array_equal(f["output"].sum(-1), res.scores)

@@ -96,6 +96,7 @@ class FixedExecutor:
                 a.add(b)
             first.input_spikes = first.input_spikes + part.input_spikes
             first.input_graded = first.input_graded + part.input_graded
+            first.output = np.concatenate([first.output, part.output])
             if first.traces is not None and part.traces is not None:
                 first.traces = [np.concatenate([a, b]) for a, b in zip(first.traces, part.traces)]
         first.scores = np.concatenate([p.scores for p in parts])
@@ -118,6 +119,7 @@ class FixedExecutor:
         keep = min(int(record), n)
         traces = [torch.zeros((keep, steps, layer.neurons), dtype=torch.int64) for layer in layers] if keep else None
         scores = torch.zeros((n, layers[-1].neurons), dtype=torch.int64)
+        output = torch.zeros((n, steps, layers[-1].neurons), dtype=torch.int64)
         readout = [ir.is_state_readout(layer) for layer in layers]
         for t in range(steps):
             outs: list[torch.Tensor] = []
@@ -133,6 +135,7 @@ class FixedExecutor:
                     per_sample[i] += rows
                 if keep:
                     traces[i][:, t] = flat[:keep].to(torch.int64)
+            output[:, t] = outs[-1].reshape(n, -1).to(torch.int64)
             if readout[-1]:
                 scores = outs[-1].reshape(n, -1).clone()
             else:
@@ -144,7 +147,7 @@ class FixedExecutor:
             scores=scores.numpy(), layers=counts,
             input_spikes=(spikes != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
             input_graded=(graded != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
-            traces=[tr.numpy() for tr in traces] if keep else None,
+            traces=[tr.numpy() for tr in traces] if keep else None, output=output.numpy(),
         )
 
     @staticmethod

@@ -166,6 +166,10 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
                   "graded_events": int(res.input_graded.sum())},
         "layers": per_layer,
         "predictions": preds.tolist(),
+        "output": {"layer": net.output.name, "neurons": int(net.output.neurons),
+                   "values": "state" if ir.is_state_readout(net.output) else
+                   "message_sums" if ir.sends_values(net.output) else "spike_counts"},
+        "outputs": np.asarray(res.scores).reshape(len(preds), -1).tolist(),
     }
     raster = {"input": _first_input(spikes, graded)}
     if res.traces is not None:
@@ -176,8 +180,16 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
         atomic.write_json(tmp / "summary.json", summary)
         np.savez(tmp / "counts.npz", **counts)
         np.savez(tmp / "raster.npz", **raster)
+        if res.output is not None:
+            np.savez(tmp / "outputs.npz", output=output_xyzt(res.output, net.output.shape))
     summary["run_dir"] = str(out_dir)
     return summary
+
+
+def output_xyzt(output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(N, T, neurons in C, H, W order) -> (N, *shape in x, y, z order, T), INTERFACE.md's layout."""
+    out = np.asarray(output).reshape(output.shape[0], output.shape[1], *shape)
+    return out.transpose(0, *range(out.ndim - 1, 1, -1), 1)
 
 
 def _first_input(spikes, graded) -> np.ndarray:

@@ -176,5 +176,5 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
     g = zeros if graded is None else np.asarray(graded)
     result = ExecResult(scores=scores, layers=layers,
                         input_spikes=(s != 0).sum((0, 1)).reshape(-1), input_graded=(g != 0).sum((0, 1)).reshape(-1),
-                        traces=traces)
+                        traces=traces, output=out.astype(np.int64))
     return result, LavaTiming(compile_s=compile_s, run_s=run_s, steps=total)
