@@ -144,7 +144,25 @@ class SigmaDeltaNeuron:
         return int(self.vth_mant) << (self.spike_exp + self.state_exp)
 
 
-Neuron = CubaNeuron | AdaptiveNeuron | SigmaDeltaNeuron
+@dataclass(frozen=True)
+class ResonateNeuron:
+    """A resonate-and-fire neuron (NetX ``RF_PHASE`` / ``RF_IZHIKEVICH``) as lava-dl's loader runs
+    it: Lava's RF (fires when the phase crosses zero with the real part above threshold) or RF_IZ
+    (fires when the imaginary part reaches the threshold, then resets).
+
+    sin_decay, cos_decay: (1 - alpha) sin / cos of the rotation per step, 12-bit fractions (as
+    lava-dl derives them from the file's sinDecay / cosDecay); vth: threshold in state units
+    (vThMant << 6). Its paths with ``imag`` set drive the imaginary part."""
+
+    sin_decay: int
+    cos_decay: int
+    vth: int
+    izhikevich: bool = False
+    state_exp: int = 6
+    kind: Literal["RF"] = "RF"
+
+
+Neuron = CubaNeuron | AdaptiveNeuron | SigmaDeltaNeuron | ResonateNeuron
 
 
 def sends_values(layer: Layer) -> bool:
@@ -185,6 +203,7 @@ class Path:
     mask: tuple[int, ...] | None = None
     graded: bool = False
     grid: WeightGrid = WeightGrid()
+    imag: bool = False  # drives a resonate-and-fire neuron's imaginary part
 
 
 @dataclass

@@ -8,10 +8,17 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from lava_dl_reference import CUBA, export_blocks, lava_dl_run, ours, shaped, slayer_cuba_dense
+from lava_dl_reference import (
+    export_blocks,
+    lava_dl_run,
+    ours,
+    slayer_cuba_conv,
+    slayer_cuba_dense,
+    slayer_other_dense,
+    slayer_sigma_delta,
+)
 
 from asnn_neuro.backends.executor import FixedExecutor
-from asnn_neuro.compat.slayer import slayer
 from asnn_neuro.deploy.netx.read import read_network
 from asnn_neuro.errors import InputError
 
@@ -49,15 +56,8 @@ def test_one_dimensional_dense_weight(tmp_path):
     assert_layers_equal(lava_dl_run(tmp_path / "d.net", x), *ours(net, x))
 
 
-def _conv_blocks(seed: int) -> list:
-    torch.manual_seed(seed)
-    return shaped([slayer.block.cuba.Conv(CUBA, 2, 3, 3, padding=1, weight_scale=3, delay_shift=False),
-                   slayer.block.cuba.Flatten(),
-                   slayer.block.cuba.Dense(CUBA, 3 * 5 * 4, 4, weight_scale=3, delay_shift=False)], (2, 5, 4))
-
-
 def test_conv_first_without_input_layer_needs_an_input_shape(tmp_path):
-    export_blocks(tmp_path / "c.net", _conv_blocks(4))
+    export_blocks(tmp_path / "c.net", slayer_cuba_conv(4))
     with pytest.raises(InputError, match="layer 0: no input layer .* give --input-shape C,H,W"):
         read_network(tmp_path / "c.net")
     net = read_network(tmp_path / "c.net", input_shape=(2, 5, 4))
@@ -91,29 +91,10 @@ def test_bad_delays_are_refused(tmp_path):
         read_network(tmp_path / "d.net")
 
 
-def _sigma_delta_blocks(seed: int, conv: bool) -> tuple[list, tuple[int, ...]]:
-    """slayer.block.sigma_delta Input, (Conv, Flatten,) Dense, Output: ReLU, delta thresholds."""
-    import torch.nn.functional as F
-
-    torch.manual_seed(seed)
-    sd = {"threshold": 0.1 + 0.05 * seed, "activation": F.relu}
-    blocks, shape = [slayer.block.sigma_delta.Input(sd)], (12,)
-    if conv:
-        shape = (2, 6, 5)
-        blocks += [slayer.block.sigma_delta.Conv(sd, 2, 4, 3, padding=1, stride=(1, 2), weight_scale=2),
-                   slayer.block.sigma_delta.Flatten()]
-        n_in = 4 * 6 * 3
-    else:
-        n_in = 12
-    blocks += [slayer.block.sigma_delta.Dense(sd, n_in, 10, weight_scale=2),
-               slayer.block.sigma_delta.Output(sd, 10, 3, weight_scale=2)]
-    return shaped(blocks, shape), shape
-
-
 @pytest.mark.parametrize("seed,conv", [(0, False), (1, False), (2, True)])
 def test_sigma_delta_network(tmp_path, seed, conv):
     """SDNN: a delta-encoding input, ReLU sigma-delta layers with graded messages, a sigma output."""
-    blocks, shape = _sigma_delta_blocks(seed, conv)
+    blocks, shape = slayer_sigma_delta(seed, conv)
     export_blocks(tmp_path / "sd.net", blocks)
     net = read_network(tmp_path / "sd.net")
     assert [layer.neuron.role for layer in net.layers][0] == "delta" and net.layers[-1].neuron.role == "sigma"
@@ -127,7 +108,7 @@ def test_sigma_delta_network(tmp_path, seed, conv):
 
 
 def test_sdnn_activation_other_than_relu_is_refused(tmp_path):
-    blocks, _ = _sigma_delta_blocks(0, False)
+    blocks, _ = slayer_sigma_delta(0, False)
     export_blocks(tmp_path / "sd.net", blocks)
     with h5py.File(tmp_path / "sd.net", "a") as f:
         del f["layer/1/neuron/activation"]
@@ -136,11 +117,25 @@ def test_sdnn_activation_other_than_relu_is_refused(tmp_path):
         read_network(tmp_path / "sd.net")
 
 
-@pytest.mark.parametrize("kind", ["ALIF", "ADRF", "RF"])
-def test_neurons_lava_dl_cannot_load_are_refused_with_a_reason(tmp_path, kind):
+@pytest.mark.parametrize("block,seed", [("rf", 0), ("rf", 1), ("rf_iz", 0)])
+def test_resonate_and_fire(tmp_path, block, seed):
+    """slayer.block.rf / rf_iz (a complex dense synapse: real and imaginary weights) as lava-dl's
+    loader maps them (Lava RF / RF_IZ), with the integer decays it derives."""
+    export_blocks(tmp_path / "rf.net", slayer_other_dense(block, [10, 8, 4], seed))
+    net = read_network(tmp_path / "rf.net")
+    assert net.layers[0].neuron.izhikevich == (block == "rf_iz")
+    x = (np.random.default_rng(seed).random((30, 10)) < 0.4).astype(np.int64)
+    ref = lava_dl_run(tmp_path / "rf.net", x)
+    assert all(a.sum() > 0 for a in ref)
+    assert_layers_equal(ref, *ours(net, x))
+
+
+@pytest.mark.parametrize("kind", ["ALIF", "ADRF_PHASE", "ADRF_IZHIKEVICH"])
+def test_neurons_not_run_are_refused_with_a_reason(tmp_path, kind):
     export_blocks(tmp_path / "d.net", slayer_cuba_dense([6, 4, 2], 0, delay=False))
     with h5py.File(tmp_path / "d.net", "a") as f:
-        f["layer/0/neuron/type"][()] = kind.encode()
+        del f["layer/0/neuron/type"]
+        f["layer/0/neuron"].create_dataset("type", data=kind.encode())
     with pytest.raises(InputError, match=f"layer 0: neuron type '{kind}' is not supported .*; "):
         read_network(tmp_path / "d.net")
 

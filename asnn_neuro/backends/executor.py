@@ -155,6 +155,8 @@ class FixedExecutor:
         shape = (n, *layer.shape)
         if isinstance(layer.neuron, ir.SigmaDeltaNeuron):
             return {k: torch.zeros(shape, dtype=torch.int64) for k in ("sigma", "act", "residue", "error")}
+        if isinstance(layer.neuron, ir.ResonateNeuron):
+            return {k: torch.zeros(shape, dtype=torch.int64) for k in ("real", "imag")}
         if isinstance(layer.neuron, ir.CubaNeuron):
             state = {"u": torch.zeros(shape, dtype=torch.int64), "v": torch.zeros(shape, dtype=torch.int64)}
             if layer.delay is not None:
@@ -189,6 +191,15 @@ class FixedExecutor:
                     and pool.groups == x.shape[1] and pool.weight.shape[1] == 1:
                 return (F.max_pool2d(x, pool.kernel, pool.stride) > 0).to(torch.float32)
             return (self.synapses[id(pool)](x, layer.shape) > 0).to(torch.float32)
+        if isinstance(neuron, ir.ResonateNeuron):
+            parts = {}
+            for imag in (False, True):
+                paths = [p for p in layer.paths if p.imag == imag]
+                a = self._port_accum(paths, layer, spk, grd, outs)
+                parts[imag] = torch.zeros_like(state["real"]) if a is None else a
+            s = fx.rf_step(state, parts[False], parts[True], neuron.sin_decay, neuron.cos_decay, neuron.vth,
+                           neuron.izhikevich, neuron.state_exp)
+            return s.to(torch.float32)
         if isinstance(neuron, ir.SigmaDeltaNeuron):
             acc = None
             for name in ("spike", "graded"):

@@ -183,3 +183,36 @@ def sigma_delta_step(state: dict, a_in: Array, vth: int, role: str, bias: Array 
     state["residue"] = delta - out
     state["act"] = act
     return out >> state_exp
+
+
+def _wrap16(x: Array) -> Array:
+    """Lava's RF input ports hold int16: larger synaptic sums wrap around."""
+    return ((x + (1 << 15)) & ((1 << 16) - 1)) - (1 << 15)
+
+
+def rf_step(state: dict, a_real: Array, a_imag: Array, sin_decay: int, cos_decay: int, vth: int,
+            izhikevich: bool, state_exp: int = 6) -> Array:
+    """One step of Lava's fixed-point resonate-and-fire neuron (``lava.proc.rf`` / ``rf_iz``),
+    updating ``state`` ('real', 'imag') in place; returns the spikes (0/1).
+
+    The state rotates by the 12-bit (sin, cos) decays (each product rounded toward zero), adds
+    the input << state_exp and saturates to 24 bits. RF fires when the imaginary part crosses
+    zero upwards with the real part >= vth; RF-IZ fires when the imaginary part reaches vth,
+    then zeroes the real part and holds the imaginary one at vth - 1."""
+    re, im = state["real"], state["imag"]
+    a_re = _wrap16(a_real) << state_exp
+    a_im = _wrap16(a_imag) << state_exp
+
+    def scaled(x):
+        return _sign(x) * (_abs(x) >> DECAY_BITS)
+
+    new_re = _clip(scaled(cos_decay * re) - scaled(sin_decay * im) + a_re, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
+    new_im = _clip(scaled(sin_decay * re) + scaled(cos_decay * im) + a_im, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
+    if izhikevich:
+        spikes = new_im >= vth
+        state["real"] = _where(spikes, new_re * 0, new_re)
+        state["imag"] = _where(spikes, new_im * 0 + (vth - 1), new_im)
+    else:
+        spikes = (new_re >= vth) & (new_im >= 0) & (im < 0)
+        state["real"], state["imag"] = new_re, new_im
+    return spikes

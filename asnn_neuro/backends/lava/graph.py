@@ -26,6 +26,7 @@ from asnn_neuro import ir
 from asnn_neuro.backends.lava.processes import (
     AdaptiveNeuron,
     FrameSource,
+    ResonateNeuron,
     SigmaDeltaNeuron,
     SpikeProbe,
     SynapticDelay,
@@ -103,7 +104,7 @@ def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: in
             port = neuron.a_in if port_name == "spike" or not isinstance(neuron, AdaptiveNeuron) else neuron.a_graded
             port = line.a_in if line is not None else port
             for p in paths:
-                _connect(graph, net, layer, p, port)
+                _connect(graph, net, layer, p, neuron.a_imag if p.imag else port)
         is_output = i == len(net.layers) - 1
         probe_path = workdir / f"probe{i}.npz"
         probe = SpikeProbe(shape=shape, offset=depth, period=T, samples=samples, out_path=str(probe_path),
@@ -126,6 +127,9 @@ def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
 
 def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProcess:
     n = layer.neuron
+    if isinstance(n, ir.ResonateNeuron):
+        return ResonateNeuron(shape=shape, sin_decay=n.sin_decay, cos_decay=n.cos_decay, vth=n.vth,
+                              izhikevich=n.izhikevich, period=T, offset=depth, state_exp=n.state_exp, name=layer.name)
     if isinstance(n, ir.SigmaDeltaNeuron):
         return SigmaDeltaNeuron(shape=shape, role=n.role, vth=n.vth, period=T, offset=depth,
                                 bias=to_lava(ir.summed_bias(layer.paths, layer.shape), layer.shape),

@@ -247,6 +247,47 @@ class PySigmaDeltaNeuron(PyLoihiProcessModel):
         self.s_out.send(out.astype(np.int32))
 
 
+class ResonateNeuron(AbstractProcess):
+    """Resonate-and-fire (Lava's RF / RF_IZ as lava-dl's loader configures them) with the
+    arithmetic of ``fixed_point.rf_step``, restarting at every sample start; the real and the
+    imaginary part each have an input port."""
+
+    def __init__(self, *, shape: tuple[int, ...], sin_decay: int, cos_decay: int, vth: int, izhikevich: bool,
+                 period: int, offset: int, state_exp: int = 6, name: str | None = None) -> None:
+        super().__init__(shape=shape, sin_decay=int(sin_decay), cos_decay=int(cos_decay), vth=int(vth),
+                         izhikevich=bool(izhikevich), period=period, offset=offset, state_exp=state_exp, name=name)
+        self.a_in = InPort(shape=shape)
+        self.a_imag = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.real = Var(shape=shape, init=0)
+        self.imag = Var(shape=shape, init=0)
+
+
+@implements(proc=ResonateNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+class PyResonateNeuron(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_imag: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    real: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    imag: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+
+    def run_spk(self) -> None:
+        a_re = self.a_in.recv().astype(np.int64)
+        a_im = self.a_imag.recv().astype(np.int64)
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        if k < 0:
+            self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
+            return
+        state = {"real": self.real.astype(np.int64) * (t != 0), "imag": self.imag.astype(np.int64) * (t != 0)}
+        spikes = fx.rf_step(state, a_re, a_im, p["sin_decay"], p["cos_decay"], p["vth"], p["izhikevich"],
+                            p["state_exp"])
+        self.real[...] = state["real"]
+        self.imag[...] = state["imag"]
+        self.s_out.send(spikes.astype(np.int32))
+
+
 class SynapticDelay(AbstractProcess):
     """Delays each neuron's synaptic input by ``delay`` steps (NetX ``delay``, as lava-dl's
     ``DelayDense`` does), with no step of its own; the line empties at every sample start."""

@@ -129,6 +129,8 @@ class _Reader:
                                      threshold=self.scalar(n, "vThMant", where),
                                      readout=bool(self.scalar(n, "readout", where, False, 0)),
                                      reset=self.scalar(n, "reset", where, False, None))
+        if "RF" in kind and "ADRF" not in kind:
+            return _resonate(self, n, where, kind)
         if kind == "SDNN":
             act = self.text(n, "activation", where + "/neuron") if "activation" in n else "relu"
             if act != "relu":
@@ -288,8 +290,11 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
             sources = pending_concat or [_own_source(r, g, where, current, len(layers), ours)]
             pending_concat = None
             in_shapes = [input_spec.shape if ir.is_input(s) else layers[s].shape for s in sources]
-            paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
-                                input_spec.shape)
+            if isinstance(neuron, ir.ResonateNeuron):
+                paths = _complex_paths(r, g, where, kind, sources, in_shapes, current_shape, shape)
+            else:
+                paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
+                                    input_spec.shape)
             if isinstance(neuron, ir.SigmaDeltaNeuron) and neuron.role == "sigma":
                 for p_ in paths:
                     p_.bias = None  # lava-dl's Sigma output has no bias
@@ -437,7 +442,7 @@ def _inferred_input(r: _Reader, g, where: str, kind: str, given: tuple[int, ...]
         return tuple(int(s) for s in given)
     if kind == "dense":
         n_out = int(np.prod(r.shape(g, where)))
-        weight = r.ints(g, "weight", where)
+        weight = r.ints(g, "weight/real" if isinstance(g.get("weight"), h5py.Group) else "weight", where)
         if weight.size % n_out:
             raise r.fail(where, f"dense weight of {weight.size} values for {n_out} neurons")
         return (weight.size // n_out,)
@@ -475,8 +480,8 @@ def _delay(r: _Reader, g, where: str, shape: tuple[int, ...]) -> np.ndarray | No
 NEURON_TYPES = ("CUBA", "LOIHI", "SDNN", "ASNN")
 _REFUSED = {
     "ALIF": "adaptive LIF: lava-dl exports it but its NetX loader cannot load it (no Lava process)",
-    "ADRF": "adaptive resonate-and-fire: lava-dl exports it but its NetX loader cannot load it",
-    "RF": "resonate-and-fire (lava-dl's loader runs it as Lava's RF / RF_IZ) is not run here yet",
+    "ADRF": "adaptive resonate-and-fire: lava-dl's NetX loader runs it as a plain RF neuron, without its "
+            "adaptive threshold",
 }
 
 
@@ -486,3 +491,35 @@ def _refusal_reason(kind: str) -> str:
         if key in kind:
             return f"; {why}"
     return ""
+
+
+def _resonate(r: _Reader, n, where: str, kind: str) -> ir.ResonateNeuron:
+    """An RF neuron with the integer decays lava-dl's loader gives Lava's RF process: it turns the
+    file's sinDecay / cosDecay into a period and a decay (slayer's ``rf.neuron_params``), and RF
+    back into 12-bit sin / cos, truncated (the same float operations, so the same integers)."""
+    sin_q = r.scalar(n, "sinDecay", where)
+    cos_q = r.scalar(n, "cosDecay", where)
+    sin_f, cos_f = np.float64(sin_q) / lim.DECAY_ONE, np.float64(cos_q) / lim.DECAY_ONE
+    alpha = 1 - np.sqrt(sin_f ** 2 + cos_f ** 2)
+    frequency = np.arctan2(sin_f, cos_f) / 2 / np.pi
+    if not frequency > 0:
+        raise r.fail(where, f"RF decays (sinDecay {sin_q}, cosDecay {cos_q}) give no positive frequency")
+    period = 1 / frequency
+    sin_d = int(np.int32((1 - alpha) * np.sin(np.pi * 2 * 1 / period) * lim.DECAY_ONE))
+    cos_d = int(np.int32((1 - alpha) * np.cos(np.pi * 2 * 1 / period) * lim.DECAY_ONE))
+    vth = int(r.scalar(n, "vThMant", where) * (1 << lim.LIF_ACT_SHIFT))
+    return ir.ResonateNeuron(sin_decay=sin_d, cos_decay=cos_d, vth=vth, izhikevich="PHASE" not in kind)
+
+
+def _complex_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, shape) -> list[ir.Path]:
+    """A resonate-and-fire layer's complex dense synapse: weight/real and weight/imag."""
+    if kind != "dense" or len(sources) != 1:
+        raise UnsupportedLayerError(f"{r.path}: {where}: resonate-and-fire neurons run behind one dense "
+                                    f"layer only (lava-dl's ComplexDense), not {kind}")
+    paths = []
+    for part in ("real", "imag"):
+        w = r.ints(g, f"weight/{part}", where)
+        p = r.dense_path(g, where, sources[0], in_shapes[0], shape, weight=w)
+        p.imag = part == "imag"
+        paths.append(p)
+    return paths

@@ -42,7 +42,11 @@ def check_ranges(path: Path, net: ir.Network) -> None:
             raise fail(layer, f"delay on a {n.kind} neuron: only CUBA layers take delays")
         if layer.delay is not None and (layer.delay.min() < 0 or layer.delay.max() > lim.AXON_DELAY_MAX):
             raise fail(layer, f"delay outside [0, {lim.AXON_DELAY_MAX}]")
-        if isinstance(n, ir.SigmaDeltaNeuron):
+        if isinstance(n, ir.ResonateNeuron):
+            if not (0 <= n.sin_decay <= lim.DECAY_ONE and 0 <= abs(n.cos_decay) <= lim.DECAY_ONE
+                    and 0 <= n.vth < lim.LIF_MAX_UV):
+                raise fail(layer, f"RF parameters out of range (sin {n.sin_decay}, cos {n.cos_decay}, vth {n.vth})")
+        elif isinstance(n, ir.SigmaDeltaNeuron):
             if not 0 <= n.vth < 1 << 31:
                 raise fail(layer, f"SDNN vThMant {n.vth_mant} outside [0, 2**19)")
         elif isinstance(n, ir.CubaNeuron):
