@@ -160,3 +160,24 @@ def test_simulate_cli_runs_a_flat_input_and_records_outputs(tmp_path):
     assert summary["outputs"] == res.scores.tolist() and np.asarray(res.scores).sum() > 0
     with np.load(tmp_path / "sims" / "r" / "outputs.npz") as f:
         assert f["output"].shape == (3, 4, 40) and np.array_equal(f["output"].sum(-1), res.scores)
+
+
+def test_simulate_cli_sdnn_records_values_and_graded_operations(tmp_path):
+    """An SDNN file with a graded (neurons, T) input: the sigma output's final sums per sample,
+    and its graded messages counted as graded MACs (events with a payload), not as spikes."""
+    import json
+
+    from asnn_neuro.cli import main
+
+    blocks, _ = slayer_sigma_delta(0, conv=False)
+    export_blocks(tmp_path / "sd.net", blocks)
+    x = np.cumsum(np.random.default_rng(0).integers(-20, 21, (12, 14)), 1)  # (neurons, T)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["simulate", str(tmp_path / "sd.net"), "--backend", "executor", "--input", str(tmp_path / "x.npy"),
+                 "--samples", "1", "--name", "r", "--simdir", str(tmp_path / "sims"), "--quiet"]) == 0
+    s = json.loads((tmp_path / "sims" / "r" / "summary.json").read_text())
+    assert s["output"]["values"] == "state" and s["timesteps"] == 14
+    ex, _ = ours(read_network(tmp_path / "sd.net"), x.T, graded=True)
+    assert s["outputs"] == [ex[-1][-1].tolist()]
+    assert s["layers"][1]["graded_macs"] > 0 and s["layers"][1]["synops"] == 0
+    assert s["layers"][1]["spikes"] == int((ex[1] != 0).sum())

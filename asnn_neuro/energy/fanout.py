@@ -164,8 +164,9 @@ def layer_counts(net: ir.Network, counts: Mapping[str, np.ndarray]) -> list[dict
     """Per layer totals over all samples from counts.npz arrays (see docs/run_format.md).
 
     Returns ``{name, type, neurons, spikes, synops, graded_macs}``: synops are spikes into
-    the layer times their fan-out; graded_macs are graded events (INPUT_GRADED or graded
-    paths) times their fan-out.
+    the layer times their fan-out; graded_macs are graded events (INPUT_GRADED, graded paths,
+    the nonzero messages of SDNN layers) times their fan-out: each carries a payload, so it is
+    a multiply-accumulate rather than an add.
     """
     rows = []
     for i, layer in enumerate(net.layers):
@@ -174,7 +175,7 @@ def layer_counts(net: ir.Network, counts: Mapping[str, np.ndarray]) -> list[dict
         for p in layer.paths:
             shape = source_shape(net, p.source)
             ops = synops(p, _source_counts(counts, p.source, _numel(shape)), shape, tuple(layer.shape))
-            if is_graded(p):
+            if is_graded(p) or (not ir.is_input(p.source) and ir.sends_values(net.layers[p.source])):
                 n_mac += ops
             else:
                 n_syn += ops
