@@ -477,7 +477,7 @@ def _delay(r: _Reader, g, where: str, shape: tuple[int, ...]) -> np.ndarray | No
     return per
 
 
-NEURON_TYPES = ("CUBA", "LOIHI", "SDNN", "ASNN")
+NEURON_TYPES = ("CUBA", "LOIHI", "SDNN", "RF_PHASE", "RF_IZHIKEVICH", "ASNN")
 _REFUSED = {
     "ALIF": "adaptive LIF: lava-dl exports it but its NetX loader cannot load it (no Lava process)",
     "ADRF": "adaptive resonate-and-fire: lava-dl's NetX loader runs it as a plain RF neuron, without its "
