@@ -308,8 +308,9 @@ class Network:
         """Pipeline depth of each layer in Lava time steps: a synapse adds one step, a direct
         (identity) connection none. All paths into a layer must arrive with the same depth."""
         depths: list[int] = []
-        for layer in self.layers:
-            arrivals = {(0 if is_input(p.source) else depths[p.source]) + (p.kind != "identity") for p in layer.paths}
+        for i, layer in enumerate(self.layers):
+            arrivals = {(0 if is_input(p.source) else depths[p.source]) + (p.kind != "identity") for p in layer.paths
+                        if p.source != i}  # a recurrent path reads the previous step: no constraint
             if len(arrivals) != 1:
                 raise ValueError(f"layer '{layer.name}': its inputs arrive after {sorted(arrivals)} steps; "
                                  "skip paths need matching delays")

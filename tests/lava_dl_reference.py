@@ -9,6 +9,7 @@ from asnn_neuro.apps.lava_dl_reference import (  # noqa: F401
     shaped,
     slayer_cuba_conv,
     slayer_cuba_dense,
+    slayer_cuba_recurrent,
     slayer_other_dense,
     slayer_sigma_delta,
 )

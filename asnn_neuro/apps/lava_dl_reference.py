@@ -204,3 +204,10 @@ def slayer_other_dense(block: str, sizes: list[int], seed: int, weight_scale: in
     mod, prm = getattr(slayer.block, block), OTHER_NEURONS[block]
     return shaped([mod.Dense(prm, a, b, weight_scale=weight_scale, delay_shift=False)
                    for a, b in zip(sizes[:-1], sizes[1:])], (sizes[0],))
+
+
+def slayer_cuba_recurrent(seed: int) -> list:
+    """A cuba.Recurrent block (10 -> 8, NetX ``dense_rec``: input and recurrent weights), then Dense (4)."""
+    torch.manual_seed(seed)
+    return shaped([slayer.block.cuba.Recurrent(CUBA, 10, 8, weight_scale=3, delay_shift=False),
+                   slayer.block.cuba.Dense(CUBA, 8, 4, weight_scale=3, delay_shift=False)], (10,))

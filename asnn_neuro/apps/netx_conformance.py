@@ -82,6 +82,11 @@ def _conv_no_input(tmp: Path) -> Setup:
                  lava_dl_kwargs={"input_shape": (4, 5, 2)}, input_shape=(2, 5, 4))
 
 
+def _recurrent(tmp: Path) -> Setup:
+    ref.export_blocks(tmp / "n.net", ref.slayer_cuba_recurrent(0))
+    return Setup(tmp / "n.net", _spikes(np.random.default_rng(0), (30, 10), 0.4))
+
+
 def _conv_pool(tmp: Path) -> Setup:
     import torch
 
@@ -141,6 +146,7 @@ CASES: list[tuple[str, Callable[[Path], Setup], bool]] = [
     ("CUBA dense, 1-D weight (one output)", _dense_1d, True),
     ("CUBA conv first, no input layer (--input-shape)", _conv_no_input, True),
     ("CUBA conv + pool + flatten + dense", _conv_pool, True),
+    ("CUBA recurrent dense (cuba.Recurrent, dense_rec)", _recurrent, True),
     ("SDNN Input, Dense, Output (graded, ReLU, delta threshold)", _sdnn(False), True),
     ("SDNN Input, Conv (stride 1x2), Flatten, Dense, Output", _sdnn(True), True),
     ("lava-dl PilotNet SDNN (shipped, biases removed)", _pilotnet_sdnn, True),

@@ -121,11 +121,13 @@ class FixedExecutor:
         scores = torch.zeros((n, layers[-1].neurons), dtype=torch.int64)
         output = torch.zeros((n, steps, layers[-1].neurons), dtype=torch.int64)
         readout = [ir.is_state_readout(layer) for layer in layers]
+        prev = [torch.zeros((n, *layer.shape)) for layer in layers]
         for t in range(steps):
             outs: list[torch.Tensor] = []
             for i, layer in enumerate(layers):
+                outs.append(prev[i])  # what a recurrent path into layer i reads: its previous step
                 out = self._step(i, layer, t, spikes[:, t], graded[:, t], outs, states[i])
-                outs.append(out)
+                outs[i] = out
                 flat = out.reshape(n, -1)
                 if not readout[i]:
                     events = flat != 0  # a spike, or a graded message
@@ -136,6 +138,7 @@ class FixedExecutor:
                 if keep:
                     traces[i][:, t] = flat[:keep].to(torch.int64)
             output[:, t] = outs[-1].reshape(n, -1).to(torch.int64)
+            prev = outs
             if readout[-1]:
                 scores = outs[-1].reshape(n, -1).clone()
             else:

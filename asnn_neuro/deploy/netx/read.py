@@ -272,7 +272,7 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
             h5_to_ir[int(k)] = current
             continue
         shape = r.shape(g, where)
-        if kind in ("dense", "average"):
+        if kind in ("dense", "dense_rec", "average"):
             shape = (int(np.prod(shape)),)
         if kind == "average":
             groups = shape[0]
@@ -295,6 +295,9 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
             else:
                 paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
                                     input_spec.shape)
+            if kind == "dense_rec":  # lava-dl's recurrent block: its own spikes of the previous step
+                own = len(layers)
+                paths.append(r.dense_path(g, where, own, shape, shape, weight=r.ints(g, "weight_rec", where)))
             if isinstance(neuron, ir.SigmaDeltaNeuron) and neuron.role == "sigma":
                 for p_ in paths:
                     p_.bias = None  # lava-dl's Sigma output has no bias
@@ -440,7 +443,7 @@ def _inferred_input(r: _Reader, g, where: str, kind: str, given: tuple[int, ...]
         if not given or any(int(s) < 1 for s in given) or len(given) > 3:
             raise r.fail(where, f"invalid input shape {tuple(given)}")
         return tuple(int(s) for s in given)
-    if kind == "dense":
+    if kind in ("dense", "dense_rec"):
         n_out = int(np.prod(r.shape(g, where)))
         weight = r.ints(g, "weight/real" if isinstance(g.get("weight"), h5py.Group) else "weight", where)
         if weight.size % n_out:
