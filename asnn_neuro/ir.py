@@ -21,7 +21,7 @@ import numpy as np
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import InputError
 
-SynapseKind = Literal["conv", "dense", "pool", "identity"]
+SynapseKind = Literal["conv", "convT", "dense", "pool", "identity"]
 
 
 class Stream(Enum):
@@ -181,7 +181,8 @@ def is_state_readout(layer: Layer) -> bool:
 class Path:
     """One synaptic connection into a layer: source layer -> synapse -> this layer's neurons.
 
-    weight: integer weights (conv: (C_out, C_in/groups, kH, kW); dense: (out, in);
+    weight: integer weights (conv: (C_out, C_in/groups, kH, kW); convT, a transposed conv (NetX
+    ``convT`` / ``unpool``): (C_in, C_out/groups, kH, kW) as torch; dense: (out, in);
     pool: None, the kernel is all ones; identity: None).
     bias: integer bias per output channel (conv/pool) or neuron (dense), in accumulator units.
     shift: ASNN only -- right shift from (accum + bias) * gain to state units.

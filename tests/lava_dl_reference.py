@@ -12,4 +12,5 @@ from asnn_neuro.apps.lava_dl_reference import (  # noqa: F401
     slayer_cuba_recurrent,
     slayer_other_dense,
     slayer_sigma_delta,
+    slayer_transposed,
 )

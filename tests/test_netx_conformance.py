@@ -17,6 +17,7 @@ from lava_dl_reference import (
     slayer_cuba_recurrent,
     slayer_other_dense,
     slayer_sigma_delta,
+    slayer_transposed,
 )
 
 from asnn_neuro.backends.executor import FixedExecutor
@@ -146,6 +147,19 @@ def test_recurrent_dense_block(tmp_path, seed):
     assert not np.array_equal(ours(net, x)[0][0], ex[0])
 
 
+@pytest.mark.parametrize("seed,unpool", [(0, False), (1, True), (2, False)])
+def test_conv_transpose_and_unpool_match_slayer(tmp_path, seed, unpool):
+    """convT and unpool, which lava-dl's loader refuses: both our backends against SLAYER's own
+    fixed-point forward of the same blocks (the independent reference)."""
+    blocks, frames, slayer_out = slayer_transposed(seed, unpool)
+    export_blocks(tmp_path / "t.net", blocks, input_shape=(1, 8, 8))
+    net = read_network(tmp_path / "t.net")
+    assert net.layers[1].paths[0].kind == "convT"
+    ex, lava = ours(net, frames)
+    assert all(s.sum() > 0 for s in slayer_out)
+    assert_layers_equal(slayer_out, ex, lava)
+
+
 @pytest.mark.parametrize("kind", ["ALIF", "ADRF_PHASE", "ADRF_IZHIKEVICH"])
 def test_neurons_not_run_are_refused_with_a_reason(tmp_path, kind):
     export_blocks(tmp_path / "d.net", slayer_cuba_dense([6, 4, 2], 0, delay=False))
@@ -197,3 +211,23 @@ def test_simulate_cli_sdnn_records_values_and_graded_operations(tmp_path):
     assert s["outputs"] == [ex[-1][-1].tolist()]
     assert s["layers"][1]["graded_macs"] > 0 and s["layers"][1]["synops"] == 0
     assert s["layers"][1]["spikes"] == int((ex[1] != 0).sum())
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", [((2, 2), (1, 1), (1, 1), 1), ((2, 1), (0, 1), (1, 2), 2)])
+def test_convT_fanout_counts_every_synapse(stride, padding, dilation, groups):
+    """Energy: a transposed conv's fan-out per source neuron equals the outputs a lone spike reaches."""
+    from asnn_neuro import ir
+    from asnn_neuro.chip import fixed_point as fx
+    from asnn_neuro.energy.fanout import fanout
+
+    src, weight = (4, 5, 6), np.ones((4, 3, 3, 3), dtype=np.int64)  # C_out = 3 * groups
+    base = [(src[1 + a] - 1) * stride[a] - 2 * padding[a] + dilation[a] * 2 + 1 for a in (0, 1)]
+    dst = (3 * groups, *base)
+    p = ir.Path(source=0, kind="convT", weight=weight, kernel=(3, 3), stride=stride, padding=padding,
+                dilation=dilation, groups=groups)
+    fan = fanout(p, src, dst)
+    for i in range(int(np.prod(src))):
+        x = np.zeros(int(np.prod(src)), dtype=np.int64)
+        x[i] = 1
+        out = fx.conv_transpose(x.reshape(src), weight, stride, padding, dilation, groups, dst[1:])
+        assert int((out != 0).sum()) == fan[i]

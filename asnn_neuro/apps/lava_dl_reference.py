@@ -211,3 +211,23 @@ def slayer_cuba_recurrent(seed: int) -> list:
     torch.manual_seed(seed)
     return shaped([slayer.block.cuba.Recurrent(CUBA, 10, 8, weight_scale=3, delay_shift=False),
                    slayer.block.cuba.Dense(CUBA, 8, 4, weight_scale=3, delay_shift=False)], (10,))
+
+
+def slayer_transposed(seed: int, unpool: bool, steps: int = 10) -> tuple[list, np.ndarray, list[np.ndarray]]:
+    """cuba.Conv (1 -> 3, stride 2) then cuba.ConvT (3 -> 2, 3x3, stride 2, padding 1) or cuba.Unpool
+    (2), which lava-dl's loader refuses. Returns the blocks, one sample's frames (T, x, y, z) and
+    SLAYER's own output of each block (T, neurons), the independent reference for them."""
+    torch.manual_seed(seed)
+    blocks = [slayer.block.cuba.Conv(CUBA, 1, 3, 3, padding=1, stride=2, weight_scale=3, delay_shift=False)]
+    if unpool:
+        blocks.append(slayer.block.cuba.Unpool(CUBA, 2, delay_shift=False))
+    else:
+        blocks.append(slayer.block.cuba.ConvT(CUBA, 3, 2, 3, stride=2, padding=1, weight_scale=3, delay_shift=False))
+    x = (torch.rand(1, 1, 8, 8, steps) < 0.5).float()
+    outs = []
+    with torch.no_grad():
+        out = x
+        for b in blocks:
+            out = b(out)
+            outs.append(out[0].permute(3, 0, 1, 2).reshape(steps, -1).numpy().astype(np.int64))
+    return blocks, x[0].permute(3, 2, 1, 0).numpy().astype(np.int64), outs

@@ -32,7 +32,7 @@ class Setup:
     graded: bool = False
     lava_dl_kwargs: dict = field(default_factory=dict)
     input_shape: tuple[int, ...] | None = None
-    shipped: Callable[[list[np.ndarray]], str] | None = None  # our executor traces -> verdict vs shipped arrays
+    shipped: Callable[[list[np.ndarray]], str] | None = None  # our executor traces -> verdict vs another reference
 
 
 @dataclass
@@ -80,6 +80,17 @@ def _conv_no_input(tmp: Path) -> Setup:
     ref.export_blocks(tmp / "n.net", ref.slayer_cuba_conv(4))
     return Setup(tmp / "n.net", _spikes(np.random.default_rng(4), (12, 4, 5, 2)),
                  lava_dl_kwargs={"input_shape": (4, 5, 2)}, input_shape=(2, 5, 4))
+
+
+def _transposed(unpool: bool) -> Callable[[Path], Setup]:
+    def build(tmp: Path) -> Setup:
+        blocks, frames, theirs = ref.slayer_transposed(0, unpool)
+        ref.export_blocks(tmp / "n.net", blocks, input_shape=(1, 8, 8))
+
+        def check(traces: list[np.ndarray]) -> str:
+            return f"{_compare(theirs, traces)} to SLAYER's own forward"
+        return Setup(tmp / "n.net", frames, shipped=check)
+    return build
 
 
 def _recurrent(tmp: Path) -> Setup:
@@ -147,6 +158,8 @@ CASES: list[tuple[str, Callable[[Path], Setup], bool]] = [
     ("CUBA conv first, no input layer (--input-shape)", _conv_no_input, True),
     ("CUBA conv + pool + flatten + dense", _conv_pool, True),
     ("CUBA recurrent dense (cuba.Recurrent, dense_rec)", _recurrent, True),
+    ("CUBA conv + convT (stride 2, padding 1)", _transposed(False), True),
+    ("CUBA conv + unpool (2x2)", _transposed(True), True),
     ("SDNN Input, Dense, Output (graded, ReLU, delta threshold)", _sdnn(False), True),
     ("SDNN Input, Conv (stride 1x2), Flatten, Dense, Output", _sdnn(True), True),
     ("lava-dl PilotNet SDNN (shipped, biases removed)", _pilotnet_sdnn, True),

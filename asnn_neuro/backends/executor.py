@@ -39,12 +39,16 @@ class _Synapse:
         self.weight = torch.as_tensor(w, dtype=self.dtype)
         if path.kind == "dense":
             self.weight = self.weight.T.contiguous()
+        self.np_weight = w
 
     def __call__(self, x: torch.Tensor, out_shape: tuple[int, ...]) -> torch.Tensor:
         """Integer synaptic sums for a batch of source activity x (N, *src_shape)."""
         p, n = self.path, x.shape[0]
         if p.kind == "identity":
             return x.reshape(n, *out_shape).to(torch.int64)
+        if p.kind == "convT":
+            return fx.conv_transpose(x.to(torch.int64), self.np_weight, p.stride, p.padding, p.dilation, p.groups,
+                                     tuple(out_shape[1:]))
         xf = x.to(self.dtype)  # sums of integers stay exact integers in this float type
         if p.kind == "dense":
             return (xf.reshape(n, -1) @ self.weight).to(torch.int64).reshape(n, *out_shape)

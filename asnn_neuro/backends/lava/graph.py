@@ -30,6 +30,7 @@ from asnn_neuro.backends.lava.processes import (
     SigmaDeltaNeuron,
     SpikeProbe,
     SynapticDelay,
+    TransposedConv,
 )
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import UnsupportedLayerError
@@ -185,6 +186,13 @@ def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, por
                    name=f"{layer.name}.conv")
         if tuple(syn.output_shape) != lava_shape(layer.shape):
             raise UnsupportedLayerError(f"{where}: conv output {tuple(syn.output_shape)} != layer shape")
+        src_out.connect(syn.s_in)
+        syn.a_out.connect(port)
+        return
+    if p.kind == "convT":
+        syn = TransposedConv(in_shape=lava_shape(src_shape), out_shape=lava_shape(layer.shape), weight=p.weight,
+                             stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups,
+                             name=f"{layer.name}.convT")
         src_out.connect(syn.s_in)
         syn.a_out.connect(port)
         return

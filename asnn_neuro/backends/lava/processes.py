@@ -288,6 +288,40 @@ class PyResonateNeuron(PyLoihiProcessModel):
         self.s_out.send(spikes.astype(np.int32))
 
 
+class TransposedConv(AbstractProcess):
+    """A transposed-convolution synapse (NetX ``convT`` / ``unpool``), which Lava lacks: the
+    integer sums of ``fixed_point.conv_transpose``, one step of latency like Lava's Conv.
+    Shapes are Lava's (x, y, z); ``weight`` is torch's (C_in, C_out / groups, kH, kW)."""
+
+    def __init__(self, *, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weight: np.ndarray,
+                 stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int], groups: int,
+                 name: str | None = None) -> None:
+        super().__init__(in_shape=in_shape, out_shape=out_shape, weight=np.asarray(weight, dtype=np.int64),
+                         stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation), groups=int(groups),
+                         name=name)
+        self.s_in = InPort(shape=in_shape)
+        self.a_out = OutPort(shape=out_shape)
+
+
+@implements(proc=TransposedConv, protocol=LoihiProtocol)
+@requires(CPU)
+class PyTransposedConv(PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        self._buf = np.zeros(proc_params["out_shape"], dtype=np.int32)
+
+    def run_spk(self) -> None:
+        self.a_out.send(self._buf)
+        p = self.proc_params
+        x = np.asarray(self.s_in.recv(), dtype=np.int64).transpose(2, 1, 0)  # (x, y, z) -> (C, H, W)
+        out_hw = (p["out_shape"][1], p["out_shape"][0])
+        out = fx.conv_transpose(x, p["weight"], p["stride"], p["padding"], p["dilation"], p["groups"], out_hw)
+        self._buf = out.transpose(2, 1, 0).astype(np.int32)
+
+
 class SynapticDelay(AbstractProcess):
     """Delays each neuron's synaptic input by ``delay`` steps (NetX ``delay``, as lava-dl's
     ``DelayDense`` does), with no step of its own; the line empties at every sample start."""

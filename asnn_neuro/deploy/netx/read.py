@@ -320,6 +320,10 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
 
 def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, shape, ours,
                 input_shape) -> list[ir.Path]:
+    if kind in ("convT", "unpool"):
+        if len(sources) != 1:
+            raise r.fail(where, f"{kind} after a concat is not supported")
+        return [_transposed_path(r, g, where, kind, sources[0], in_shapes[0], shape)]
     if kind == "pool":
         w = r.ints(g, "weight", where, False, np.array(1)).reshape(-1)
         kernel = r.pair(g, "kernelSize", where, 2)
@@ -526,3 +530,35 @@ def _complex_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape
         p.imag = part == "imag"
         paths.append(p)
     return paths
+
+
+def _transposed_path(r: _Reader, g, where: str, kind: str, source, in_shape, shape) -> ir.Path:
+    """A ``convT`` (weight (C_in, C_out / groups, kH, kW), as SLAYER's ConvTranspose exports it) or
+    an ``unpool`` (one weight, each channel spread over a kernel) as a transposed-conv path."""
+    if len(in_shape) != 3 or len(shape) != 3:
+        raise r.fail(where, f"{kind} needs (C, H, W) shapes, got {in_shape} -> {shape}")
+    if kind == "unpool":
+        kernel = r.pair(g, "kernelSize", where, 2)
+        w = r.ints(g, "weight", where, False, np.array(1)).reshape(-1)
+        if in_shape[0] != shape[0]:
+            raise r.fail(where, f"unpool from {in_shape} to {shape} changes the channel count")
+        if w.size not in (1, kernel[0] * kernel[1]):
+            raise r.fail(where, f"unpool weight of {w.size} values for a {kernel} kernel")
+        kern = np.broadcast_to(w.reshape(1, 1, *((1, 1) if w.size == 1 else kernel)), (in_shape[0], 1, *kernel))
+        weight, groups = kern.astype(np.int64).copy(), in_shape[0]
+        stride = r.pair(g, "stride", where, kernel[0])
+    else:
+        weight = r.ints(g, "weight", where)
+        weight = weight[..., 0] if weight.ndim == 5 else weight
+        groups = r.scalar(g, "groups", where, False, 1)
+        if weight.ndim != 4 or groups < 1 or weight.shape[0] != in_shape[0] or weight.shape[1] * groups != shape[0]:
+            raise r.fail(where, f"convT weight {weight.shape} (groups {groups}) does not connect {in_shape} to {shape}")
+        stride = r.pair(g, "stride", where, 1)
+    p = ir.Path(source=source, kind="convT", weight=weight, kernel=tuple(weight.shape[2:]), stride=stride,
+                padding=r.pair(g, "padding", where, 0), dilation=r.pair(g, "dilation", where, 1), groups=groups)
+    for a in (0, 1):
+        base = (in_shape[1 + a] - 1) * p.stride[a] - 2 * p.padding[a] + p.dilation[a] * (p.kernel[a] - 1) + 1
+        if not 0 <= shape[1 + a] - base < max(p.stride[a], p.dilation[a]) or min(p.stride[a], p.dilation[a]) < 1:
+            raise r.fail(where, f"{kind} geometry turns {tuple(in_shape)} into {base} along axis {a}, "
+                                f"but the layer's shape is {tuple(shape)}")
+    return p
