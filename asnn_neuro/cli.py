@@ -151,6 +151,9 @@ def _add_simulate(sub) -> None:
                    help="time steps per sample for a foreign network (default: the --input file's)")
     p.add_argument("--input-shape", type=_shape, default=None,
                    help="input shape C,H,W (or N) of a NetX file with no input layer whose first layer is a conv")
+    p.add_argument("--pipeline-fill", action="store_true",
+                   help="executor: run each sample as lava-dl's loader does from a fresh start (no reset): "
+                        "deeper layers run the steps before the input reaches them, so biases act early")
     _common(p)
 
 
@@ -346,7 +349,8 @@ def cmd_simulate(a) -> int:
               f"(--backend {DEPRECATED_BACKENDS[a.backend]})", file=sys.stderr)
     s = simulate(a.net, dataset=a.dataset, samples=a.samples, backend=a.backend, precision=a.precision,
                  name=a.name, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
-                 workdir=a.workdir, simdir=a.simdir, progress=not a.quiet, input_shape=a.input_shape)
+                 workdir=a.workdir, simdir=a.simdir, progress=not a.quiet, input_shape=a.input_shape,
+                 fill=a.pipeline_fill)
     line = f"simulated {s['samples']} samples on {s['backend']} ({s['precision']})"
     if s["accuracy"] is not None:
         line += f": accuracy {100 * s['accuracy']:.2f}%"

@@ -231,3 +231,42 @@ def test_convT_fanout_counts_every_synapse(stride, padding, dilation, groups):
         x[i] = 1
         out = fx.conv_transpose(x.reshape(src), weight, stride, padding, dilation, groups, dst[1:])
         assert int((out != 0).sum()) == fan[i]
+
+
+@pytest.mark.parametrize("kind", ["sdnn", "cuba"])
+def test_biases_with_lava_dl_pipeline_fill(tmp_path, kind):
+    """Biased layers: lava-dl's loader (no reset) lets a layer run during the pipeline fill, before
+    the input reaches it; the executor with ``fill=True`` does the same, bit for bit."""
+    if kind == "sdnn":
+        blocks, _ = slayer_sigma_delta(1, conv=False)
+        x = np.cumsum(np.random.default_rng(1).integers(-20, 21, (14, 12)), 0)
+    else:
+        blocks = slayer_cuba_dense([12, 9, 4], 2, delay=True)
+        x = (np.random.default_rng(2).random((20, 12)) < 0.4).astype(np.int64)
+    export_blocks(tmp_path / "b.net", blocks)
+    with h5py.File(tmp_path / "b.net", "a") as f:  # a bias per neuron (lava-dl's SDNN input and output take none)
+        for key in list(f["layer"])[1:-1] if kind == "sdnn" else list(f["layer"]):
+            n = int(np.prod(f["layer"][key]["shape"][()]))
+            f["layer"][key].create_dataset("bias", data=np.random.default_rng(3).integers(-20, 30, n))
+    net = read_network(tmp_path / "b.net")
+    ref = lava_dl_run(tmp_path / "b.net", x, **({"input_message_bits": 16} if kind == "sdnn" else {}))
+    frames = torch.from_numpy(x)[None]
+    if kind == "sdnn":
+        net.read_graded_input()
+    net.timesteps = x.shape[0]
+    args = (None, frames) if kind == "sdnn" else (frames, None)
+    filled = FixedExecutor(net, fill=True).run(*args, record=1)
+    for i, a in enumerate(ref):
+        assert np.array_equal(a, filled.traces[i][0]), f"layer {i}"
+    at_rest = FixedExecutor(net).run(*args, record=1)  # the biases do act during the fill
+    assert any(not np.array_equal(a, b[0]) for a, b in zip(ref, at_rest.traces))
+
+
+def test_pipeline_fill_is_an_executor_option(tmp_path):
+    from asnn_neuro.cli import main
+
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense([6, 4, 2], 0, delay=False))
+    np.save(tmp_path / "x.npy", np.ones((6, 5), dtype=np.int64))
+    common = ["--input", str(tmp_path / "x.npy"), "--simdir", str(tmp_path / "sims"), "--quiet", "--pipeline-fill"]
+    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "lava", *common]) == 2
+    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "executor", *common]) == 0

@@ -59,8 +59,13 @@ class _Synapse:
 class FixedExecutor:
     """Runs an ``ir.Network`` on integer frames. Build once, call ``run`` per batch."""
 
-    def __init__(self, net: ir.Network):
+    def __init__(self, net: ir.Network, fill: bool = False):
+        """``fill``: run each sample as lava-dl's loader does from a fresh start (no reset): a layer
+        ``d`` synapses deep already runs the ``d`` steps before the input reaches it (the pipeline
+        fill), so a bias acts before the first input. Default: every layer starts at rest when
+        the sample's first input reaches it (our Lava graph; lava-dl's loader with a reset)."""
         self.net = net
+        self.fill = fill
         self.T = net.timesteps
         self.groups = [layer.port_groups() for layer in net.layers]
         self.synapses = {id(p): _Synapse(p, self._wide(p)) for layer in net.layers for p in layer.paths}
@@ -126,12 +131,16 @@ class FixedExecutor:
         output = torch.zeros((n, steps, layers[-1].neurons), dtype=torch.int64)
         readout = [ir.is_state_readout(layer) for layer in layers]
         prev = [torch.zeros((n, *layer.shape)) for layer in layers]
-        for t in range(steps):
+        depths = self.net.depth() if self.fill else [0] * len(layers)
+        for t in range(-max(depths, default=0), steps):
             outs: list[torch.Tensor] = []
+            spk, grd = (spikes[:, t], graded[:, t]) if t >= 0 else (zeros[:, 0], zeros[:, 0])
             for i, layer in enumerate(layers):
                 outs.append(prev[i])  # what a recurrent path into layer i reads: its previous step
-                out = self._step(i, layer, t, spikes[:, t], graded[:, t], outs, states[i])
+                out = self._step(i, layer, t, spk, grd, outs, states[i]) if t >= -depths[i] else prev[i] * 0
                 outs[i] = out
+                if t < 0:  # the pipeline fill: not part of the sample
+                    continue
                 flat = out.reshape(n, -1)
                 if not readout[i]:
                     events = flat != 0  # a spike, or a graded message
@@ -141,8 +150,10 @@ class FixedExecutor:
                     per_sample[i] += rows
                 if keep:
                     traces[i][:, t] = flat[:keep].to(torch.int64)
-            output[:, t] = outs[-1].reshape(n, -1).to(torch.int64)
             prev = outs
+            if t < 0:
+                continue
+            output[:, t] = outs[-1].reshape(n, -1).to(torch.int64)
             if readout[-1]:
                 scores = outs[-1].reshape(n, -1).clone()
             else:

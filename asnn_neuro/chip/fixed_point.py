@@ -142,7 +142,8 @@ def delay_push_select(ring: Array, t: int, value: Array, delay: Array) -> Array:
 
     ring: (D + 1, ...) the inputs of the last D + 1 steps (slot ``s % (D + 1)`` holds step s),
     updated in place with ``value`` (the synaptic input of step ``t``); delay: steps per neuron,
-    broadcastable to ``value``. Returns the input of step ``t - delay`` (0 before step 0)."""
+    broadcastable to ``value``. Returns the input of step ``t - delay``: 0 before the line's first
+    step, whose slot (zeros when the line starts) has not been written yet."""
     slots = ring.shape[0]
     ring[t % slots] = value
     lag = t - delay
@@ -154,7 +155,7 @@ def delay_push_select(ring: Array, t: int, value: Array, delay: Array) -> Array:
     else:
         idx = np.broadcast_to(np.asarray(lag % slots), (1, *value.shape))
         out = np.take_along_axis(ring, idx, axis=0)[0]
-    return _where(lag >= 0, out, out * 0)
+    return out
 
 
 def sigma_delta_step(state: dict, a_in: Array, vth: int, role: str, bias: Array | int = 0,

@@ -70,10 +70,13 @@ def validate(backend: str, precision: str, samples: int) -> None:
 
 
 def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str, record: int = 0,
-                progress: bool = True) -> tuple[ExecResult, dict]:
-    """Run one backend; returns its result and timing facts."""
+                progress: bool = True, fill: bool = False) -> tuple[ExecResult, dict]:
+    """Run one backend; returns its result and timing facts (``fill``: see ``FixedExecutor``)."""
     net = rnet.net
     backend = canonical_backend(backend)
+    if fill and (backend != "executor" or precision != "fixed"):
+        raise InputError("--pipeline-fill runs on the executor in fixed point only (the Lava graph resets "
+                         "every layer when a sample reaches it)")
     n = (spikes if spikes is not None else graded).shape[0]
     if backend in ("lava", "loihi"):
         from asnn_neuro.backends.lava.runner import run_lava
@@ -83,7 +86,7 @@ def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str,
         return res, {"compile_s": timing.compile_s, "run_s": timing.run_s, "steps": timing.steps}
     t0 = time.perf_counter()
     if precision == "fixed":
-        res = FixedExecutor(net).run(spikes, graded, record=record)
+        res = FixedExecutor(net, fill=fill).run(spikes, graded, record=record)
     else:
         if not rnet.ours:
             raise InputError(f"{rnet.path}: --precision float with --backend executor needs the trained "
@@ -116,7 +119,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
              precision: str = "fixed", name: str | None = None, input_file: str | None = None,
              encoding: str | None = None, timesteps: int | None = None, workdir: str = "netx_exports",
              simdir: str = "sims", progress: bool = True, seed: int = 0,
-             input_shape: tuple[int, ...] | None = None) -> dict:
+             input_shape: tuple[int, ...] | None = None, fill: bool = False) -> dict:
     """Run ``samples`` samples of a data set (or of ``input_file``) on ``backend``; writes
     ``sims/RUN/`` (summary.json, counts.npz, raster.npz) and returns the summary."""
     validate(backend, precision, samples)
@@ -140,7 +143,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
     n = (spikes if spikes is not None else graded).shape[0]
     run_name = name or f"{Path(rnet.label).stem}-{backend}"
     t0 = time.perf_counter()
-    res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress)
+    res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, fill=fill)
     wall = time.perf_counter() - t0
     preds = res.predictions
     ref = reference_predictions(rnet, spikes, graded) if labels is not None else None
@@ -161,7 +164,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
         "steps": timing["steps"],
         "steps_per_s": timing["steps"] / timing["run_s"] if timing["run_s"] > 0 else None,
         "samples_per_s": n / timing["run_s"] if timing["run_s"] > 0 else None,
-        "latency_steps": int(max(net.depth())),
+        "latency_steps": int(max(net.depth())), "pipeline_fill": bool(fill),
         "input": {"neurons": int(np.prod(net.input.shape)), "spikes": int(res.input_spikes.sum()),
                   "graded_events": int(res.input_graded.sum())},
         "layers": per_layer,
