@@ -7,6 +7,7 @@ from asnn_neuro.apps.lava_dl_reference import (  # noqa: F401
     lava_dl_run,
     ours,
     shaped,
+    slayer_blocks,
     slayer_cuba_conv,
     slayer_cuba_dense,
     slayer_cuba_recurrent,

@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import torch
 from lava_dl_reference import (
+    CUBA,
     export_blocks,
     lava_dl_run,
     ours,
+    shaped,
+    slayer_blocks,
     slayer_cuba_conv,
     slayer_cuba_dense,
     slayer_cuba_recurrent,
@@ -270,3 +273,24 @@ def test_pipeline_fill_is_an_executor_option(tmp_path):
     common = ["--input", str(tmp_path / "x.npy"), "--simdir", str(tmp_path / "sims"), "--quiet", "--pipeline-fill"]
     assert main(["simulate", str(tmp_path / "d.net"), "--backend", "lava", *common]) == 2
     assert main(["simulate", str(tmp_path / "d.net"), "--backend", "executor", *common]) == 0
+
+
+def test_conv_delays_match_slayer(tmp_path):
+    """A cuba.Conv with per-channel axonal delays, which lava-dl's loader ignores: both backends run
+    them and equal SLAYER's own forward (bias-free, so a delayed input is a delayed output)."""
+    torch.manual_seed(0)
+    S = slayer_blocks()
+    blocks = shaped([S.cuba.Conv(CUBA, 1, 3, 3, padding=1, weight_scale=3, delay=True, delay_shift=False),
+                     S.cuba.Flatten(), S.cuba.Dense(CUBA, 3 * 6 * 6, 4, weight_scale=3, delay_shift=False)], (1, 6, 6))
+    blocks[0].delay.delay.data = torch.tensor([1.0, 4.0, 3.0])
+    x = (torch.rand(1, 1, 6, 6, 16) < 0.5).float()
+    with torch.no_grad():
+        conv = blocks[0](x)
+        out = blocks[2](blocks[1](conv))
+    export_blocks(tmp_path / "cd.net", blocks, input_shape=(1, 6, 6))
+    net = read_network(tmp_path / "cd.net")
+    assert net.layers[0].delay[:, 0, 0].tolist() == [1, 4, 3]
+    ex, lava = ours(net, x[0].permute(3, 2, 1, 0).numpy().astype(np.int64))
+    theirs = [conv[0].permute(3, 0, 1, 2).reshape(16, -1).numpy(), out[0].permute(1, 0).numpy()]
+    assert theirs[0].sum() > 0 and theirs[1].sum() > 0
+    assert_layers_equal([t.astype(np.int64) for t in theirs], ex, lava)

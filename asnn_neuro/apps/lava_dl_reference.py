@@ -138,6 +138,11 @@ def ours(net: ir.Network, frames: np.ndarray, graded: bool = False) -> tuple[lis
     return ex.traces, lava.traces
 
 
+def slayer_blocks():
+    """lava-dl's ``slayer.block`` module (cuba, sigma_delta, rf, ...)."""
+    return slayer.block
+
+
 def shaped(blocks: list, in_shape: tuple[int, ...], steps: int = 4) -> list:
     """``blocks`` after one forward pass of zeros (SLAYER learns its layer shapes from it)."""
     with torch.no_grad():
