@@ -294,3 +294,13 @@ def test_conv_delays_match_slayer(tmp_path):
     theirs = [conv[0].permute(3, 0, 1, 2).reshape(16, -1).numpy(), out[0].permute(1, 0).numpy()]
     assert theirs[0].sum() > 0 and theirs[1].sum() > 0
     assert_layers_equal([t.astype(np.int64) for t in theirs], ex, lava)
+
+
+def test_writers_refuse_what_they_have_no_form_for(tmp_path):
+    from asnn_neuro.deploy.netx.write import write_network
+
+    blocks, _ = slayer_sigma_delta(0, conv=False)
+    export_blocks(tmp_path / "sd.net", blocks)
+    with pytest.raises(InputError, match="layer 'input': writing SDNN neurons is not supported"):
+        write_network(read_network(tmp_path / "sd.net"), tmp_path / "out.net")
+    assert not (tmp_path / "out.net").exists()
