@@ -181,6 +181,9 @@ def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, por
     if p.kind == "conv":
         # IR (out, in, kH, kW) torch weights -> Lava (out, W, H, in), spatially flipped (see netx).
         weight = np.asarray(p.weight, dtype=np.int64)[:, :, ::-1, ::-1].transpose(0, 3, 2, 1).copy()
+        if max(src_shape[1:]) + 2 * max(p.padding) > 127:
+            raise UnsupportedLayerError(f"{where}: conv input {tuple(src_shape)} is wider than Lava's CPU Conv "
+                                        "model can compute (it sizes its output in int8); use --backend executor")
         syn = Conv(weight=weight, input_shape=lava_shape(src_shape), padding=p.padding[::-1],
                    stride=p.stride[::-1], dilation=p.dilation[::-1], groups=p.groups, num_message_bits=bits,
                    name=f"{layer.name}.conv")

@@ -93,12 +93,15 @@ def _lava_error(root) -> LavaRunError:
     return LavaRunError("a Lava process failed")
 
 
-def _stop(root) -> None:
+def _stop(root, failed: bool = False) -> None:
+    """Stop the runtime; after a process failed, only its workers (``root.stop`` would wait for
+    the dead process to answer, for ever)."""
     runtime = getattr(root, "_runtime", None)
     if runtime is None:
         return
-    with contextlib.suppress(Exception):
-        root.stop()
+    if not failed:
+        with contextlib.suppress(Exception):
+            root.stop()
     with contextlib.suppress(Exception):
         runtime._messaging_infrastructure.stop()
 
@@ -139,6 +142,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
         total = n * T + graph.latency
         root = graph.root
         cfg = _run_config(backend, precision)
+        failed = False
         t0 = time.perf_counter()
         compile_s = 0.0
         try:
@@ -154,10 +158,11 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
                     try:
                         root.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
                     except RuntimeError as exc:
+                        failed = True
                         raise _lava_error(root) from exc
                 run_s = time.perf_counter() - t1
         finally:
-            _stop(root)
+            _stop(root, failed)
         results = [probe_result(p) for p in graph.probe_paths]
     layers: list[Counts] = []
     traces = [] if record else None
