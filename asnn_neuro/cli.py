@@ -44,6 +44,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def _shape(text: str) -> tuple[int, ...]:
+    """A shape 'C,H,W' or 'N' (1 to 3 integers >= 1)."""
+    parts = [t for t in text.replace("x", ",").split(",") if t.strip()]
+    if not 1 <= len(parts) <= 3:
+        raise argparse.ArgumentTypeError(f"expected 1 to 3 comma-separated sizes, got '{text}'")
+    return tuple(_positive(t.strip()) for t in parts)
+
+
 def _count(text: str) -> int:
     """An integer >= 0 (seeds, optional sample counts where 0 means none)."""
     value = _integer(text)
@@ -139,7 +147,13 @@ def _add_simulate(sub) -> None:
     p.add_argument("--name", default=None, help="run name (default: NET-BACKEND)")
     p.add_argument("--input", default=None, help=".npy input (network input shape in x,y,z order, time last)")
     p.add_argument("--encoding", default=None, help="encoding for a foreign network fed from --dataset")
-    p.add_argument("--timesteps", type=_positive, default=None, help="time steps for a foreign network")
+    p.add_argument("--timesteps", type=_positive, default=None,
+                   help="time steps per sample for a foreign network (default: the --input file's)")
+    p.add_argument("--input-shape", type=_shape, default=None,
+                   help="input shape C,H,W (or N) of a NetX file with no input layer whose first layer is a conv")
+    p.add_argument("--pipeline-fill", action="store_true",
+                   help="executor: run each sample as lava-dl's loader does from a fresh start (no reset): "
+                        "deeper layers run the steps before the input reaches them, so biases act early")
     _common(p)
 
 
@@ -338,7 +352,8 @@ def cmd_simulate(a) -> int:
               f"(--backend {DEPRECATED_BACKENDS[a.backend]})", file=sys.stderr)
     s = simulate(a.net, dataset=a.dataset, samples=a.samples, backend=a.backend, precision=a.precision,
                  name=a.name, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
-                 workdir=a.workdir, simdir=a.simdir, progress=not a.quiet)
+                 workdir=a.workdir, simdir=a.simdir, progress=not a.quiet, input_shape=a.input_shape,
+                 fill=a.pipeline_fill)
     line = f"simulated {s['samples']} samples on {s['backend']} ({s['precision']})"
     if s["accuracy"] is not None:
         line += f": accuracy {100 * s['accuracy']:.2f}%"

@@ -21,7 +21,7 @@ import numpy as np
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import InputError
 
-SynapseKind = Literal["conv", "dense", "pool", "identity"]
+SynapseKind = Literal["conv", "convT", "dense", "pool", "identity"]
 
 
 class Stream(Enum):
@@ -116,14 +116,73 @@ class AdaptiveNeuron:
         return len(self.leak)
 
 
-Neuron = CubaNeuron | AdaptiveNeuron
+SigmaDeltaRole = Literal["delta", "sigma_delta", "sigma"]
+
+
+@dataclass(frozen=True)
+class SigmaDeltaNeuron:
+    """lava-dl's sigma-delta neuron (NetX ``type = 'SDNN'``) as its loader runs it on Lava.
+
+    role: ``delta`` (an input layer: sends the changes of its input), ``sigma_delta`` (sums its
+    graded input, adds the bias, ReLU, sends the changes), ``sigma`` (an output layer marked
+    ``sigma_output``: sends its running sum); vth_mant: the delta threshold, compared as
+    |change| >= vth_mant << (spike_exp + state_exp); spike_exp: fraction bits of a graded spike,
+    state_exp: extra fraction bits of the state (lava-dl's defaults 6 and 6). lava-dl's loader
+    always uses ReLU and no cumulative error (``cum_error`` False), whatever the file says.
+    """
+
+    vth_mant: int = 0
+    role: SigmaDeltaRole = "sigma_delta"
+    spike_exp: int = 6
+    state_exp: int = 6
+    cum_error: bool = False
+    kind: Literal["SDNN"] = "SDNN"
+
+    @property
+    def vth(self) -> int:
+        """The threshold in state units."""
+        return int(self.vth_mant) << (self.spike_exp + self.state_exp)
+
+
+@dataclass(frozen=True)
+class ResonateNeuron:
+    """A resonate-and-fire neuron (NetX ``RF_PHASE`` / ``RF_IZHIKEVICH``) as lava-dl's loader runs
+    it: Lava's RF (fires when the phase crosses zero with the real part above threshold) or RF_IZ
+    (fires when the imaginary part reaches the threshold, then resets).
+
+    sin_decay, cos_decay: (1 - alpha) sin / cos of the rotation per step, 12-bit fractions (as
+    lava-dl derives them from the file's sinDecay / cosDecay); vth: threshold in state units
+    (vThMant << 6). Its paths with ``imag`` set drive the imaginary part."""
+
+    sin_decay: int
+    cos_decay: int
+    vth: int
+    izhikevich: bool = False
+    state_exp: int = 6
+    kind: Literal["RF"] = "RF"
+
+
+Neuron = CubaNeuron | AdaptiveNeuron | SigmaDeltaNeuron | ResonateNeuron
+
+
+def sends_values(layer: Layer) -> bool:
+    """True when a layer sends graded values (sigma-delta messages, readout states), not 0/1."""
+    n = layer.neuron
+    return isinstance(n, SigmaDeltaNeuron) or (isinstance(n, AdaptiveNeuron) and n.readout)
+
+
+def is_state_readout(layer: Layer) -> bool:
+    """True when a layer's output is its state at the last step (ASNN readout, SDNN sigma)."""
+    n = layer.neuron
+    return (isinstance(n, AdaptiveNeuron) and n.readout) or (isinstance(n, SigmaDeltaNeuron) and n.role == "sigma")
 
 
 @dataclass
 class Path:
     """One synaptic connection into a layer: source layer -> synapse -> this layer's neurons.
 
-    weight: integer weights (conv: (C_out, C_in/groups, kH, kW); dense: (out, in);
+    weight: integer weights (conv: (C_out, C_in/groups, kH, kW); convT, a transposed conv (NetX
+    ``convT`` / ``unpool``): (C_in, C_out/groups, kH, kW) as torch; dense: (out, in);
     pool: None, the kernel is all ones; identity: None).
     bias: integer bias per output channel (conv/pool) or neuron (dense), in accumulator units.
     shift: ASNN only -- right shift from (accum + bias) * gain to state units.
@@ -145,14 +204,17 @@ class Path:
     mask: tuple[int, ...] | None = None
     graded: bool = False
     grid: WeightGrid = WeightGrid()
+    imag: bool = False  # drives a resonate-and-fire neuron's imaginary part
 
 
 @dataclass
 class Layer:
     """A population of neurons fed by one or more paths.
 
-    delay: axonal delay of each neuron's output in time steps (NetX's per-neuron ``delay``),
-    None for none. A path whose source is the layer itself is a recurrent connection (it
+    delay: time steps each neuron's synaptic input arrives late (NetX's ``delay``, as lava-dl's
+    loader runs it: a ``DelayDense`` row per neuron; an int array of ``shape``), None for none.
+    With zero bias and zero initial state this equals delaying the neuron's output (SLAYER's
+    axonal delay). A path whose source is the layer itself is a recurrent connection (it
     reads the layer's output of the previous step).
     """
 
@@ -247,8 +309,9 @@ class Network:
         """Pipeline depth of each layer in Lava time steps: a synapse adds one step, a direct
         (identity) connection none. All paths into a layer must arrive with the same depth."""
         depths: list[int] = []
-        for layer in self.layers:
-            arrivals = {(0 if is_input(p.source) else depths[p.source]) + (p.kind != "identity") for p in layer.paths}
+        for i, layer in enumerate(self.layers):
+            arrivals = {(0 if is_input(p.source) else depths[p.source]) + (p.kind != "identity") for p in layer.paths
+                        if p.source != i}  # a recurrent path reads the previous step: no constraint
             if len(arrivals) != 1:
                 raise ValueError(f"layer '{layer.name}': its inputs arrive after {sorted(arrivals)} steps; "
                                  "skip paths need matching delays")
@@ -263,6 +326,13 @@ class Network:
     def source_shape(self, source: Source) -> tuple[int, ...]:
         """Shape of what ``source`` sends: the input frame, or a layer's neurons."""
         return tuple(self.input.shape) if is_input(source) else tuple(self.layers[source].shape)
+
+    def read_graded_input(self) -> None:
+        """Make every path that reads the input read it as graded payloads (a user's graded data)."""
+        for layer in self.layers:
+            for p in layer.paths:
+                if is_input(p.source):
+                    p.source, p.graded = INPUT_GRADED, True
 
     def streams(self) -> set[Stream]:
         """The input streams some path reads."""

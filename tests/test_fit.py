@@ -114,18 +114,18 @@ def _lava_dl_gts() -> Path:
     return Path(list(dl.__path__)[0]).parents[2] / "tests" / "lava" / "lib" / "dl" / "netx" / "gts"
 
 
-def test_fit_reads_lava_dl_pilotnet_files_our_reader_refuses():
+def test_fit_reads_lava_dl_pilotnet_files():
     lif = _lava_dl_gts() / "pilotnet_lif" / "network.net"
     if not lif.exists():
         pytest.skip("lava-dl's test networks are not installed")
     census = read_census(lif)
-    assert census.origin == "HDF5 (fit census)" and census.notes
+    assert census.origin == "asnn NetX reader"  # 1-D dense weight, input neuron layer
     assert [lay.neurons for lay in census.layers] == [39600, 76032, 26460, 8064, 5632, 2560, 100, 50, 10, 1]
     r = partition(census, LOIHI2)
     assert r["fits"] and r["chips"] == 1
     assert r["layers"][0]["split_by"] == "neurons"  # 39600 host-driven input neurons
     sdnn = read_census(_lava_dl_gts() / "pilotnet_sdnn" / "network.net")
-    assert {lay.neuron for lay in sdnn.layers} == {"SDNN"}
+    assert {lay.neuron for lay in sdnn.layers} == {"SDNN"} and sdnn.origin == "asnn NetX reader"
 
 
 def test_cli_fit_writes_json_and_md(tmp_path, capsys):

@@ -28,22 +28,27 @@ or_pool = ir.or_pool  # re-exported: the executor runs such layers as a max-pool
 class _Synapse:
     """A path's weights, cached in the cheapest float type that keeps every sum exact."""
 
-    def __init__(self, path: ir.Path):
+    def __init__(self, path: ir.Path, wide: bool = False):
         self.path = path
         if path.kind == "identity":
             return
         w = np.asarray(path.weight, dtype=np.float64)
         graded = path.graded or path.source == ir.INPUT_GRADED
-        self.dtype = torch.float32 if fx.sums_exact_in_float32(w, graded) else torch.float64
+        # wide: the source sends values beyond 8 bits (sigma-delta messages): float64 keeps them exact
+        self.dtype = torch.float32 if not wide and fx.sums_exact_in_float32(w, graded) else torch.float64
         self.weight = torch.as_tensor(w, dtype=self.dtype)
         if path.kind == "dense":
             self.weight = self.weight.T.contiguous()
+        self.np_weight = w
 
     def __call__(self, x: torch.Tensor, out_shape: tuple[int, ...]) -> torch.Tensor:
         """Integer synaptic sums for a batch of source activity x (N, *src_shape)."""
         p, n = self.path, x.shape[0]
         if p.kind == "identity":
             return x.reshape(n, *out_shape).to(torch.int64)
+        if p.kind == "convT":
+            return fx.conv_transpose(x.to(torch.int64), self.np_weight, p.stride, p.padding, p.dilation, p.groups,
+                                     tuple(out_shape[1:]))
         xf = x.to(self.dtype)  # sums of integers stay exact integers in this float type
         if p.kind == "dense":
             return (xf.reshape(n, -1) @ self.weight).to(torch.int64).reshape(n, *out_shape)
@@ -54,14 +59,24 @@ class _Synapse:
 class FixedExecutor:
     """Runs an ``ir.Network`` on integer frames. Build once, call ``run`` per batch."""
 
-    def __init__(self, net: ir.Network):
+    def __init__(self, net: ir.Network, fill: bool = False):
+        """``fill``: run each sample as lava-dl's loader does from a fresh start (no reset): a layer
+        ``d`` synapses deep already runs the ``d`` steps before the input reaches it (the pipeline
+        fill), so a bias acts before the first input. Default: every layer starts at rest when
+        the sample's first input reaches it (our Lava graph; lava-dl's loader with a reset)."""
         self.net = net
+        self.fill = fill
         self.T = net.timesteps
         self.groups = [layer.port_groups() for layer in net.layers]
-        self.synapses = {id(p): _Synapse(p) for layer in net.layers for p in layer.paths}
+        self.synapses = {id(p): _Synapse(p, self._wide(p)) for layer in net.layers for p in layer.paths}
         self.biases = [{k: torch.from_numpy(ir.summed_bias(v, layer.shape)) for k, v in g.items()}
                        for layer, g in zip(net.layers, self.groups)]
         self.or_pools = [or_pool(layer) for layer in net.layers]
+
+    def _wide(self, p: ir.Path, big_input: bool = False) -> bool:
+        if ir.is_input(p.source):
+            return big_input and p.source == ir.INPUT_GRADED
+        return ir.sends_values(self.net.layers[p.source])
 
     def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int = 0,
             batch: int = 200) -> ExecResult:
@@ -71,6 +86,11 @@ class FixedExecutor:
         ref = spikes if spikes is not None else graded
         if ref is None:
             raise InputError("no input frames")
+        if graded is not None and graded.numel() and int(graded.abs().max()) > fx.GRADED_LEVELS:
+            for layer in self.net.layers:  # payloads beyond 8 bits: sums in float64
+                for p in layer.paths:
+                    if p.source == ir.INPUT_GRADED:
+                        self.synapses[id(p)] = _Synapse(p, wide=True)
         keep_large_allocations()
         parts = []
         for i in range(0, max(1, ref.shape[0]), batch):
@@ -85,6 +105,7 @@ class FixedExecutor:
                 a.add(b)
             first.input_spikes = first.input_spikes + part.input_spikes
             first.input_graded = first.input_graded + part.input_graded
+            first.output = np.concatenate([first.output, part.output])
             if first.traces is not None and part.traces is not None:
                 first.traces = [np.concatenate([a, b]) for a, b in zip(first.traces, part.traces)]
         first.scores = np.concatenate([p.scores for p in parts])
@@ -107,20 +128,32 @@ class FixedExecutor:
         keep = min(int(record), n)
         traces = [torch.zeros((keep, steps, layer.neurons), dtype=torch.int64) for layer in layers] if keep else None
         scores = torch.zeros((n, layers[-1].neurons), dtype=torch.int64)
-        readout = [isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout for layer in layers]
-        for t in range(steps):
+        output = torch.zeros((n, steps, layers[-1].neurons), dtype=torch.int64)
+        readout = [ir.is_state_readout(layer) for layer in layers]
+        prev = [torch.zeros((n, *layer.shape)) for layer in layers]
+        depths = self.net.depth() if self.fill else [0] * len(layers)
+        for t in range(-max(depths, default=0), steps):
             outs: list[torch.Tensor] = []
+            spk, grd = (spikes[:, t], graded[:, t]) if t >= 0 else (zeros[:, 0], zeros[:, 0])
             for i, layer in enumerate(layers):
-                out = self._step(i, layer, t, spikes[:, t], graded[:, t], outs, states[i])
-                outs.append(out)
+                outs.append(prev[i])  # what a recurrent path into layer i reads: its previous step
+                out = self._step(i, layer, t, spk, grd, outs, states[i]) if t >= -depths[i] else prev[i] * 0
+                outs[i] = out
+                if t < 0:  # the pipeline fill: not part of the sample
+                    continue
                 flat = out.reshape(n, -1)
                 if not readout[i]:
-                    rows = flat.sum(1, dtype=torch.float64)
-                    per_neuron[i] += flat.sum(0, dtype=torch.float64)
+                    events = flat != 0  # a spike, or a graded message
+                    rows = events.sum(1, dtype=torch.float64)
+                    per_neuron[i] += events.sum(0, dtype=torch.float64)
                     per_step[i][t] += rows.sum()
                     per_sample[i] += rows
                 if keep:
                     traces[i][:, t] = flat[:keep].to(torch.int64)
+            prev = outs
+            if t < 0:
+                continue
+            output[:, t] = outs[-1].reshape(n, -1).to(torch.int64)
             if readout[-1]:
                 scores = outs[-1].reshape(n, -1).clone()
             else:
@@ -132,14 +165,22 @@ class FixedExecutor:
             scores=scores.numpy(), layers=counts,
             input_spikes=(spikes != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
             input_graded=(graded != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
-            traces=[tr.numpy() for tr in traces] if keep else None,
+            traces=[tr.numpy() for tr in traces] if keep else None, output=output.numpy(),
         )
 
     @staticmethod
     def _init_state(layer: ir.Layer, n: int) -> dict[str, torch.Tensor]:
         shape = (n, *layer.shape)
+        if isinstance(layer.neuron, ir.SigmaDeltaNeuron):
+            return {k: torch.zeros(shape, dtype=torch.int64) for k in ("sigma", "act", "residue", "error")}
+        if isinstance(layer.neuron, ir.ResonateNeuron):
+            return {k: torch.zeros(shape, dtype=torch.int64) for k in ("real", "imag")}
         if isinstance(layer.neuron, ir.CubaNeuron):
-            return {"u": torch.zeros(shape, dtype=torch.int64), "v": torch.zeros(shape, dtype=torch.int64)}
+            state = {"u": torch.zeros(shape, dtype=torch.int64), "v": torch.zeros(shape, dtype=torch.int64)}
+            if layer.delay is not None:
+                state["delay"] = torch.from_numpy(np.asarray(layer.delay, dtype=np.int64))
+                state["ring"] = torch.zeros((int(layer.delay.max()) + 1, *shape), dtype=torch.int64)
+            return state
         return {"u": torch.zeros(shape, dtype=torch.int64)}
 
     def _source(self, src: int, spk, grd, outs) -> torch.Tensor:
@@ -168,12 +209,32 @@ class FixedExecutor:
                     and pool.groups == x.shape[1] and pool.weight.shape[1] == 1:
                 return (F.max_pool2d(x, pool.kernel, pool.stride) > 0).to(torch.float32)
             return (self.synapses[id(pool)](x, layer.shape) > 0).to(torch.float32)
+        if isinstance(neuron, ir.ResonateNeuron):
+            parts = {}
+            for imag in (False, True):
+                paths = [p for p in layer.paths if p.imag == imag]
+                a = self._port_accum(paths, layer, spk, grd, outs)
+                parts[imag] = torch.zeros_like(state["real"]) if a is None else a
+            s = fx.rf_step(state, parts[False], parts[True], neuron.sin_decay, neuron.cos_decay, neuron.vth,
+                           neuron.izhikevich, neuron.state_exp)
+            return s.to(torch.float32)
+        if isinstance(neuron, ir.SigmaDeltaNeuron):
+            acc = None
+            for name in ("spike", "graded"):
+                a = self._port_accum(groups[name], layer, spk, grd, outs)
+                if a is not None:
+                    acc = a if acc is None else acc + a
+            bias = self.biases[i]["spike"] + self.biases[i]["graded"]
+            return fx.sigma_delta_step(state, acc.to(torch.int64), neuron.vth, neuron.role, bias, neuron.spike_exp,
+                                       neuron.state_exp, neuron.cum_error)
         if isinstance(neuron, ir.CubaNeuron):
             acc = None
             for name in ("spike", "graded"):
                 a = self._port_accum(groups[name], layer, spk, grd, outs)
                 if a is not None:
                     acc = a if acc is None else acc + a
+            if "ring" in state:
+                acc = fx.delay_push_select(state["ring"], t, acc, state["delay"])
             bias = (self.biases[i]["spike"] + self.biases[i]["graded"]) << 6
             s, state["u"], state["v"] = fx.lif_step(state["u"], state["v"], acc, neuron.du, neuron.dv, bias,
                                                     neuron.vth_mant)

@@ -32,6 +32,7 @@ class ExecResult:
     input_spikes: np.ndarray        # (input neurons,) binary input events
     input_graded: np.ndarray        # (input neurons,) non-zero graded payloads
     traces: list[np.ndarray] | None = None  # per layer (N, T, neurons) when recorded
+    output: np.ndarray | None = None  # (N, T, output neurons): what the last layer sent, every sample
 
     @property
     def predictions(self) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from asnn_neuro.chip.limits import (  # noqa: F401  (re-exported: the arithmetic's own constants)
+    CONV_CLAMP,
     DECAY_BITS,
     DECAY_ONE,
     GRADED_LEVELS,
@@ -134,3 +135,109 @@ def lif_step(
     spikes = v > (vth_mant << LIF_VTH_SHIFT)
     v = _where(spikes, v * 0, v)
     return spikes, u, v
+
+
+def delay_push_select(ring: Array, t: int, value: Array, delay: Array) -> Array:
+    """One step of a per-neuron synaptic delay line (Loihi's axon delay, Lava's ``DelayDense``).
+
+    ring: (D + 1, ...) the inputs of the last D + 1 steps (slot ``s % (D + 1)`` holds step s),
+    updated in place with ``value`` (the synaptic input of step ``t``); delay: steps per neuron,
+    broadcastable to ``value``. Returns the input of step ``t - delay``: 0 before the line's first
+    step, whose slot (zeros when the line starts) has not been written yet."""
+    slots = ring.shape[0]
+    ring[t % slots] = value
+    lag = t - delay
+    if _is_torch(ring):
+        import torch
+
+        idx = (lag % slots).expand(1, *value.shape)
+        out = torch.gather(ring, 0, idx)[0]
+    else:
+        idx = np.broadcast_to(np.asarray(lag % slots), (1, *value.shape))
+        out = np.take_along_axis(ring, idx, axis=0)[0]
+    return out
+
+
+def sigma_delta_step(state: dict, a_in: Array, vth: int, role: str, bias: Array | int = 0,
+                     spike_exp: int = 6, state_exp: int = 6, cum_error: bool = False) -> Array:
+    """One step of Lava's fixed-point sigma-delta neuron (``lava.proc.sdn``: Delta, SigmaDelta,
+    Sigma, ReLU), updating ``state`` (int arrays 'sigma', 'act', 'residue', 'error') in place.
+
+    a_in: the integer synaptic input (delta: the raw input); vth: the threshold in state units
+    (``vth_mant << (spike_exp + state_exp)``); bias: per neuron, in input units. Returns the
+    graded message sent: delta -> the change >> state_exp, sigma -> the running sum."""
+    if role == "sigma":
+        state["sigma"] = state["sigma"] + a_in
+        return state["sigma"]
+    if role == "delta":
+        act = a_in << (spike_exp + state_exp)
+    else:
+        state["sigma"] = state["sigma"] + a_in
+        act = state["sigma"] + bias * (1 << (spike_exp + state_exp))
+        act = _where(act > 0, act, act * 0)  # ReLU
+    delta = act - state["act"] + state["residue"]
+    if cum_error:
+        state["error"] = state["error"] + delta
+        out = _where(_abs(state["error"]) >= vth, delta, delta * 0)
+        state["error"] = _where(out != 0, state["error"] * 0, state["error"])
+    else:
+        out = _where(_abs(delta) >= vth, delta, delta * 0)
+    state["residue"] = delta - out
+    state["act"] = act
+    return out >> state_exp
+
+
+def _wrap16(x: Array) -> Array:
+    """Lava's RF input ports hold int16: larger synaptic sums wrap around."""
+    return ((x + (1 << 15)) & ((1 << 16) - 1)) - (1 << 15)
+
+
+def rf_step(state: dict, a_real: Array, a_imag: Array, sin_decay: int, cos_decay: int, vth: int,
+            izhikevich: bool, state_exp: int = 6) -> Array:
+    """One step of Lava's fixed-point resonate-and-fire neuron (``lava.proc.rf`` / ``rf_iz``),
+    updating ``state`` ('real', 'imag') in place; returns the spikes (0/1).
+
+    The state rotates by the 12-bit (sin, cos) decays (each product rounded toward zero), adds
+    the input << state_exp and saturates to 24 bits. RF fires when the imaginary part crosses
+    zero upwards with the real part >= vth; RF-IZ fires when the imaginary part reaches vth,
+    then zeroes the real part and holds the imaginary one at vth - 1."""
+    re, im = state["real"], state["imag"]
+    a_re = _wrap16(a_real) << state_exp
+    a_im = _wrap16(a_imag) << state_exp
+
+    def scaled(x):
+        return _sign(x) * (_abs(x) >> DECAY_BITS)
+
+    new_re = _clip(scaled(cos_decay * re) - scaled(sin_decay * im) + a_re, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
+    new_im = _clip(scaled(sin_decay * re) + scaled(cos_decay * im) + a_im, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
+    if izhikevich:
+        spikes = new_im >= vth
+        state["real"] = _where(spikes, new_re * 0, new_re)
+        state["imag"] = _where(spikes, new_im * 0 + (vth - 1), new_im)
+    else:
+        spikes = (new_re >= vth) & (new_im >= 0) & (im < 0)
+        state["real"], state["imag"] = new_re, new_im
+    return spikes
+
+
+def conv_transpose(x: Array, weight: np.ndarray, stride: tuple[int, int], padding: tuple[int, int],
+                   dilation: tuple[int, int], groups: int, out_hw: tuple[int, int]) -> Array:
+    """Integer transposed convolution (NetX ``convT`` / ``unpool``) of x ((N,) C, H, W), weight in
+    torch's (C_in, C_out / groups, kH, kW) layout, cropped or extended to ``out_hw``; clamped to
+    24 bits like Lava's fixed-point conv. Sums of integers in float64 are exact."""
+    import torch
+    import torch.nn.functional as F
+
+    is_t = _is_torch(x)
+    xt = x if is_t else torch.from_numpy(np.asarray(x, dtype=np.int64))
+    batched = xt.dim() == 4
+    xf = (xt if batched else xt[None]).to(torch.float64)
+    w = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+    base = [(xf.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + dilation[a] * (w.shape[2 + a] - 1) + 1
+            for a in (0, 1)]
+    extra = [out_hw[a] - base[a] for a in (0, 1)]
+    out = F.conv_transpose2d(xf, w, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                             output_padding=tuple(max(0, e) for e in extra))
+    out = out[..., :out_hw[0], :out_hw[1]].round().clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
+    out = out if batched else out[0]
+    return out if is_t else out.numpy()

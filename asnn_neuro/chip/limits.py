@@ -7,6 +7,7 @@ Sources (short names used below):
   bit-accurate Loihi LIF model: its ``LavaPyType`` precisions and shift constants);
 - ``lava-dense``: lava-nc 0.10.0, ``lava/proc/dense/models.py`` and
   ``lava/utils/weightutils.py`` (8-bit weights, sign mode, weight exponent);
+- ``lava-dl netx``: lava-dl 0.6.0, ``lava/lib/dl/netx/hdf5.py`` (how its loader reads NetX);
 - ``lava-conv``: lava-nc 0.10.0, ``lava/proc/conv/models.py`` (fixed-point conv clamps its
   output to 24 bits);
 - ``davies2018``: Davies et al., "Loihi: a neuromorphic manycore processor with on-chip
@@ -62,6 +63,9 @@ WEIGHT_STORE_BITS = 9               # weights are stored as mantissa << (9 - bit
 CONV_CLAMP = (1 << 23) - 1          # Lava's fixed-point conv clamps its output to 24 bits
 GRADED_BITS = 8                     # analog pixels travel as 8-bit graded spike payloads
 GRADED_LEVELS = (1 << GRADED_BITS) - 1  # x_q = round(255 x)
+MAX_TIMESTEPS = 1024                # longest per-sample schedule: an ASNN leak/gain table, an encoded
+                                    # image, a file's ``timesteps``; a streamed --input has no cap
+AXON_DELAY_MAX = 62                 # lava-dl's loader clamps NetX delays to 0..62 steps (6-bit field)
 
 # --- per-core resources (the partitioner, asnn_neuro/fit) ----------------------------------------
 L1_CORES_PER_CHIP = 128             # Loihi 1: 128 neuro cores per chip
@@ -113,6 +117,9 @@ TABLE: tuple[Limit, ...] = (
     Limit("WEIGHT_STORE_BITS", WEIGHT_STORE_BITS, "mixed-sign weights are stored shifted into 9 bits",
           "lava-dense truncate_weights (sign mode mixed)"),
     Limit("CONV_CLAMP", CONV_CLAMP, "fixed-point conv output clamp", "lava-conv clamp_precision"),
+    Limit("MAX_TIMESTEPS", MAX_TIMESTEPS, "longest per-sample schedule (ASNN tables, encoded images)", "ours"),
+    Limit("AXON_DELAY_MAX", AXON_DELAY_MAX, "largest synaptic (axonal) delay, time steps",
+          "lava-dl netx hdf5.py create_dense clamps delays to 62; lava-dense DelayDense delays precision 6"),
     Limit("GRADED_BITS", GRADED_BITS, "payload bits of a graded input spike", "ours (Loihi 2 allows up to 24)"),
     # per-core resources: Loihi 1
     Limit("L1_CORES_PER_CHIP", L1_CORES_PER_CHIP, "Loihi 1 neuro cores per chip", "davies2018", "public"),

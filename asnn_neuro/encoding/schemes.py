@@ -56,6 +56,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import InputError
 
 SCHEMES: tuple[str, ...] = (
@@ -68,7 +69,7 @@ SCHEMES: tuple[str, ...] = (
     "hybrid-bitplane",
 )
 
-MAX_TIMESTEPS = 1024
+MAX_TIMESTEPS = lim.MAX_TIMESTEPS  # frames one encoded image may take
 MAX_BITPLANES = 24
 RANGE_TOLERANCE = 1e-6
 LAYER_NORM_EPS = 1e-5

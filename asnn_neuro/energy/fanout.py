@@ -87,7 +87,22 @@ def fanout(path: ir.Path, source_shape: tuple[int, ...], target_shape: tuple[int
                                  f"{src[0]} -> {dst[0]} with groups={groups}")
             per_channel = dst[0] // groups
         return np.broadcast_to(per_channel * spatial, (src[0],) + spatial.shape).reshape(-1).copy()
+    if path.kind == "convT":
+        src = _map_shape(source_shape, "convT source")
+        dst = _map_shape(target_shape, "convT target")
+        kh, kw = int(path.weight.shape[-2]), int(path.weight.shape[-1])
+        cy = axis_tap_counts(src[1], dst[1], kh, path.stride[0], path.padding[0], path.dilation[0])
+        cx = axis_tap_counts(src[2], dst[2], kw, path.stride[1], path.padding[1], path.dilation[1])
+        per_channel = int(path.weight.shape[1])
+        return np.broadcast_to(per_channel * np.outer(cy, cx), (src[0], src[1], src[2])).reshape(-1).copy()
     raise InputError(f"unknown synapse kind {path.kind!r}")
+
+
+def axis_tap_counts(n_in: int, n_out: int, kernel: int, stride: int = 1, padding: int = 0,
+                    dilation: int = 1) -> np.ndarray:
+    """Transposed conv, one axis: for each input index, how many kernel taps land inside the output."""
+    idx = np.arange(n_in, dtype=np.int64)[:, None] * stride - padding + np.arange(kernel)[None] * dilation
+    return ((idx >= 0) & (idx < n_out)).sum(1).astype(np.int64)
 
 
 def synops(
@@ -117,6 +132,8 @@ def path_fan_in(path: ir.Path, src_shape: tuple[int, ...]) -> int:
         return int(path.weight.shape[1]) if path.weight is not None else _numel(src_shape)
     if path.kind == "pool":
         return int(path.kernel[0]) * int(path.kernel[1])
+    if path.kind == "convT":  # outputs per input: an upper bound on what one output reads
+        return int(np.prod(path.weight.shape[1:]))
     if path.kind == "conv":
         c_in = _map_shape(src_shape, "conv source")[0]
         if path.weight is not None:
@@ -164,8 +181,9 @@ def layer_counts(net: ir.Network, counts: Mapping[str, np.ndarray]) -> list[dict
     """Per layer totals over all samples from counts.npz arrays (see docs/run_format.md).
 
     Returns ``{name, type, neurons, spikes, synops, graded_macs}``: synops are spikes into
-    the layer times their fan-out; graded_macs are graded events (INPUT_GRADED or graded
-    paths) times their fan-out.
+    the layer times their fan-out; graded_macs are graded events (INPUT_GRADED, graded paths,
+    the nonzero messages of SDNN layers) times their fan-out: each carries a payload, so it is
+    a multiply-accumulate rather than an add.
     """
     rows = []
     for i, layer in enumerate(net.layers):
@@ -174,7 +192,7 @@ def layer_counts(net: ir.Network, counts: Mapping[str, np.ndarray]) -> list[dict
         for p in layer.paths:
             shape = source_shape(net, p.source)
             ops = synops(p, _source_counts(counts, p.source, _numel(shape)), shape, tuple(layer.shape))
-            if is_graded(p):
+            if is_graded(p) or (not ir.is_input(p.source) and ir.sends_values(net.layers[p.source])):
                 n_mac += ops
             else:
                 n_syn += ops

@@ -32,8 +32,10 @@ class ResolvedNet:
         return self.checkpoint is not None
 
 
-def resolve_net(arg: str, workdir: str | Path = "netx_exports") -> ResolvedNet:
-    """Export name -> netx_exports/NAME/network.net; otherwise a path to a NetX file."""
+def resolve_net(arg: str, workdir: str | Path = "netx_exports",
+                input_shape: tuple[int, ...] | None = None) -> ResolvedNet:
+    """Export name -> netx_exports/NAME/network.net; otherwise a path to a NetX file
+    (``input_shape``: for a file without an input layer, see ``read_network``)."""
     as_export = Path(workdir) / arg / "network.net"
     if "/" not in arg and not arg.endswith(".net") and (Path(workdir) / arg).is_dir():
         if not as_export.is_file():
@@ -48,7 +50,7 @@ def resolve_net(arg: str, workdir: str | Path = "netx_exports") -> ResolvedNet:
         path = Path(arg)
         if not path.exists():
             raise InputError(f"{arg}: no export of that name in {workdir}/ and no such file")
-    net = read_network(path)
+    net = read_network(path, input_shape)
     try:
         net.depth()
     except ValueError as exc:  # skip paths whose delays differ: no pipeline can run it
@@ -86,25 +88,39 @@ def dataset_frames(rnet: ResolvedNet, dataset: str, samples: int, seed: int = 0,
     return spikes, graded, data.test_y[:n].numpy(), data.test_x[:n]
 
 
-def file_frames(net: ir.Network, path: str | Path):
-    """Frames from a .npy shaped like the network input in Lava order with time last."""
+def file_frames(net: ir.Network, path: str | Path, timesteps: int | None = None):
+    """(spikes, graded) frames (N, T, *input shape) from a .npy: the network input in Lava's
+    (x, y, z) order with time last, or flat (neurons, T) in the order a dense layer reads it
+    (C, H, W), each with or without a leading sample axis; or one static (x, y, z) frame repeated
+    for ``timesteps`` steps. 0/1 values are spikes, anything else graded payloads."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such input file")
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(path, allow_pickle=False, mmap_mode="r")
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"{path}: not a readable .npy array ({type(exc).__name__})") from None
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{path}: array of {arr.dtype}, not numbers")
     lava = tuple(net.input.shape[::-1]) if len(net.input.shape) == 3 else tuple(net.input.shape)
-    if arr.ndim == len(lava) + 1 and arr.shape[:-1] == lava:
+    n_in = int(np.prod(lava))
+    flat = False
+    if arr.shape == lava and timesteps and len(lava) > 1:
+        arr = np.repeat(np.asarray(arr)[None, ..., None], timesteps, axis=-1)  # a static frame
+    elif arr.ndim == len(lava) + 1 and arr.shape[:-1] == lava:
         arr = arr[None]
-    if arr.ndim != len(lava) + 2 or arr.shape[1:-1] != lava:
+    elif arr.ndim in (2, 3) and arr.shape[-2] == n_in and len(lava) > 1:
+        arr, flat = (arr[None] if arr.ndim == 2 else arr), True
+    if not flat and (arr.ndim != len(lava) + 2 or arr.shape[1:-1] != lava):
         raise InputError(f"{path}: array of shape {arr.shape}; the network input is {lava} (x, y, z) "
-                         "with time last, optionally with a leading sample axis")
+                         f"or {n_in} neurons, with time last, optionally with a leading sample axis")
+    arr = np.asarray(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{path}: contains NaN or inf")
     ints = np.rint(arr).astype(np.int64)
-    if len(lava) == 3:
+    if flat:
+        ints = np.moveaxis(ints, -1, 1).reshape(ints.shape[0], ints.shape[-1], *net.input.shape)
+    elif len(lava) == 3:
         ints = ints.transpose(0, 4, 3, 2, 1)  # (N, x, y, z, T) -> (N, T, C, H, W)
     else:
         ints = np.moveaxis(ints, -1, 1)

@@ -49,11 +49,14 @@ def _counts_arrays(net: ir.Network, res: ExecResult) -> dict[str, np.ndarray]:
     return arrays
 
 
-def validate_foreign(encoding: str | None, timesteps: int | None) -> None:
-    """--encoding / --timesteps for a foreign network: known scheme, a sane number of steps."""
+def validate_foreign(encoding: str | None, timesteps: int | None, streamed: bool = False) -> None:
+    """--encoding / --timesteps for a foreign network: known scheme, a sane number of steps
+    (an encoded data set is capped at MAX_TIMESTEPS; a ``streamed`` --input file is not)."""
     if encoding is not None and encoding not in enc.SCHEMES:
         raise InputError(f"unknown encoding '{encoding}'; choose one of: {', '.join(enc.SCHEMES)}")
-    if timesteps is not None and not 1 <= timesteps <= enc.MAX_TIMESTEPS:
+    if timesteps is not None and timesteps < 1:
+        raise InputError(f"--timesteps must be at least 1, got {timesteps}")
+    if timesteps is not None and not streamed and timesteps > enc.MAX_TIMESTEPS:
         raise InputError(f"--timesteps must be between 1 and {enc.MAX_TIMESTEPS}, got {timesteps}")
 
 
@@ -67,10 +70,13 @@ def validate(backend: str, precision: str, samples: int) -> None:
 
 
 def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str, record: int = 0,
-                progress: bool = True) -> tuple[ExecResult, dict]:
-    """Run one backend; returns its result and timing facts."""
+                progress: bool = True, fill: bool = False) -> tuple[ExecResult, dict]:
+    """Run one backend; returns its result and timing facts (``fill``: see ``FixedExecutor``)."""
     net = rnet.net
     backend = canonical_backend(backend)
+    if fill and (backend != "executor" or precision != "fixed"):
+        raise InputError("--pipeline-fill runs on the executor in fixed point only (the Lava graph resets "
+                         "every layer when a sample reaches it)")
     n = (spikes if spikes is not None else graded).shape[0]
     if backend in ("lava", "loihi"):
         from asnn_neuro.backends.lava.runner import run_lava
@@ -80,7 +86,7 @@ def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str,
         return res, {"compile_s": timing.compile_s, "run_s": timing.run_s, "steps": timing.steps}
     t0 = time.perf_counter()
     if precision == "fixed":
-        res = FixedExecutor(net).run(spikes, graded, record=record)
+        res = FixedExecutor(net, fill=fill).run(spikes, graded, record=record)
     else:
         if not rnet.ours:
             raise InputError(f"{rnet.path}: --precision float with --backend executor needs the trained "
@@ -89,11 +95,14 @@ def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str,
     return res, {"compile_s": 0.0, "run_s": time.perf_counter() - t0, "steps": n * net.timesteps}
 
 
-def file_inputs(rnet: ResolvedNet, input_file: str, samples: int):
-    """(spikes, graded) from a user's .npy; a graded array makes the network read graded input."""
+def file_inputs(rnet: ResolvedNet, input_file: str, samples: int, timesteps: int | None = None):
+    """(spikes, graded) from a user's .npy; a graded array makes the network read graded input.
+    T is the file's (a static frame is repeated ``timesteps`` times)."""
     net = rnet.net
-    spikes, graded = file_frames(net, input_file)
+    spikes, graded = file_frames(net, input_file, timesteps)
     steps = (spikes if spikes is not None else graded).shape[1]
+    if timesteps is not None and steps != timesteps:
+        raise InputError(f"{input_file}: {steps} time steps, but --timesteps is {timesteps}")
     if net.timesteps and steps != net.timesteps:
         raise InputError(f"{input_file}: {steps} time steps, but {rnet.path} runs {net.timesteps} per sample")
     if not net.timesteps:
@@ -102,33 +111,31 @@ def file_inputs(rnet: ResolvedNet, input_file: str, samples: int):
         raise InputError(f"{input_file}: graded (not 0/1) values, but {rnet.path} reads two input "
                          "streams (hybrid coding); give 0/1 spikes, or --dataset")
     if graded is not None:
-        for layer in net.layers:
-            for p in layer.paths:
-                if ir.is_input(p.source):
-                    p.source, p.graded = ir.INPUT_GRADED, True
+        net.read_graded_input()
     return (None if spikes is None else spikes[:samples]), (None if graded is None else graded[:samples])
 
 
 def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, backend: str = "lava",
              precision: str = "fixed", name: str | None = None, input_file: str | None = None,
              encoding: str | None = None, timesteps: int | None = None, workdir: str = "netx_exports",
-             simdir: str = "sims", progress: bool = True, seed: int = 0) -> dict:
+             simdir: str = "sims", progress: bool = True, seed: int = 0,
+             input_shape: tuple[int, ...] | None = None, fill: bool = False) -> dict:
     """Run ``samples`` samples of a data set (or of ``input_file``) on ``backend``; writes
     ``sims/RUN/`` (summary.json, counts.npz, raster.npz) and returns the summary."""
     validate(backend, precision, samples)
     backend = canonical_backend(backend)
-    validate_foreign(encoding, timesteps)
+    validate_foreign(encoding, timesteps, streamed=input_file is not None)
     check_name(name)
     if backend == "executor" and precision == "float" and (Path(workdir) / net_arg / "float.npz").is_file():
         from asnn_neuro.evaluate.simulate_float import simulate_float
 
         return simulate_float(net_arg, dataset=dataset, samples=samples, name=name, input_file=input_file,
                               encoding=encoding, timesteps=timesteps, workdir=workdir, simdir=simdir, seed=seed)
-    rnet = resolve_net(net_arg, workdir)
+    rnet = resolve_net(net_arg, workdir, input_shape)
     net = rnet.net
     labels = None
     if input_file:
-        spikes, graded = file_inputs(rnet, input_file, samples)
+        spikes, graded = file_inputs(rnet, input_file, samples, timesteps)
     else:
         spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples, seed, encoding, timesteps)
         if not net.timesteps:
@@ -136,7 +143,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
     n = (spikes if spikes is not None else graded).shape[0]
     run_name = name or f"{Path(rnet.label).stem}-{backend}"
     t0 = time.perf_counter()
-    res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress)
+    res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, fill=fill)
     wall = time.perf_counter() - t0
     preds = res.predictions
     ref = reference_predictions(rnet, spikes, graded) if labels is not None else None
@@ -157,11 +164,15 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
         "steps": timing["steps"],
         "steps_per_s": timing["steps"] / timing["run_s"] if timing["run_s"] > 0 else None,
         "samples_per_s": n / timing["run_s"] if timing["run_s"] > 0 else None,
-        "latency_steps": int(max(net.depth())),
+        "latency_steps": int(max(net.depth())), "pipeline_fill": bool(fill),
         "input": {"neurons": int(np.prod(net.input.shape)), "spikes": int(res.input_spikes.sum()),
                   "graded_events": int(res.input_graded.sum())},
         "layers": per_layer,
         "predictions": preds.tolist(),
+        "output": {"layer": net.output.name, "neurons": int(net.output.neurons),
+                   "values": "state" if ir.is_state_readout(net.output) else
+                   "message_sums" if ir.sends_values(net.output) else "spike_counts"},
+        "outputs": np.asarray(res.scores).reshape(len(preds), -1).tolist(),
     }
     raster = {"input": _first_input(spikes, graded)}
     if res.traces is not None:
@@ -172,8 +183,16 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
         atomic.write_json(tmp / "summary.json", summary)
         np.savez(tmp / "counts.npz", **counts)
         np.savez(tmp / "raster.npz", **raster)
+        if res.output is not None:
+            np.savez(tmp / "outputs.npz", output=output_xyzt(res.output, net.output.shape))
     summary["run_dir"] = str(out_dir)
     return summary
+
+
+def output_xyzt(output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(N, T, neurons in C, H, W order) -> (N, *shape in x, y, z order, T), INTERFACE.md's layout."""
+    out = np.asarray(output).reshape(output.shape[0], output.shape[1], *shape)
+    return out.transpose(0, *range(out.ndim - 1, 1, -1), 1)
 
 
 def _first_input(spikes, graded) -> np.ndarray:

@@ -70,7 +70,7 @@ def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: 
     rnet = resolve_net(net_arg, workdir)
     net = rnet.net
     if input_file:
-        spikes, graded = file_inputs(rnet, input_file, samples)
+        spikes, graded = file_inputs(rnet, input_file, samples, timesteps)
         labels = None
     else:
         spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples, encoding=encoding, timesteps=timesteps)

@@ -23,7 +23,15 @@ from lava.proc.dense.process import Dense
 from lava.proc.lif.process import LIFReset
 
 from asnn_neuro import ir
-from asnn_neuro.backends.lava.processes import AdaptiveNeuron, FrameSource, SpikeProbe
+from asnn_neuro.backends.lava.processes import (
+    AdaptiveNeuron,
+    FrameSource,
+    ResonateNeuron,
+    SigmaDeltaNeuron,
+    SpikeProbe,
+    SynapticDelay,
+    TransposedConv,
+)
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import UnsupportedLayerError
 
@@ -88,15 +96,20 @@ def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: in
         groups = layer.port_groups()
         neuron = _neuron(layer, shape, groups, depth, T)
         graph.neurons.append(neuron)
+        line = None
+        if layer.delay is not None:  # CUBA only (validate.check_ranges): one port, delayed per neuron
+            line = SynapticDelay(shape=shape, delay=to_lava(layer.delay, layer.shape), period=T, offset=depth,
+                                 name=f"{layer.name}.delay")
+            line.a_out.connect(neuron.a_in)
         for port_name, paths in groups.items():
             port = neuron.a_in if port_name == "spike" or not isinstance(neuron, AdaptiveNeuron) else neuron.a_graded
+            port = line.a_in if line is not None else port
             for p in paths:
-                _connect(graph, net, layer, p, port)
+                _connect(graph, net, layer, p, neuron.a_imag if p.imag else port)
         is_output = i == len(net.layers) - 1
-        readout = isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout
         probe_path = workdir / f"probe{i}.npz"
         probe = SpikeProbe(shape=shape, offset=depth, period=T, samples=samples, out_path=str(probe_path),
-                           record=samples if is_output else record, graded=readout)
+                           record=samples if is_output else record, graded=ir.sends_values(layer))
         neuron.s_out.connect(probe.a_in)
         graph.probes.append(probe)
         graph.probe_paths.append(probe_path)
@@ -115,6 +128,13 @@ def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
 
 def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProcess:
     n = layer.neuron
+    if isinstance(n, ir.ResonateNeuron):
+        return ResonateNeuron(shape=shape, sin_decay=n.sin_decay, cos_decay=n.cos_decay, vth=n.vth,
+                              izhikevich=n.izhikevich, period=T, offset=depth, state_exp=n.state_exp, name=layer.name)
+    if isinstance(n, ir.SigmaDeltaNeuron):
+        return SigmaDeltaNeuron(shape=shape, role=n.role, vth=n.vth, period=T, offset=depth,
+                                bias=to_lava(ir.summed_bias(layer.paths, layer.shape), layer.shape),
+                                spike_exp=n.spike_exp, state_exp=n.state_exp, cum_error=n.cum_error, name=layer.name)
     if isinstance(n, ir.CubaNeuron):
         if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX or not -1 <= n.du < lim.DECAY_ONE or not 0 <= n.dv <= lim.DECAY_ONE:
             raise UnsupportedLayerError(f"layer '{layer.name}': CUBA parameters out of Loihi's ranges "
@@ -123,17 +143,18 @@ def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProce
         return LIFReset(shape=shape, vth=int(n.vth_mant), du=int(n.du), dv=int(n.dv),
                         bias_mant=to_lava(mant, layer.shape), bias_exp=exp,
                         reset_interval=T, reset_offset=(depth + 1) % T, name=layer.name)
-    if n.period != T:
+    if n.period not in (1, T):
         raise UnsupportedLayerError(f"layer '{layer.name}': schedule of {n.period} steps in a T={T} network")
     spk, grd = groups["spike"], groups["graded"]
     ones = np.ones(T, dtype=np.int64)
+    reps = T // n.period  # a one-step schedule repeats every step
     return AdaptiveNeuron(
-        shape=shape, leak=np.array(n.leak), gain=np.array(n.gain),
+        shape=shape, leak=np.tile(n.leak, reps), gain=np.tile(n.gain, reps),
         spike_bias=to_lava(ir.summed_bias(spk, layer.shape), layer.shape),
         graded_bias=to_lava(ir.summed_bias(grd, layer.shape), layer.shape),
         spike_shift=spk[0].shift if spk else 0, graded_shift=grd[0].shift if grd else 0,
-        spike_mask=np.array(spk[0].mask) if spk and spk[0].mask else (ones if spk else ones * 0),
-        graded_mask=np.array(grd[0].mask) if grd and grd[0].mask else (ones if grd else ones * 0),
+        spike_mask=np.tile(spk[0].mask, reps) if spk and spk[0].mask else (ones if spk else ones * 0),
+        graded_mask=np.tile(grd[0].mask, reps) if grd and grd[0].mask else (ones if grd else ones * 0),
         period=T, offset=depth, readout=n.readout, threshold=int(n.threshold), reset=n.reset_amount,
         name=layer.name,
     )
@@ -142,7 +163,7 @@ def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProce
 def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, port) -> None:
     src_out = graph.sources[p.source].s_out if ir.is_input(p.source) else graph.neurons[p.source].s_out
     src_shape = net.source_shape(p.source)
-    bits = 8 if p.graded else 0
+    bits = 24 if not ir.is_input(p.source) and ir.sends_values(net.layers[p.source]) else 8 if p.graded else 0
     where = f"layer '{layer.name}'"
     if p.kind == "identity":
         src_out.connect(port)
@@ -160,11 +181,21 @@ def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, por
     if p.kind == "conv":
         # IR (out, in, kH, kW) torch weights -> Lava (out, W, H, in), spatially flipped (see netx).
         weight = np.asarray(p.weight, dtype=np.int64)[:, :, ::-1, ::-1].transpose(0, 3, 2, 1).copy()
+        if max(src_shape[1:]) + 2 * max(p.padding) > 127:
+            raise UnsupportedLayerError(f"{where}: conv input {tuple(src_shape)} is wider than Lava's CPU Conv "
+                                        "model can compute (it sizes its output in int8); use --backend executor")
         syn = Conv(weight=weight, input_shape=lava_shape(src_shape), padding=p.padding[::-1],
                    stride=p.stride[::-1], dilation=p.dilation[::-1], groups=p.groups, num_message_bits=bits,
                    name=f"{layer.name}.conv")
         if tuple(syn.output_shape) != lava_shape(layer.shape):
             raise UnsupportedLayerError(f"{where}: conv output {tuple(syn.output_shape)} != layer shape")
+        src_out.connect(syn.s_in)
+        syn.a_out.connect(port)
+        return
+    if p.kind == "convT":
+        syn = TransposedConv(in_shape=lava_shape(src_shape), out_shape=lava_shape(layer.shape), weight=p.weight,
+                             stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups,
+                             name=f"{layer.name}.convT")
         src_out.connect(syn.s_in)
         syn.a_out.connect(port)
         return

@@ -198,6 +198,165 @@ class PyAdaptiveNeuronFloat(_AdaptiveNeuronBase):
         self.s_out.send(spikes.astype(float))
 
 
+class SigmaDeltaNeuron(AbstractProcess):
+    """lava-dl's sigma-delta neuron (Lava's Delta / SigmaDelta / Sigma with ReLU) with the
+    arithmetic of ``fixed_point.sigma_delta_step``, restarting at every sample start.
+
+    role: 'delta', 'sigma_delta' or 'sigma'; vth: threshold in state units; bias: per neuron."""
+
+    def __init__(self, *, shape: tuple[int, ...], role: str, vth: int, bias: np.ndarray, period: int,
+                 offset: int, spike_exp: int = 6, state_exp: int = 6, cum_error: bool = False,
+                 name: str | None = None) -> None:
+        super().__init__(shape=shape, role=role, vth=int(vth), period=period, offset=offset, spike_exp=spike_exp,
+                         state_exp=state_exp, cum_error=bool(cum_error), name=name)
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.bias = Var(shape=shape, init=np.broadcast_to(bias, shape).copy())
+        for key in _SD_STATE:
+            setattr(self, key, Var(shape=shape, init=0))
+
+
+_SD_STATE = ("sigma", "act", "residue", "error")
+
+
+@implements(proc=SigmaDeltaNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+class PySigmaDeltaNeuron(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    bias: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=16)
+    sigma: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    act: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    residue: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    error: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+
+    def run_spk(self) -> None:
+        a = self.a_in.recv().astype(np.int64)
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        if k < 0:
+            self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
+            return
+        state = {key: getattr(self, key).astype(np.int64) for key in _SD_STATE}
+        if t == 0:
+            state = {key: v * 0 for key, v in state.items()}
+        out = fx.sigma_delta_step(state, a, p["vth"], p["role"], self.bias.astype(np.int64), p["spike_exp"],
+                                  p["state_exp"], p["cum_error"])
+        for key in _SD_STATE:
+            getattr(self, key)[...] = state[key]
+        self.s_out.send(out.astype(np.int32))
+
+
+class ResonateNeuron(AbstractProcess):
+    """Resonate-and-fire (Lava's RF / RF_IZ as lava-dl's loader configures them) with the
+    arithmetic of ``fixed_point.rf_step``, restarting at every sample start; the real and the
+    imaginary part each have an input port."""
+
+    def __init__(self, *, shape: tuple[int, ...], sin_decay: int, cos_decay: int, vth: int, izhikevich: bool,
+                 period: int, offset: int, state_exp: int = 6, name: str | None = None) -> None:
+        super().__init__(shape=shape, sin_decay=int(sin_decay), cos_decay=int(cos_decay), vth=int(vth),
+                         izhikevich=bool(izhikevich), period=period, offset=offset, state_exp=state_exp, name=name)
+        self.a_in = InPort(shape=shape)
+        self.a_imag = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.real = Var(shape=shape, init=0)
+        self.imag = Var(shape=shape, init=0)
+
+
+@implements(proc=ResonateNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+class PyResonateNeuron(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_imag: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    real: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    imag: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+
+    def run_spk(self) -> None:
+        a_re = self.a_in.recv().astype(np.int64)
+        a_im = self.a_imag.recv().astype(np.int64)
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        if k < 0:
+            self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
+            return
+        state = {"real": self.real.astype(np.int64) * (t != 0), "imag": self.imag.astype(np.int64) * (t != 0)}
+        spikes = fx.rf_step(state, a_re, a_im, p["sin_decay"], p["cos_decay"], p["vth"], p["izhikevich"],
+                            p["state_exp"])
+        self.real[...] = state["real"]
+        self.imag[...] = state["imag"]
+        self.s_out.send(spikes.astype(np.int32))
+
+
+class TransposedConv(AbstractProcess):
+    """A transposed-convolution synapse (NetX ``convT`` / ``unpool``), which Lava lacks: the
+    integer sums of ``fixed_point.conv_transpose``, one step of latency like Lava's Conv.
+    Shapes are Lava's (x, y, z); ``weight`` is torch's (C_in, C_out / groups, kH, kW)."""
+
+    def __init__(self, *, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weight: np.ndarray,
+                 stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int], groups: int,
+                 name: str | None = None) -> None:
+        super().__init__(in_shape=in_shape, out_shape=out_shape, weight=np.asarray(weight, dtype=np.int64),
+                         stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation), groups=int(groups),
+                         name=name)
+        self.s_in = InPort(shape=in_shape)
+        self.a_out = OutPort(shape=out_shape)
+
+
+@implements(proc=TransposedConv, protocol=LoihiProtocol)
+@requires(CPU)
+class PyTransposedConv(PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        self._buf = np.zeros(proc_params["out_shape"], dtype=np.int32)
+
+    def run_spk(self) -> None:
+        self.a_out.send(self._buf)
+        p = self.proc_params
+        x = np.asarray(self.s_in.recv(), dtype=np.int64).transpose(2, 1, 0)  # (x, y, z) -> (C, H, W)
+        out_hw = (p["out_shape"][1], p["out_shape"][0])
+        out = fx.conv_transpose(x, p["weight"], p["stride"], p["padding"], p["dilation"], p["groups"], out_hw)
+        self._buf = out.transpose(2, 1, 0).astype(np.int32)
+
+
+class SynapticDelay(AbstractProcess):
+    """Delays each neuron's synaptic input by ``delay`` steps (NetX ``delay``, as lava-dl's
+    ``DelayDense`` does), with no step of its own; the line empties at every sample start."""
+
+    def __init__(self, *, shape: tuple[int, ...], delay: np.ndarray, period: int, offset: int,
+                 name: str | None = None) -> None:
+        super().__init__(shape=shape, period=period, offset=offset, name=name)
+        self.a_in = InPort(shape=shape)
+        self.a_out = OutPort(shape=shape)
+        self.delay = Var(shape=shape, init=np.asarray(delay, dtype=np.int64))
+        self.ring = Var(shape=(int(np.max(delay)) + 1, *shape), init=0)
+
+
+@implements(proc=SynapticDelay, protocol=LoihiProtocol)
+@requires(CPU)
+class PySynapticDelay(PyLoihiProcessModel):
+    """The delay line of ``fixed_point.delay_push_select`` (exact in both precisions)."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    delay: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=6)
+    ring: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+
+    def run_spk(self) -> None:
+        a = self.a_in.recv().astype(np.int64)
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        if k < 0:
+            self.a_out.send(np.zeros(self.a_out.shape, dtype=np.int32))
+            return
+        if t == 0:
+            self.ring[...] = 0
+        self.a_out.send(fx.delay_push_select(self.ring, t, a, self.delay).astype(np.int32))
+
+
 class FrameSource(AbstractProcess):
     """Sends frame ``time_step - 1`` of a (steps, *shape) ``.npy`` file each step, zeros after."""
 
@@ -276,8 +435,9 @@ class PySpikeProbe(PyLoihiProcessModel):
             return
         # Lava arrays are WHC; store CHW-flattened so that indices match torch layout.
         flat = np.asarray(data).transpose(tuple(range(data.ndim))[::-1]).reshape(-1).astype(np.int64)
-        self._per_neuron += flat
-        total = int(flat.sum())
+        events = flat != 0  # a spike, or a graded message
+        self._per_neuron += events
+        total = int(events.sum())
         self._per_step[t] += total
         self._per_sample[k] += total
         if self._trace is not None and k < len(self._trace):

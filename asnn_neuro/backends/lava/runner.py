@@ -93,12 +93,15 @@ def _lava_error(root) -> LavaRunError:
     return LavaRunError("a Lava process failed")
 
 
-def _stop(root) -> None:
+def _stop(root, failed: bool = False) -> None:
+    """Stop the runtime; after a process failed, only its workers (``root.stop`` would wait for
+    the dead process to answer, for ever)."""
     runtime = getattr(root, "_runtime", None)
     if runtime is None:
         return
-    with contextlib.suppress(Exception):
-        root.stop()
+    if not failed:
+        with contextlib.suppress(Exception):
+            root.stop()
     with contextlib.suppress(Exception):
         runtime._messaging_infrastructure.stop()
 
@@ -139,6 +142,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
         total = n * T + graph.latency
         root = graph.root
         cfg = _run_config(backend, precision)
+        failed = False
         t0 = time.perf_counter()
         compile_s = 0.0
         try:
@@ -154,16 +158,16 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
                     try:
                         root.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
                     except RuntimeError as exc:
+                        failed = True
                         raise _lava_error(root) from exc
                 run_s = time.perf_counter() - t1
         finally:
-            _stop(root)
+            _stop(root, failed)
         results = [probe_result(p) for p in graph.probe_paths]
     layers: list[Counts] = []
     traces = [] if record else None
     for layer, res in zip(net.layers, results):
-        readout = isinstance(layer.neuron, ir.AdaptiveNeuron) and layer.neuron.readout
-        if readout:
+        if ir.is_state_readout(layer):
             layers.append(Counts(np.zeros(layer.neurons, np.int64), np.zeros(T, np.int64), [0] * n))
         else:
             layers.append(Counts(res["per_neuron"], res["per_step"], res["per_sample"].tolist()))
@@ -171,11 +175,11 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
             traces.append(res["trace"])
     out = results[-1]["trace"]  # (n, T, classes)
     last = net.layers[-1]
-    scores = out[:, -1] if isinstance(last.neuron, ir.AdaptiveNeuron) and last.neuron.readout else out.sum(1)
+    scores = out[:, -1] if ir.is_state_readout(last) else out.sum(1)
     zeros = np.zeros((n, T, *net.input.shape), dtype=np.int64)
     s = zeros if spikes is None else np.asarray(spikes)
     g = zeros if graded is None else np.asarray(graded)
     result = ExecResult(scores=scores, layers=layers,
                         input_spikes=(s != 0).sum((0, 1)).reshape(-1), input_graded=(g != 0).sum((0, 1)).reshape(-1),
-                        traces=traces)
+                        traces=traces, output=out.astype(np.int64))
     return result, LavaTiming(compile_s=compile_s, run_s=run_s, steps=total)

@@ -9,6 +9,7 @@ naming the file and the layer.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
@@ -107,7 +108,7 @@ class _Reader:
             raise self.fail(where, f"invalid shape {arr.tolist()}")
         return tuple(int(s) for s in arr)  # stored in torch order (C, H, W), as lava-dl writes it
 
-    def neuron(self, g: h5py.Group, where: str) -> ir.Neuron:
+    def neuron(self, g: h5py.Group, where: str, is_input: bool = False) -> ir.Neuron:
         if "neuron" not in g or not isinstance(g["neuron"], h5py.Group):
             raise self.fail(where, "missing 'neuron' description")
         n = g["neuron"]
@@ -128,8 +129,17 @@ class _Reader:
                                      threshold=self.scalar(n, "vThMant", where),
                                      readout=bool(self.scalar(n, "readout", where, False, 0)),
                                      reset=self.scalar(n, "reset", where, False, None))
+        if "RF" in kind and "ADRF" not in kind:
+            return _resonate(self, n, where, kind)
+        if kind == "SDNN":
+            act = self.text(n, "activation", where + "/neuron") if "activation" in n else "relu"
+            if act != "relu":
+                raise UnsupportedLayerError(f"{self.path}: {where}/neuron: SDNN activation '{act}': lava-dl's "
+                                            "loader runs every SDNN neuron as ReLU; only 'relu' is run")
+            role = "delta" if is_input else "sigma" if "sigma_output" in n else "sigma_delta"
+            return ir.SigmaDeltaNeuron(vth_mant=self.scalar(n, "vThMant", where, False, 0), role=role)
         raise UnsupportedLayerError(f"{self.path}: {where}: neuron type '{kind}' is not supported "
-                                    f"(supported: CUBA, ASNN)")
+                                    f"(supported: {', '.join(NEURON_TYPES)}){_refusal_reason(kind)}")
 
     def conv_path(self, g, where, source, in_shape, out_shape, weight=None, groups=None) -> ir.Path:
         if weight is None:
@@ -153,6 +163,8 @@ class _Reader:
         if weight is None:
             weight = self.ints(g, "weight", where)
         n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+        if weight.ndim == 1 and weight.size == n_out * n_in:  # lava-dl stores a one-row dense flat
+            weight = weight.reshape(n_out, n_in)
         weight = weight.reshape(weight.shape[0], -1) if weight.ndim > 1 else weight
         if weight.ndim != 2 or weight.shape != (n_out, n_in):
             raise self.fail(where, f"dense weight has shape {weight.shape}, expected ({n_out}, {n_in}) "
@@ -160,8 +172,12 @@ class _Reader:
         return ir.Path(source=source, kind="dense", weight=weight)
 
 
-def read_network(path: str | Path) -> ir.Network:
-    """Read a NetX HDF5 file (ours or lava-dl's) into the IR."""
+def read_network(path: str | Path, input_shape: tuple[int, ...] | None = None) -> ir.Network:
+    """Read a NetX HDF5 file (ours or lava-dl's) into the IR.
+
+    ``input_shape`` (torch order: (C, H, W) or (n,)) is the input of a file without an ``input``
+    layer whose first layer does not tell it (a conv); a dense first layer gives its own fan-in,
+    as in lava-dl's loader."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -175,14 +191,14 @@ def read_network(path: str | Path) -> ir.Network:
         raise InputError(f"{path}: not a readable HDF5 file ({type(exc).__name__})") from None
     with f:
         try:
-            return _read(path, f)
+            return _read(path, f, input_shape)
         except InputError:
             raise
         except (KeyError, ValueError, TypeError, OSError, RuntimeError, IndexError) as exc:
             raise InputError(f"{path}: malformed NetX description ({type(exc).__name__}: {exc})") from None
 
 
-def _read(path: Path, f: h5py.File) -> ir.Network:
+def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) -> ir.Network:
     r = _Reader(path, f)
     if "layer" not in f or not isinstance(f["layer"], h5py.Group):
         raise InputError(f"{path}: no 'layer' group (not a NetX network)")
@@ -225,13 +241,21 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
             current_shape = shape
             h5_to_ir[0] = ir.INPUT_SPIKES
             if "neuron" in g:  # lava-dl Input block: a spiking layer driven directly by the input
-                neuron = r.neuron(g, where)
-                path_ = ir.Path(source=ir.INPUT_SPIKES, kind="identity", bias=r.ints(g, "bias", where, False))
+                neuron = r.neuron(g, where, is_input=True)
+                # its 'weight' / 'bias' are a host-side transform of the data (x -> weight x + bias)
+                # that lava-dl's loader does not apply (its Input neuron has no bias): kept as a note
+                transform = {key: r.ints(g, key, where, False) for key in ("weight", "bias")}
+                meta["input_transform"] = json.dumps({k: v.reshape(-1).tolist() for k, v in transform.items()
+                                                      if v is not None})
+                path_ = ir.Path(source=ir.INPUT_SPIKES, kind="identity")
                 layers.append(ir.Layer(name="input", shape=shape, neuron=neuron, paths=[path_]))
                 current = h5_to_ir[0] = 0
             continue
         if input_spec is None:
-            raise r.fail(where, "the first layer must be an input layer")
+            if kind == "flatten":
+                continue  # the input is flattened anyway: its shape comes from the next layer
+            input_spec = ir.InputSpec(shape=_inferred_input(r, g, where, kind, given_shape))
+            current_shape = input_spec.shape
         if kind == "flatten":
             h5_to_ir[int(k)] = current
             current_shape = (int(np.prod(current_shape)),)
@@ -248,7 +272,7 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
             h5_to_ir[int(k)] = current
             continue
         shape = r.shape(g, where)
-        if kind in ("dense", "average"):
+        if kind in ("dense", "dense_rec", "average"):
             shape = (int(np.prod(shape)),)
         if kind == "average":
             groups = shape[0]
@@ -256,18 +280,29 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
             if n_in % groups:
                 raise r.fail(where, f"cannot average {n_in} neurons into {groups} groups")
             weight = np.kron(np.eye(groups, dtype=np.int64), np.ones((1, n_in // groups), dtype=np.int64))
-            steps = timesteps or 1
-            neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,) * steps, gain=(lim.DECAY_ONE,) * steps, readout=True)
-            p = ir.Path(source=current, kind="dense", weight=weight, mask=(1,) * steps, shift=-12)
+            # a readout of each group's spike count so far (state 1 == one spike: up to 2**23 spikes),
+            # the same every step: a one-step schedule that fits any T (the file's, or its input's)
+            neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,), gain=(lim.DECAY_ONE,), readout=True)
+            p = ir.Path(source=current, kind="dense", weight=weight, mask=(1,), shift=lim.DECAY_BITS)
             layers.append(ir.Layer(name=name, shape=(groups,), neuron=neuron, paths=[p]))
         else:
             neuron = r.neuron(g, where)
             sources = pending_concat or [_own_source(r, g, where, current, len(layers), ours)]
             pending_concat = None
             in_shapes = [input_spec.shape if ir.is_input(s) else layers[s].shape for s in sources]
-            paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
-                                input_spec.shape)
-            layers.append(ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths))
+            if isinstance(neuron, ir.ResonateNeuron):
+                paths = _complex_paths(r, g, where, kind, sources, in_shapes, current_shape, shape)
+            else:
+                paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
+                                    input_spec.shape)
+            if kind == "dense_rec":  # lava-dl's recurrent block: its own spikes of the previous step
+                own = len(layers)
+                paths.append(r.dense_path(g, where, own, shape, shape, weight=r.ints(g, "weight_rec", where)))
+            if isinstance(neuron, ir.SigmaDeltaNeuron) and neuron.role == "sigma":
+                for p_ in paths:
+                    p_.bias = None  # lava-dl's Sigma output has no bias
+            layers.append(ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths,
+                                   delay=_delay(r, g, where, shape)))
         current = len(layers) - 1
         h5_to_ir[int(k)] = current
         current_shape = shape
@@ -276,7 +311,7 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
     if not layers:
         raise InputError(f"{path}: the network has no layers after its input")
     if timesteps is None:
-        steps = {len(l_.neuron.leak) for l_ in layers if isinstance(l_.neuron, ir.AdaptiveNeuron)}
+        steps = {l_.neuron.period for l_ in layers if isinstance(l_.neuron, ir.AdaptiveNeuron) and l_.neuron.period > 1}
         timesteps = steps.pop() if len(steps) == 1 else 0
     net = ir.Network(input=input_spec, layers=layers, timesteps=timesteps, meta=meta)
     check_ranges(path, net)  # a foreign file without a time base gets T from its input later
@@ -285,6 +320,10 @@ def _read(path: Path, f: h5py.File) -> ir.Network:
 
 def _read_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, shape, ours,
                 input_shape) -> list[ir.Path]:
+    if kind in ("convT", "unpool"):
+        if len(sources) != 1:
+            raise r.fail(where, f"{kind} after a concat is not supported")
+        return [_transposed_path(r, g, where, kind, sources[0], in_shapes[0], shape)]
     if kind == "pool":
         w = r.ints(g, "weight", where, False, np.array(1)).reshape(-1)
         kernel = r.pair(g, "kernelSize", where, 2)
@@ -400,3 +439,126 @@ def _read_ext(r: _Reader, pg, where, p: ir.Path) -> None:
     p.mask = tuple(int(v) for v in mask.reshape(-1)) if mask is not None and mask.size else None
     p.graded = bool(r.scalar(pg, "graded", where, False, 0))
     p.grid = ir.WeightGrid(r.scalar(pg, "weightExponent", where, False, 0), r.scalar(pg, "weightBits", where, False, 8))
+
+
+def _inferred_input(r: _Reader, g, where: str, kind: str, given: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The input shape of a file with no ``input`` layer: ``given``, else a dense layer's fan-in."""
+    if given is not None:
+        if not given or any(int(s) < 1 for s in given) or len(given) > 3:
+            raise r.fail(where, f"invalid input shape {tuple(given)}")
+        return tuple(int(s) for s in given)
+    if kind in ("dense", "dense_rec"):
+        n_out = int(np.prod(r.shape(g, where)))
+        weight = r.ints(g, "weight/real" if isinstance(g.get("weight"), h5py.Group) else "weight", where)
+        if weight.size % n_out:
+            raise r.fail(where, f"dense weight of {weight.size} values for {n_out} neurons")
+        return (weight.size // n_out,)
+    raise r.fail(where, f"no input layer and the first layer ({kind}) does not tell the input shape; "
+                        "give --input-shape C,H,W")
+
+
+def _delay(r: _Reader, g, where: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A layer's NetX ``delay`` as steps per neuron, or None for none.
+
+    As lava-dl's loader reads it: a neuron's synaptic input arrives ``delay`` steps late
+    (one value, one per channel, or one per neuron), clamped to [0, AXON_DELAY_MAX]."""
+    raw = r.get(g, "delay", where, required=False)
+    if raw is None:
+        return None
+    arr = np.asarray(raw, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise r.fail(where, "delay has negative, NaN or inf values")
+    steps = np.minimum(np.floor(arr), lim.AXON_DELAY_MAX).astype(np.int64)
+    n = int(np.prod(shape))
+    if steps.size == 1:
+        per = np.full(shape, steps[0], dtype=np.int64)
+    elif steps.size == n:
+        per = steps.reshape(shape)
+    elif len(shape) == 3 and steps.size == shape[0]:
+        per = np.broadcast_to(steps.reshape(-1, 1, 1), shape).copy()
+    else:
+        raise r.fail(where, f"delay of {steps.size} values: only one per output neuron ({n}) or per "
+                            "channel is supported (per-input delays are not)")
+    if not np.any(per):
+        return None
+    return per
+
+
+NEURON_TYPES = ("CUBA", "LOIHI", "SDNN", "RF_PHASE", "RF_IZHIKEVICH", "ASNN")
+_REFUSED = {
+    "ALIF": "adaptive LIF: lava-dl exports it but its NetX loader cannot load it (no Lava process)",
+    "ADRF": "adaptive resonate-and-fire: lava-dl's NetX loader runs it as a plain RF neuron, without its "
+            "adaptive threshold",
+}
+
+
+def _refusal_reason(kind: str) -> str:
+    """Why a neuron type lava-dl writes is refused, as a suffix ('' when none is known)."""
+    for key, why in _REFUSED.items():
+        if key in kind:
+            return f"; {why}"
+    return ""
+
+
+def _resonate(r: _Reader, n, where: str, kind: str) -> ir.ResonateNeuron:
+    """An RF neuron with the integer decays lava-dl's loader gives Lava's RF process: it turns the
+    file's sinDecay / cosDecay into a period and a decay (slayer's ``rf.neuron_params``), and RF
+    back into 12-bit sin / cos, truncated (the same float operations, so the same integers)."""
+    sin_q = r.scalar(n, "sinDecay", where)
+    cos_q = r.scalar(n, "cosDecay", where)
+    sin_f, cos_f = np.float64(sin_q) / lim.DECAY_ONE, np.float64(cos_q) / lim.DECAY_ONE
+    alpha = 1 - np.sqrt(sin_f ** 2 + cos_f ** 2)
+    frequency = np.arctan2(sin_f, cos_f) / 2 / np.pi
+    if not frequency > 0:
+        raise r.fail(where, f"RF decays (sinDecay {sin_q}, cosDecay {cos_q}) give no positive frequency")
+    period = 1 / frequency
+    sin_d = int(np.int32((1 - alpha) * np.sin(np.pi * 2 * 1 / period) * lim.DECAY_ONE))
+    cos_d = int(np.int32((1 - alpha) * np.cos(np.pi * 2 * 1 / period) * lim.DECAY_ONE))
+    vth = int(r.scalar(n, "vThMant", where) * (1 << lim.LIF_ACT_SHIFT))
+    return ir.ResonateNeuron(sin_decay=sin_d, cos_decay=cos_d, vth=vth, izhikevich="PHASE" not in kind)
+
+
+def _complex_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, shape) -> list[ir.Path]:
+    """A resonate-and-fire layer's complex dense synapse: weight/real and weight/imag."""
+    if kind != "dense" or len(sources) != 1:
+        raise UnsupportedLayerError(f"{r.path}: {where}: resonate-and-fire neurons run behind one dense "
+                                    f"layer only (lava-dl's ComplexDense), not {kind}")
+    paths = []
+    for part in ("real", "imag"):
+        w = r.ints(g, f"weight/{part}", where)
+        p = r.dense_path(g, where, sources[0], in_shapes[0], shape, weight=w)
+        p.imag = part == "imag"
+        paths.append(p)
+    return paths
+
+
+def _transposed_path(r: _Reader, g, where: str, kind: str, source, in_shape, shape) -> ir.Path:
+    """A ``convT`` (weight (C_in, C_out / groups, kH, kW), as SLAYER's ConvTranspose exports it) or
+    an ``unpool`` (one weight, each channel spread over a kernel) as a transposed-conv path."""
+    if len(in_shape) != 3 or len(shape) != 3:
+        raise r.fail(where, f"{kind} needs (C, H, W) shapes, got {in_shape} -> {shape}")
+    if kind == "unpool":
+        kernel = r.pair(g, "kernelSize", where, 2)
+        w = r.ints(g, "weight", where, False, np.array(1)).reshape(-1)
+        if in_shape[0] != shape[0]:
+            raise r.fail(where, f"unpool from {in_shape} to {shape} changes the channel count")
+        if w.size not in (1, kernel[0] * kernel[1]):
+            raise r.fail(where, f"unpool weight of {w.size} values for a {kernel} kernel")
+        kern = np.broadcast_to(w.reshape(1, 1, *((1, 1) if w.size == 1 else kernel)), (in_shape[0], 1, *kernel))
+        weight, groups = kern.astype(np.int64).copy(), in_shape[0]
+        stride = r.pair(g, "stride", where, kernel[0])
+    else:
+        weight = r.ints(g, "weight", where)
+        weight = weight[..., 0] if weight.ndim == 5 else weight
+        groups = r.scalar(g, "groups", where, False, 1)
+        if weight.ndim != 4 or groups < 1 or weight.shape[0] != in_shape[0] or weight.shape[1] * groups != shape[0]:
+            raise r.fail(where, f"convT weight {weight.shape} (groups {groups}) does not connect {in_shape} to {shape}")
+        stride = r.pair(g, "stride", where, 1)
+    p = ir.Path(source=source, kind="convT", weight=weight, kernel=tuple(weight.shape[2:]), stride=stride,
+                padding=r.pair(g, "padding", where, 0), dilation=r.pair(g, "dilation", where, 1), groups=groups)
+    for a in (0, 1):
+        base = (in_shape[1 + a] - 1) * p.stride[a] - 2 * p.padding[a] + p.dilation[a] * (p.kernel[a] - 1) + 1
+        if not 0 <= shape[1 + a] - base < max(p.stride[a], p.dilation[a]) or min(p.stride[a], p.dilation[a]) < 1:
+            raise r.fail(where, f"{kind} geometry turns {tuple(in_shape)} into {base} along axis {a}, "
+                                f"but the layer's shape is {tuple(shape)}")
+    return p

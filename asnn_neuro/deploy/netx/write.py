@@ -156,6 +156,12 @@ def write_network(net: ir.Network, path: str | Path) -> Path:
     each path's own geometry, bias, shift and mask are kept in the ``asnn/pathK`` groups.
     """
 
+    for layer in net.layers:  # what lava-dl files bring and this writer has no form for
+        if not isinstance(layer.neuron, (ir.CubaNeuron, ir.AdaptiveNeuron)):
+            raise UnsupportedLayerError(f"layer '{layer.name}': writing {layer.neuron.kind} neurons is not supported")
+        if layer.delay is not None or any(p.kind == "convT" or p.imag for p in layer.paths):
+            raise UnsupportedLayerError(f"layer '{layer.name}': writing delays or transposed convs is not supported")
+
     def writer(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT

@@ -63,6 +63,10 @@ def to_nir_graph(net: ir.Network):
         if isinstance(n, ir.AdaptiveNeuron):
             raise _refuse(layer, "the ASNN neuron has per-step leak and gain schedules, which no NIR neuron "
                                  "expresses")
+        if not isinstance(n, ir.CubaNeuron):
+            raise _refuse(layer, f"{n.kind} neurons are not exported to NIR")
+        if any(p.kind == "convT" for p in layer.paths):
+            raise _refuse(layer, "transposed convolutions are not exported to NIR")
         if layer.delay is not None and np.any(layer.delay):
             raise _refuse(layer, "axonal delays are not exported")
         alpha = 1.0 - n.i_decay / lim.DECAY_ONE
