@@ -20,6 +20,7 @@ from asnn_neuro.chip import fixed_point as fx
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.errors import InputError
 from asnn_neuro.util.cpu_memory import keep_large_allocations
+from asnn_neuro.util.threads import threads_for_batch
 
 or_pool = ir.or_pool  # re-exported: the executor runs such layers as a max-pool
 
@@ -93,10 +94,11 @@ class FixedExecutor:
                         self.synapses[id(p)] = _Synapse(p, wide=True)
         keep_large_allocations()
         parts = []
-        for i in range(0, max(1, ref.shape[0]), batch):
-            s = None if spikes is None else spikes[i:i + batch]
-            g = None if graded is None else graded[i:i + batch]
-            parts.append(self._run(s, g, max(0, min(record - i, batch))))
+        with threads_for_batch(min(batch, ref.shape[0])):
+            for i in range(0, max(1, ref.shape[0]), batch):
+                s = None if spikes is None else spikes[i:i + batch]
+                g = None if graded is None else graded[i:i + batch]
+                parts.append(self._run(s, g, max(0, min(record - i, batch))))
         if len(parts) == 1:
             return parts[0]
         first = parts[0]
