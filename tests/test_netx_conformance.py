@@ -150,6 +150,24 @@ def test_recurrent_dense_block(tmp_path, seed):
     assert not np.array_equal(ours(net, x)[0][0], ex[0])
 
 
+def test_recurrent_paths_restart_with_every_sample(tmp_path):
+    """Several samples back to back: the last spikes of one sample must not reach the next one
+    through the recurrent path in the Lava graph (the executor runs samples independently)."""
+    from asnn_neuro.backends.lava.runner import run_lava
+
+    export_blocks(tmp_path / "r.net", slayer_cuba_recurrent(0))
+    net = read_network(tmp_path / "r.net")
+    net.timesteps = 10
+    n_in = int(np.prod(net.input.shape))
+    x = torch.from_numpy((np.random.default_rng(6).random((6, 10, n_in)) < 0.5).astype(np.int64))
+    x = x.reshape(6, 10, *net.input.shape)
+    ex = FixedExecutor(net).run(x, None, record=6)
+    assert int(ex.traces[0][:, -1].sum()) > 0  # spikes at a sample's last step: they would leak
+    lava, _ = run_lava(net, x.numpy(), None, record=6, progress=False)
+    for a, b in zip(ex.traces, lava.traces):
+        assert np.array_equal(a, b)
+
+
 @pytest.mark.parametrize("seed,unpool", [(0, False), (1, True), (2, False)])
 def test_conv_transpose_and_unpool_match_slayer(tmp_path, seed, unpool):
     """convT and unpool, which lava-dl's loader refuses: both our backends against SLAYER's own

@@ -27,6 +27,7 @@ from asnn_neuro.backends.lava.processes import (
     AdaptiveNeuron,
     FrameSource,
     ResonateNeuron,
+    SampleGate,
     SigmaDeltaNeuron,
     SpikeProbe,
     SynapticDelay,
@@ -105,7 +106,12 @@ def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: in
             port = neuron.a_in if port_name == "spike" or not isinstance(neuron, AdaptiveNeuron) else neuron.a_graded
             port = line.a_in if line is not None else port
             for p in paths:
-                _connect(graph, net, layer, p, neuron.a_imag if p.imag else port)
+                target = neuron.a_imag if p.imag else port
+                if p.source == i:  # recurrent: silent at each sample's first step
+                    gate = SampleGate(shape=shape, period=T, offset=depth, name=f"{layer.name}.recurrent_gate")
+                    gate.a_out.connect(target)
+                    target = gate.a_in
+                _connect(graph, net, layer, p, target)
         is_output = i == len(net.layers) - 1
         probe_path = workdir / f"probe{i}.npz"
         probe = SpikeProbe(shape=shape, offset=depth, period=T, samples=samples, out_path=str(probe_path),

@@ -357,6 +357,30 @@ class PySynapticDelay(PyLoihiProcessModel):
         self.a_out.send(fx.delay_push_select(self.ring, t, a, self.delay).astype(np.int32))
 
 
+class SampleGate(AbstractProcess):
+    """Passes its input on, except at the first step of every sample (and before the first
+    sample), where it sends zeros: a recurrent path then cannot carry the last spikes of one
+    sample into the next, as the executor (which runs samples independently) does not."""
+
+    def __init__(self, *, shape: tuple[int, ...], period: int, offset: int, name: str | None = None) -> None:
+        super().__init__(shape=shape, period=period, offset=offset, name=name)
+        self.a_in = InPort(shape=shape)
+        self.a_out = OutPort(shape=shape)
+
+
+@implements(proc=SampleGate, protocol=LoihiProtocol)
+@requires(CPU)
+class PySampleGate(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def run_spk(self) -> None:
+        a = self.a_in.recv()
+        p = self.proc_params
+        k, t = local_step(self.time_step, p["offset"], p["period"])
+        self.a_out.send(np.zeros(self.a_out.shape, dtype=np.int32) if k < 0 or t == 0 else a.astype(np.int32))
+
+
 class FrameSource(AbstractProcess):
     """Sends frame ``time_step - 1`` of a (steps, *shape) ``.npy`` file each step, zeros after."""
 

@@ -36,7 +36,7 @@ from asnn_neuro.deploy.quantize import (
 from asnn_neuro.errors import UnsupportedLayerError
 
 BACKENDS_RUN_DELAYS = False     # flip when the executor and Lava backends run ir.Layer.delay
-BACKENDS_RUN_RECURRENT = False  # flip when they run a path whose source is its own layer
+BACKENDS_RUN_RECURRENT = False  # flip when deploy/netx/write.py writes a path whose source is its own layer
 MAX_DENSE_WEIGHTS = 20_000_000  # a synapse chain lowered to a dense matrix may not exceed this
 
 
@@ -215,7 +215,7 @@ class _Builder:
         for c in chains:
             if c.recurrent and not BACKENDS_RUN_RECURRENT:
                 raise ChipRefusal(f"node '{op.name}' ({op.kind}) has a recurrent input from '{c.source.name}'; "
-                                  "the executor and Lava backends do not run recurrent paths yet "
+                                  "both backends run recurrent paths, but the NetX writer cannot store one yet "
                                   "(deploy/nir/lower.py BACKENDS_RUN_RECURRENT)")
             if c.delay is not None and np.any(c.delay):
                 if not BACKENDS_RUN_DELAYS:
