@@ -10,6 +10,7 @@ naming the file and the layer.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -198,14 +199,19 @@ def read_network(path: str | Path, input_shape: tuple[int, ...] | None = None) -
             raise InputError(f"{path}: malformed NetX description ({type(exc).__name__}: {exc})") from None
 
 
-def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) -> ir.Network:
-    r = _Reader(path, f)
+def _layer_keys(path: Path, f: h5py.File) -> list[str]:
+    """The layer group's keys '0'..'N-1' in order (InputError otherwise)."""
     if "layer" not in f or not isinstance(f["layer"], h5py.Group):
         raise InputError(f"{path}: no 'layer' group (not a NetX network)")
     group = f["layer"]
     keys = sorted((k for k in group.keys()), key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0))
     if not keys or any(not k.isdigit() for k in keys) or [int(k) for k in keys] != list(range(len(keys))):
         raise InputError(f"{path}: layer group must hold layers 0..N-1, found {list(group.keys())[:8]}")
+    return keys
+
+
+def _file_attrs(path: Path, f: h5py.File) -> tuple[bool, dict, int | None]:
+    """(written by us, the other attributes as metadata, the file's time steps or None)."""
     ours = f.attrs.get("format") == FORMAT
     meta = {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
             for k, v in f.attrs.items() if k not in ("format", "timesteps")}
@@ -215,105 +221,142 @@ def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) 
         raise InputError(f"{path}: the 'timesteps' attribute is not an integer") from None
     if timesteps is not None and not 1 <= timesteps <= MAX_TIMESTEPS:
         raise InputError(f"{path}: timesteps {timesteps} out of range [1, {MAX_TIMESTEPS}]")
+    return ours, meta, timesteps
+
+
+@dataclass
+class _Walk:
+    """What reading the layers in order has built so far."""
+
+    r: _Reader
+    ours: bool
+    meta: dict
+    given_shape: tuple[int, ...] | None
     input_spec: ir.InputSpec | None = None
-    layers: list[ir.Layer] = []
-    h5_to_ir: dict[int, int] = {}  # HDF5 layer index -> IR layer index (or input)
-    current = ir.INPUT_SPIKES        # the source the next layer reads from
+    layers: list[ir.Layer] = field(default_factory=list)
+    h5_to_ir: dict[int, int] = field(default_factory=dict)  # HDF5 layer index -> IR layer (or input)
+    current: ir.Source = ir.INPUT_SPIKES                    # the source the next layer reads from
     current_shape: tuple[int, ...] | None = None
-    pending_concat: list[int] | None = None
-    for k in keys:
-        where = f"layer {k}"
-        g = group[k]
+    pending_concat: list[ir.Source] | None = None
+
+    def layer(self, k: str, g) -> None:
+        """Read HDF5 layer ``k`` (group ``g``)."""
+        r, where = self.r, f"layer {k}"
         if not isinstance(g, h5py.Group):
             raise r.fail(where, "is not a group")
         kind = r.text(g, "type", where)
         if kind not in SUPPORTED_TYPES:
-            raise UnsupportedLayerError(f"{path}: {where}: layer type '{kind}' is not supported "
+            raise UnsupportedLayerError(f"{r.path}: {where}: layer type '{kind}' is not supported "
                                         f"(supported: {', '.join(SUPPORTED_TYPES)})")
         name = r.get(g, "name", where, required=False)
         name = name.decode() if isinstance(name, bytes) else str(name) if name is not None else f"{kind}{k}"
         if kind == "input":
-            if int(k) != 0:
-                raise r.fail(where, "input layer must come first")
-            shape = r.shape(g, where)
-            graded = bool(r.scalar(g["asnn"], "graded", where, False, 0)) if "asnn" in g else False
-            input_spec = ir.InputSpec(shape=shape, graded=graded)
-            current_shape = shape
-            h5_to_ir[0] = ir.INPUT_SPIKES
-            if "neuron" in g:  # lava-dl Input block: a spiking layer driven directly by the input
-                neuron = r.neuron(g, where, is_input=True)
-                # its 'weight' / 'bias' are a host-side transform of the data (x -> weight x + bias)
-                # that lava-dl's loader does not apply (its Input neuron has no bias): kept as a note
-                transform = {key: r.ints(g, key, where, False) for key in ("weight", "bias")}
-                meta["input_transform"] = json.dumps({k: v.reshape(-1).tolist() for k, v in transform.items()
-                                                      if v is not None})
-                path_ = ir.Path(source=ir.INPUT_SPIKES, kind="identity")
-                layers.append(ir.Layer(name="input", shape=shape, neuron=neuron, paths=[path_]))
-                current = h5_to_ir[0] = 0
-            continue
-        if input_spec is None:
+            return self.input_layer(k, g, where)
+        if self.input_spec is None:
             if kind == "flatten":
-                continue  # the input is flattened anyway: its shape comes from the next layer
-            input_spec = ir.InputSpec(shape=_inferred_input(r, g, where, kind, given_shape))
-            current_shape = input_spec.shape
+                return  # the input is flattened anyway: its shape comes from the next layer
+            self.input_spec = ir.InputSpec(shape=_inferred_input(r, g, where, kind, self.given_shape))
+            self.current_shape = self.input_spec.shape
         if kind == "flatten":
-            h5_to_ir[int(k)] = current
-            current_shape = (int(np.prod(current_shape)),)
-            continue
+            self.h5_to_ir[int(k)] = self.current
+            self.current_shape = (int(np.prod(self.current_shape)),)
+            return
         if kind == "concat":
-            ids = r.ints(g, "layers", where).reshape(-1)
-            sources = [current]
-            for j in ids:
-                if int(j) not in h5_to_ir:
-                    raise r.fail(where, f"concat refers to layer {int(j)} that is not before it")
-                sources.append(h5_to_ir[int(j)])
-            pending_concat = sources
-            current_shape = r.shape(g, where)
-            h5_to_ir[int(k)] = current
-            continue
+            return self.concat(k, g, where)
         shape = r.shape(g, where)
         if kind in ("dense", "dense_rec", "average"):
             shape = (int(np.prod(shape)),)
         if kind == "average":
-            groups = shape[0]
-            n_in = int(np.prod(current_shape))
-            if n_in % groups:
-                raise r.fail(where, f"cannot average {n_in} neurons into {groups} groups")
-            weight = np.kron(np.eye(groups, dtype=np.int64), np.ones((1, n_in // groups), dtype=np.int64))
-            # a readout of each group's spike count so far (state 1 == one spike: up to 2**23 spikes),
-            # the same every step: a one-step schedule that fits any T (the file's, or its input's)
-            neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,), gain=(lim.DECAY_ONE,), readout=True)
-            p = ir.Path(source=current, kind="dense", weight=weight, mask=(1,), shift=lim.DECAY_BITS)
-            layers.append(ir.Layer(name=name, shape=(groups,), neuron=neuron, paths=[p]))
+            self.layers.append(self.average(name, shape[0], where))
         else:
-            neuron = r.neuron(g, where)
-            sources = pending_concat or [_own_source(r, g, where, current, len(layers), ours)]
-            pending_concat = None
-            in_shapes = [input_spec.shape if ir.is_input(s) else layers[s].shape for s in sources]
-            if isinstance(neuron, ir.ResonateNeuron):
-                paths = _complex_paths(r, g, where, kind, sources, in_shapes, current_shape, shape)
-            else:
-                paths = _read_paths(r, g, where, kind, sources, in_shapes, current_shape, shape, ours,
-                                    input_spec.shape)
-            if kind == "dense_rec":  # lava-dl's recurrent block: its own spikes of the previous step
-                own = len(layers)
-                paths.append(r.dense_path(g, where, own, shape, shape, weight=r.ints(g, "weight_rec", where)))
-            if isinstance(neuron, ir.SigmaDeltaNeuron) and neuron.role == "sigma":
-                for p_ in paths:
-                    p_.bias = None  # lava-dl's Sigma output has no bias
-            layers.append(ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths,
-                                   delay=_delay(r, g, where, shape)))
-        current = len(layers) - 1
-        h5_to_ir[int(k)] = current
-        current_shape = shape
-    if input_spec is None:
+            self.layers.append(self.neuron_layer(g, where, kind, name, shape))
+        self.current = len(self.layers) - 1
+        self.h5_to_ir[int(k)] = self.current
+        self.current_shape = shape
+
+    def input_layer(self, k: str, g, where: str) -> None:
+        """The ``input`` layer; lava-dl's Input block also carries a neuron: a spiking layer of its own."""
+        r = self.r
+        if int(k) != 0:
+            raise r.fail(where, "input layer must come first")
+        shape = r.shape(g, where)
+        graded = bool(r.scalar(g["asnn"], "graded", where, False, 0)) if "asnn" in g else False
+        self.input_spec = ir.InputSpec(shape=shape, graded=graded)
+        self.current_shape = shape
+        self.h5_to_ir[0] = ir.INPUT_SPIKES
+        if "neuron" in g:
+            neuron = r.neuron(g, where, is_input=True)
+            # its 'weight' / 'bias' are a host-side transform of the data (x -> weight x + bias)
+            # that lava-dl's loader does not apply (its Input neuron has no bias): kept as a note
+            transform = {key: r.ints(g, key, where, False) for key in ("weight", "bias")}
+            self.meta["input_transform"] = json.dumps({k: v.reshape(-1).tolist() for k, v in transform.items()
+                                                       if v is not None})
+            path_ = ir.Path(source=ir.INPUT_SPIKES, kind="identity")
+            self.layers.append(ir.Layer(name="input", shape=shape, neuron=neuron, paths=[path_]))
+            self.current = self.h5_to_ir[0] = 0
+
+    def concat(self, k: str, g, where: str) -> None:
+        """A ``concat`` layer: the next neuron layer reads the current source and the listed ones."""
+        sources = [self.current]
+        for j in self.r.ints(g, "layers", where).reshape(-1):
+            if int(j) not in self.h5_to_ir:
+                raise self.r.fail(where, f"concat refers to layer {int(j)} that is not before it")
+            sources.append(self.h5_to_ir[int(j)])
+        self.pending_concat = sources
+        self.current_shape = self.r.shape(g, where)
+        self.h5_to_ir[int(k)] = self.current
+
+    def average(self, name: str, groups: int, where: str) -> ir.Layer:
+        """An ``average`` readout: each group's spike count so far (state 1 == one spike, up to 2**23),
+        the same every step: a one-step schedule that fits any T (the file's, or its input's)."""
+        n_in = int(np.prod(self.current_shape))
+        if n_in % groups:
+            raise self.r.fail(where, f"cannot average {n_in} neurons into {groups} groups")
+        weight = np.kron(np.eye(groups, dtype=np.int64), np.ones((1, n_in // groups), dtype=np.int64))
+        neuron = ir.AdaptiveNeuron(leak=(lim.DECAY_ONE,), gain=(lim.DECAY_ONE,), readout=True)
+        p = ir.Path(source=self.current, kind="dense", weight=weight, mask=(1,), shift=lim.DECAY_BITS)
+        return ir.Layer(name=name, shape=(groups,), neuron=neuron, paths=[p])
+
+    def neuron_layer(self, g, where: str, kind: str, name: str, shape: tuple[int, ...]) -> ir.Layer:
+        """A synapse (dense, conv, ...) + neuron layer, with its delays and recurrent weights."""
+        r = self.r
+        neuron = r.neuron(g, where)
+        sources = self.pending_concat or [_own_source(r, g, where, self.current, len(self.layers), self.ours)]
+        self.pending_concat = None
+        in_shapes = [self.input_spec.shape if ir.is_input(s) else self.layers[s].shape for s in sources]
+        if isinstance(neuron, ir.ResonateNeuron):
+            paths = _complex_paths(r, g, where, kind, sources, in_shapes, self.current_shape, shape)
+        else:
+            paths = _read_paths(r, g, where, kind, sources, in_shapes, self.current_shape, shape, self.ours,
+                                self.input_spec.shape)
+        if kind == "dense_rec":  # lava-dl's recurrent block: its own spikes of the previous step
+            own = len(self.layers)
+            paths.append(r.dense_path(g, where, own, shape, shape, weight=r.ints(g, "weight_rec", where)))
+        if isinstance(neuron, ir.SigmaDeltaNeuron) and neuron.role == "sigma":
+            for p_ in paths:
+                p_.bias = None  # lava-dl's Sigma output has no bias
+        return ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths, delay=_delay(r, g, where, shape))
+
+
+def _schedule_timesteps(layers: list[ir.Layer]) -> int:
+    """T of a file without a time base: its ASNN schedules' length if they agree, else 0 (from the input)."""
+    steps = {l_.neuron.period for l_ in layers if isinstance(l_.neuron, ir.AdaptiveNeuron) and l_.neuron.period > 1}
+    return steps.pop() if len(steps) == 1 else 0
+
+
+def _read(path: Path, f: h5py.File, given_shape: tuple[int, ...] | None = None) -> ir.Network:
+    """The IR of an open NetX file (InputError / UnsupportedLayerError naming the file and layer)."""
+    keys = _layer_keys(path, f)
+    ours, meta, timesteps = _file_attrs(path, f)
+    walk = _Walk(r=_Reader(path, f), ours=ours, meta=meta, given_shape=given_shape)
+    for k in keys:
+        walk.layer(k, f["layer"][k])
+    if walk.input_spec is None:
         raise InputError(f"{path}: no input layer")
-    if not layers:
+    if not walk.layers:
         raise InputError(f"{path}: the network has no layers after its input")
-    if timesteps is None:
-        steps = {l_.neuron.period for l_ in layers if isinstance(l_.neuron, ir.AdaptiveNeuron) and l_.neuron.period > 1}
-        timesteps = steps.pop() if len(steps) == 1 else 0
-    net = ir.Network(input=input_spec, layers=layers, timesteps=timesteps, meta=meta)
+    steps = timesteps or _schedule_timesteps(walk.layers)
+    net = ir.Network(input=walk.input_spec, layers=walk.layers, timesteps=steps, meta=meta)
     check_ranges(path, net)  # a foreign file without a time base gets T from its input later
     return net
 
