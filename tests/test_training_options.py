@@ -116,6 +116,36 @@ def test_method_options_refused_by_name(tmp_path, neuron, option, message):
         train(cfg, data=_digits(), show_progress=False)
 
 
+@pytest.mark.parametrize("encoding", ["hybrid", "hybrid-bitplane"])
+def test_hybrid_coding_with_cuba_neurons_is_refused_before_training_and_at_export(tmp_path, encoding):
+    """lava-dl's CUBA neuron has one weight scale and one bias for all inputs: the analog frame's
+    weights (payloads 0..255) quantised to zero on the shared grid and its BN bias reached every
+    step. Refused by name wherever the pairing can be asked for."""
+    from asnn_neuro.apps.compare_grid import parse_row
+    from asnn_neuro.deploy.lower import lower
+    from asnn_neuro.errors import InputError, UnsupportedLayerError
+    from asnn_neuro.models import build_model
+    from asnn_neuro.models.blocks import HybridConv
+    from asnn_neuro.models.config import ModelConfig
+
+    message = f"--encoding {encoding} with --neuron cuba cannot be deployed"
+    cfg = TrainConfig(dataset="digits", encoding=encoding, neuron="cuba", timesteps=3, epochs=1, name="m",
+                      workdir=str(tmp_path))
+    with pytest.raises(InputError, match=message):
+        train(cfg, data=_digits(), show_progress=False)
+    assert not (tmp_path / "m").exists()
+    model_cfg = ModelConfig("lenet", (1, 8, 8), 10, "cuba", encoding, 3)
+    with pytest.raises(InputError, match=message):
+        build_model(model_cfg)
+    with pytest.raises(InputError, match=message):
+        parse_row(f"{encoding}:cuba:3")
+    model = build_model(ModelConfig("lenet", (1, 8, 8), 10, "asnn", encoding, 3))
+    model.stages[0] = HybridConv("cuba", 3, 1, model.stages[0].analog.out_channels)  # an old checkpoint
+    model(torch.rand(2, 1, 8, 8, 3))
+    with pytest.raises(UnsupportedLayerError, match="layer 'conv1': hybrid coding needs an asnn or lif neuron"):
+        lower(model.eval(), model_cfg)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("encoding,neuron,options", [
     ("hybrid", "asnn", {"bn_stats": "per-step", "reset_grad": True, "readout_scale": False}),

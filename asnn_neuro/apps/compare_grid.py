@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from asnn_neuro import encoding as enc
 from asnn_neuro.errors import InputError
 from asnn_neuro.models import NEURONS
-from asnn_neuro.models.method import check_method
+from asnn_neuro.models.method import check_encoding, check_method
 
 # variant name -> (bn_stats, reset_grad, readout_scale)
 VARIANTS: dict[str, tuple[str, bool, bool]] = {
@@ -73,6 +73,7 @@ def check_row(row: Row, where: str) -> None:
     try:
         enc.validate_scheme(row.encoding, row.timesteps)
         check_method(row.neuron, **{k: v for k, v in row.options.items()})
+        check_encoding(row.neuron, row.encoding)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
 

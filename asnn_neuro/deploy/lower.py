@@ -9,7 +9,7 @@ Each module type has one rule in ``RULES`` (a SLAYER block with no rule of its o
 |---|---|
 | conv/dense block (asnn, lif) | ASNN neuron, one path (graded for the direct-coded first layer) |
 | conv/dense block (cuba) | stock CUBA neuron; the weight exponent is absorbed in vThMant |
-| HybridConv | ASNN/CUBA neuron with two paths: graded at t = 0, spikes at t >= 1 |
+| HybridConv | ASNN neuron with two paths: graded at t = 0, spikes at t >= 1 (CUBA refused: one scale and bias) |
 | SpikeMaxPool | depthwise all-ones conv + CUBA neuron that fires on any input (an OR) |
 | Readout | non-spiking ASNN integrator: lam = 1, g[t] = w[t] / T |
 
@@ -262,6 +262,9 @@ def lower_block(lw: Lowering, name: str, stage: torch.nn.Module, source: ir.Sour
 
 def lower_hybrid(lw: Lowering, name: str, stage: HybridConv, source: ir.Source, shape: tuple[int, ...]) -> int:
     """Hybrid coding's first layer: one neuron, a graded path live at t = 0 and a spike path after."""
+    if not isinstance(stage.neuron, asnn.Neuron):  # models.method.check_encoding refuses it earlier
+        raise UnsupportedLayerError(f"layer '{name}': hybrid coding needs an asnn or lif neuron (per-step "
+                                    "input paths); lava-dl's CUBA neuron cannot confine the analog frame to t = 0")
     paths = [
         lw.path(name, stage.analog, stage.analog_norm, ir.INPUT_GRADED, True, lw.analog),
         lw.path(name, stage.spiking, stage.spiking_norm, ir.INPUT_SPIKES, False, lw.spiking),

@@ -1,7 +1,8 @@
 """The paper's LeNet: conv32-pool-conv48-pool-conv64-pool-fc256-readout, with BN.
 
-Any neuron kind (asnn, lif, cuba) and any encoding; with a hybrid encoding the
-first conv is a ``HybridConv`` (own synapse + BN for the analog frame).
+Any neuron kind (asnn, lif, cuba) and any encoding (hybrid + cuba is refused, see
+``models.method.check_encoding``); with a hybrid encoding the first conv is a ``HybridConv``
+(own synapse + BN for the analog frame).
 Input (N, C, H, W, T) for 28x28, 32x32 (and 8x8 digits); output logits (N, classes).
 """
 

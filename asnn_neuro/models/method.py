@@ -31,6 +31,21 @@ def check_method(neuron: str, bn_stats: str, reset_grad: bool, readout_scale: bo
                          "scale)")
 
 
+HYBRID_CUBA_ERROR = (
+    "--encoding {encoding} with --neuron cuba cannot be deployed: lava-dl's CUBA neuron gives all its "
+    "inputs one weight scale and one constant bias, but the analog frame (payloads 0..255, its own "
+    "batch-norm bias at t = 0 only) needs its own, so on the chip it would quantise to zero; use "
+    "--neuron asnn or lif (their input paths switch per step)")
+
+
+def check_encoding(neuron: str, encoding: str) -> None:
+    """Raise InputError when ``encoding`` cannot be deployed with ``neuron`` (hybrid + cuba)."""
+    from asnn_neuro.encoding import is_hybrid
+
+    if neuron == "cuba" and is_hybrid(encoding):
+        raise InputError(HYBRID_CUBA_ERROR.format(encoding=encoding))
+
+
 class _PerStepNorm:
     """Batch norm over a time-last tensor (N, C, ..., T) with per-step batch statistics in training.
 

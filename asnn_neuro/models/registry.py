@@ -13,11 +13,12 @@ NEURONS = ("asnn", "lif", "cuba")
 
 def build_model(cfg: ModelConfig) -> torch.nn.Module:
     """The model ``cfg`` names, switched to its training semantics (``models.method``)."""
-    from asnn_neuro.models.method import apply_method, check_method
+    from asnn_neuro.models.method import apply_method, check_encoding, check_method
 
     if cfg.neuron not in NEURONS:
         raise InputError(f"unknown neuron '{cfg.neuron}'; choose one of: {', '.join(NEURONS)}")
     check_method(cfg.neuron, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale)
+    check_encoding(cfg.neuron, cfg.encoding)
     model = _build(cfg)
     return apply_method(model, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale)
 

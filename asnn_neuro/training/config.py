@@ -12,7 +12,7 @@ import torch
 from asnn_neuro import encoding as enc
 from asnn_neuro.errors import InputError
 from asnn_neuro.models import MODELS, NEURONS
-from asnn_neuro.models.method import check_method
+from asnn_neuro.models.method import check_encoding, check_method
 from asnn_neuro.util.names import check_name
 
 
@@ -75,6 +75,7 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.neuron not in NEURONS:
         raise InputError(f"unknown neuron '{cfg.neuron}'; choose one of: {', '.join(NEURONS)}")
     check_method(cfg.neuron, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale)
+    check_encoding(cfg.neuron, cfg.encoding)
     if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {cfg.seed!r}")
     for option, value, high in (("--lr", cfg.lr, 10.0), ("--weight-decay", cfg.weight_decay, 10.0),
