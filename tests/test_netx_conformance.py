@@ -146,6 +146,11 @@ def test_recurrent_dense_block(tmp_path, seed):
     ref = lava_dl_run(tmp_path / "r.net", x)
     ex, lava = ours(net, x)
     assert_layers_equal(ref, ex, lava)
+    from asnn_neuro.deploy.netx.write import write_network
+
+    write_network(net, tmp_path / "ours.net")  # our writer's dense_rec: lava-dl loads it and runs the same
+    again = lava_dl_run(tmp_path / "ours.net", x)
+    assert len(again) == len(ref) and all(np.array_equal(a, b) for a, b in zip(again, ref))
     rec.weight = rec.weight * 0  # the recurrence matters: without it the spikes differ
     assert not np.array_equal(ours(net, x)[0][0], ex[0])
 

@@ -4,7 +4,8 @@ nets with random weights, export them with their own NIR exporters, and we impor
 - float: our float executor vs the library's own forward, every neuron layer, every step;
 - fixed point: our integer executor vs Lava on the imported chip network, bit for bit (slow);
 - the CLI: import, simulate (float / fixed), unsupported nodes (exit 2, one line);
-- delays and recurrent edges: run by the float executor, refused on the chip path.
+- delays and recurrent edges: run by the float executor; a neuron's own recurrent dense edge
+  deploys as NetX dense_rec (executor == Lava), delays are refused on the chip path.
 """
 
 from __future__ import annotations
@@ -158,32 +159,91 @@ def _reference(x: np.ndarray, w1, w2, beta: float, wr=None, delay=None) -> tuple
     return np.stack(s1_all, 1), np.stack(s2_all, 1)
 
 
-@pytest.mark.parametrize("kind", ["recurrent", "delay"])
-def test_recurrent_and_delay_run_in_float_and_are_refused_on_chip(kind, tmp_path):
-    rng = np.random.default_rng(1)
-    w1 = (rng.normal(0, 1, (6, 5))).astype(np.float32)
-    w2 = (rng.normal(0, 1, (3, 6))).astype(np.float32)
-    wr = (rng.normal(0, 0.8, (6, 6))).astype(np.float32)
-    nodes = {"input": nir.Input(input_type={"input": np.array([5])}), "fc1": nir.Linear(weight=w1),
-             "lif1": _lif(6), "fc2": nir.Linear(weight=w2), "lif2": _lif(3),
-             "output": nir.Output(output_type={"output": np.array([3])})}
+def _recurrent_or_delayed(kind: str, tmp_path, sizes=(5, 6, 3), seed: int = 1, rate: float = 0.5,
+                          samples: int = 8):
+    """Input -> fc1 -> lif1 -> fc2 -> lif2 with lif1 -> rec -> lif1 (recurrent) or lif1 -> Delay -> fc2."""
+    n_in, n1, n2 = sizes
+    rng = np.random.default_rng(seed)
+    w1 = (rng.normal(0, 1, (n1, n_in))).astype(np.float32)
+    w2 = (rng.normal(0, 1, (n2, n1))).astype(np.float32)
+    wr = (rng.normal(0, 0.8 * min(1.0, 6 / n1), (n1, n1))).astype(np.float32)
+    nodes = {"input": nir.Input(input_type={"input": np.array([n_in])}), "fc1": nir.Linear(weight=w1),
+             "lif1": _lif(n1), "fc2": nir.Linear(weight=w2), "lif2": _lif(n2),
+             "output": nir.Output(output_type={"output": np.array([n2])})}
     edges = [("input", "fc1"), ("fc1", "lif1"), ("fc2", "lif2"), ("lif2", "output")]
     if kind == "recurrent":
         nodes["rec"] = nir.Linear(weight=wr)
         edges += [("lif1", "fc2"), ("lif1", "rec"), ("rec", "lif1")]
     else:
-        nodes["d"] = nir.Delay(delay=np.full(6, 2e-4))  # two steps of dt = 1e-4 s
+        nodes["d"] = nir.Delay(delay=np.full(n1, 2e-4))  # two steps of dt = 1e-4 s
         edges += [("lif1", "d"), ("d", "fc2")]
     nir.write(str(tmp_path / "g.nir"), nir.NIRGraph(nodes=nodes, edges=edges))
-    graph = read_nir(tmp_path / "g.nir", source="nir")
-    x = (np.random.default_rng(2).random((8, 12, 5)) < 0.5).astype(np.float32)
-    s1, s2 = FloatExecutor(graph).run(torch.from_numpy(x), record=8).traces
+    x = (np.random.default_rng(seed + 1).random((samples, 12, n_in)) < rate).astype(np.float32)
     r1, r2 = _reference(x, w1, w2, 0.5, wr if kind == "recurrent" else None, 2 if kind == "delay" else None)
+    return x, (r1, r2)
+
+
+@pytest.mark.parametrize("kind", ["recurrent", "delay"])
+def test_recurrent_and_delay_run_in_float(kind, tmp_path):
+    x, (r1, r2) = _recurrent_or_delayed(kind, tmp_path)
+    graph = read_nir(tmp_path / "g.nir", source="nir")
+    s1, s2 = FloatExecutor(graph).run(torch.from_numpy(x), record=8).traces
     assert r2.sum() > 0
     assert np.array_equal(s1, r1) and np.array_equal(s2, r2)
-    low = lower_graph(graph, timesteps=12)
-    assert low.net is None
-    assert ("BACKENDS_RUN_RECURRENT" if kind == "recurrent" else "BACKENDS_RUN_DELAYS") in low.refused
+
+
+def test_delay_is_refused_on_chip(tmp_path):
+    _recurrent_or_delayed("delay", tmp_path)
+    low = lower_graph(read_nir(tmp_path / "g.nir", source="nir"), timesteps=12)
+    assert low.net is None and "BACKENDS_RUN_DELAYS" in low.refused
     assert main(["import", str(tmp_path / "g.nir"), "--name", "g", "--workdir", str(tmp_path / "exp")]) == 0
     assert not (tmp_path / "exp" / "g" / "network.net").exists()
     assert (tmp_path / "exp" / "g" / "float.npz").exists()
+
+
+def test_recurrent_edge_deploys_as_dense_rec(tmp_path):
+    """lif1's own recurrent Linear becomes NetX dense_rec: the file reads back to the same network,
+    and its fixed-point spikes follow the hand-written float loop (60 + 30 neurons, 16 samples,
+    12 steps). Measured: lif1 98.7-99.2 %, lif2 95.7-96.8 % of neuron-steps equal over seeds 0-3
+    (the feed-forward net without rec: 99.7 / 98.5 %: a flipped spike is fed back); the executor
+    with the recurrent path left out: 91-93 / 85-88 %."""
+    import h5py
+
+    from asnn_neuro.deploy.netx.read import read_network
+
+    x, ref = _recurrent_or_delayed("recurrent", tmp_path, sizes=(50, 60, 30), seed=0, rate=0.3, samples=16)
+    low = lower_graph(read_nir(tmp_path / "g.nir", source="nir"), timesteps=12)
+    assert low.refused is None
+    assert main(["import", str(tmp_path / "g.nir"), "--name", "g", "--workdir", str(tmp_path / "exp")]) == 0
+    file = tmp_path / "exp" / "g" / "network.net"
+    with h5py.File(file) as f:
+        kinds = [f["layer"][k]["type"][0].decode() for k in sorted(f["layer"], key=int)]
+        assert kinds == ["input", "dense_rec", "dense"]
+        assert f["layer/1/weight_rec"].shape == (60, 60)
+    net = read_network(file)
+    assert [p.source for p in net.layers[0].paths] == [low.net.layers[0].paths[0].source, 0]
+    for mine, theirs in zip(net.layers, low.net.layers):
+        assert mine.neuron == theirs.neuron
+        for a, b in zip(mine.paths, theirs.paths):
+            assert np.array_equal(a.weight, b.weight) and (a.shift, a.mask, a.source) == (b.shift, b.mask, b.source)
+    traces = FixedExecutor(net).run(torch.from_numpy(x).long(), None, record=16).traces
+    same = [float((ours == theirs).mean()) for ours, theirs in zip(traces, ref)]
+    assert same[0] >= 0.98 and same[1] >= 0.95, same
+    assert all(t.sum() > 0.05 * t.size for t in traces)
+
+
+@pytest.mark.slow
+def test_recurrent_edge_is_bit_exact_in_lava(tmp_path):
+    """Executor == Lava on the written dense_rec file, 8 samples back to back (each starts silent)."""
+    from asnn_neuro.backends.lava.runner import run_lava
+    from asnn_neuro.deploy.netx.read import read_network
+
+    x, _ = _recurrent_or_delayed("recurrent", tmp_path)
+    assert main(["import", str(tmp_path / "g.nir"), "--name", "g", "--workdir", str(tmp_path / "exp")]) == 0
+    net = read_network(tmp_path / "exp" / "g" / "network.net")
+    spikes = torch.from_numpy(x[:, :net.timesteps]).long()  # the import's T (10)
+    ours = FixedExecutor(net).run(spikes, None, record=8)
+    lava, _ = run_lava(net, spikes.numpy(), None, precision="fixed", backend="lava", record=8, progress=False)
+    assert sum(int(t.sum()) for t in ours.traces) > 0
+    for a, b in zip(ours.traces, lava.traces):
+        assert np.array_equal(a, b)

@@ -331,7 +331,14 @@ class _Walk:
                                 self.input_spec.shape)
         if kind == "dense_rec":  # lava-dl's recurrent block: its own spikes of the previous step
             own = len(self.layers)
-            paths.append(r.dense_path(g, where, own, shape, shape, weight=r.ints(g, "weight_rec", where)))
+            rec = r.dense_path(g, where, own, shape, shape, weight=r.ints(g, "weight_rec", where))
+            rg = _group(_group(g, "asnn"), "rec") if self.ours else None
+            if rg is not None:  # our files: the path's shift, mask, grid and own bias
+                _read_ext(r, rg, where, rec)
+                if rec.source != own:
+                    raise r.fail(where, f"recurrent path source {rec.source} is not the layer itself ({own})")
+                rec.bias = r.ints(rg, "bias", where, False)
+            paths.append(rec)
         if isinstance(neuron, ir.SigmaDeltaNeuron) and neuron.role == "sigma":
             for p_ in paths:
                 p_.bias = None  # lava-dl's Sigma output has no bias

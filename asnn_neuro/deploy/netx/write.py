@@ -76,8 +76,9 @@ def _shape_of(net: ir.Network, source: int) -> tuple[int, ...]:
 
 
 def _concat_count(net: ir.Network, i: int) -> int:
-    """How many leading paths of layer i come from layers (written as one concatenated synapse)."""
-    paths = net.layers[i].paths
+    """How many leading paths of layer i come from layers (written as one concatenated synapse);
+    a recurrent path (dense_rec's weight_rec) does not count."""
+    paths = [p for p in net.layers[i].paths if p.source != i]
     n = 1
     if not ir.is_input(paths[0].source):
         while n < len(paths) and not ir.is_input(paths[n].source):
@@ -147,6 +148,22 @@ def _write_native_geometry(pg: h5py.Group, path: ir.Path) -> None:
     pg.create_dataset("groups", data=int(path.groups))
 
 
+def _recurrent(layer: ir.Layer, i: int) -> ir.Path | None:
+    """The path that feeds layer ``i`` its own spikes of the previous step, if any."""
+    return next((p for p in layer.paths if p.source == i), None)
+
+
+def _check_recurrent(layer: ir.Layer, i: int) -> None:
+    """A recurrent path is written as lava-dl's ``dense_rec``: one dense input + dense ``weight_rec``."""
+    rec = _recurrent(layer, i)
+    if rec is None:
+        return
+    if len(layer.paths) != 2 or layer.paths[1] is not rec or rec.kind != "dense" or layer.paths[0].kind != "dense":
+        raise UnsupportedLayerError(f"layer '{layer.name}': a recurrent path is written only as NetX dense_rec "
+                                    f"(one dense input, then dense recurrent weights); this layer has paths "
+                                    f"{[p.kind for p in layer.paths]} from {[p.source for p in layer.paths]}")
+
+
 def write_network(net: ir.Network, path: str | Path) -> Path:
     """Write ``net`` as NetX HDF5 at ``path`` (atomically).
 
@@ -156,11 +173,12 @@ def write_network(net: ir.Network, path: str | Path) -> Path:
     each path's own geometry, bias, shift and mask are kept in the ``asnn/pathK`` groups.
     """
 
-    for layer in net.layers:  # what lava-dl files bring and this writer has no form for
+    for i, layer in enumerate(net.layers):  # what lava-dl files bring and this writer has no form for
         if not isinstance(layer.neuron, (ir.CubaNeuron, ir.AdaptiveNeuron)):
             raise UnsupportedLayerError(f"layer '{layer.name}': writing {layer.neuron.kind} neurons is not supported")
         if layer.delay is not None or any(p.kind == "convT" or p.imag for p in layer.paths):
             raise UnsupportedLayerError(f"layer '{layer.name}': writing delays or transposed convs is not supported")
+        _check_recurrent(layer, i)
 
     def writer(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
@@ -194,19 +212,28 @@ def write_network(net: ir.Network, path: str | Path) -> Path:
                     fl = layers.create_group(str(idx))
                     _str(fl, "type", "flatten")
                     fl.create_dataset("shape", data=np.array([int(np.prod(in_shape))]))
+                rec = _recurrent(layer, i)
+                if rec is not None:
+                    bias = _total_bias(layer.paths, layer.shape)
                 idx += 1
                 h5_index[i] = idx
                 g = layers.create_group(str(idx))
-                _str(g, "type", main.kind)
+                _str(g, "type", "dense_rec" if rec is not None else main.kind)
                 g.create_dataset("shape", data=np.array(layer.shape))
                 g.create_dataset("name", data=layer.name)
                 _write_path_fields(g, main, in_shape)
+                if rec is not None:
+                    g.create_dataset("weight_rec", data=rec.weight.astype(np.int64))
                 if bias is not None and np.any(bias):
                     g.create_dataset("bias", data=np.asarray(bias, dtype=np.int64))
                 _write_neuron(g.create_group("neuron"), layer.neuron)
                 ext = g.create_group("asnn")
                 ext.create_dataset("index", data=i)
-                for k, path in enumerate(layer.paths):
+                if rec is not None:  # its shift, mask, grid and own bias (lava-dl reads weight_rec only)
+                    _write_ext_path(rg := ext.create_group("rec"), rec)
+                    if rec.bias is not None:
+                        rg.create_dataset("bias", data=np.asarray(rec.bias, dtype=np.int64))
+                for k, path in enumerate(layer.paths[:1] if rec is not None else layer.paths):
                     pg = ext.create_group(f"path{k}")
                     _write_ext_path(pg, path)
                     if path.bias is not None:

@@ -9,8 +9,10 @@ synaptic current); neurons that reset by subtraction become our ASNN neuron with
 leak (its soft reset); non-spiking LI / I nodes become the ASNN readout integrator. Weights are
 quantised as our own models are (``deploy.quantize``), and the same range checks apply.
 
-Delays and recurrent edges are kept in the float graph (the float executor runs them); the chip
-path refuses them while ``BACKENDS_RUN_DELAYS`` / ``BACKENDS_RUN_RECURRENT`` are False.
+Delays and recurrent edges are kept in the float graph (the float executor runs them). On the chip
+path a neuron's own recurrent edge through a dense synapse deploys as NetX ``dense_rec`` (one
+dense forward input + the recurrent weights); other recurrent edges are refused, and so are
+delays while ``BACKENDS_RUN_DELAYS`` is False.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from asnn_neuro.deploy.quantize import (
 from asnn_neuro.errors import UnsupportedLayerError
 
 BACKENDS_RUN_DELAYS = False     # flip when the executor and Lava backends run ir.Layer.delay
-BACKENDS_RUN_RECURRENT = False  # flip when deploy/netx/write.py writes a path whose source is its own layer
 MAX_DENSE_WEIGHTS = 20_000_000  # a synapse chain lowered to a dense matrix may not exceed this
 
 
@@ -212,11 +213,13 @@ class _Builder:
 
     def chains(self, op: Op) -> list[_Chain]:
         chains = [_trace(self.fg, op, s, self.fg.convention.dt) for s in op.inputs]
+        chains.sort(key=lambda c: c.recurrent)  # forward paths first: the recurrent one is NetX's weight_rec
+        recurrent = [c for c in chains if c.recurrent]
+        if recurrent and (len(chains) != 2 or len(recurrent) != 1 or recurrent[0].source is not op):
+            raise ChipRefusal(f"node '{op.name}' ({op.kind}) has {len(recurrent)} recurrent and "
+                              f"{len(chains) - len(recurrent)} forward inputs; the chip path runs one forward input "
+                              "plus the neuron's own spikes of the previous step (NetX dense_rec)")
         for c in chains:
-            if c.recurrent and not BACKENDS_RUN_RECURRENT:
-                raise ChipRefusal(f"node '{op.name}' ({op.kind}) has a recurrent input from '{c.source.name}'; "
-                                  "both backends run recurrent paths, but the NetX writer cannot store one yet "
-                                  "(deploy/nir/lower.py BACKENDS_RUN_RECURRENT)")
             if c.delay is not None and np.any(c.delay):
                 if not BACKENDS_RUN_DELAYS:
                     raise ChipRefusal(f"a Delay node feeds '{op.name}' ({op.kind}); the executor and Lava backends "
@@ -238,6 +241,10 @@ class _Builder:
         for c in chains:
             src_shape = tuple(self.fg.input_shape) if c.source.kind == "Input" else c.source.shape
             geom, b = _path(c, src_shape, op.shape)
+            if c.recurrent and (geom["kind"] != "dense" or geoms[0]["kind"] != "dense" or c.delay is not None):
+                raise ChipRefusal(f"node '{op.name}' ({op.kind}): a recurrent input deploys as NetX dense_rec, "
+                                  "a dense forward path plus dense recurrent weights without delay; this one "
+                                  f"is {geoms[0]['kind']} + {geom['kind']}")
             _scale_rows(geom, in_gain, op.shape, op)
             geom["source"] = ir.INPUT_SPIKES if c.source.kind == "Input" else self.index[c.source.name]
             geoms.append(geom)
