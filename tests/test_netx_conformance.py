@@ -46,6 +46,12 @@ def test_no_input_layer_dense_with_axonal_delays(tmp_path, sizes, seed):
     ex, lava = ours(net, x)
     assert sum(int(a.sum()) for a in ref) > 0
     assert_layers_equal(ref, ex, lava)
+    from asnn_neuro.deploy.netx.write import write_network
+
+    write_network(net, tmp_path / "ours.net")  # our writer keeps the delays: lava-dl runs the same
+    again = lava_dl_run(tmp_path / "ours.net", x)
+    assert all(np.array_equal(a, b) for a, b in zip(again, ref))
+    assert np.array_equal(read_network(tmp_path / "ours.net").layers[0].delay, net.layers[0].delay)
 
 
 def test_one_dimensional_dense_weight(tmp_path):

@@ -176,8 +176,9 @@ def write_network(net: ir.Network, path: str | Path) -> Path:
     for i, layer in enumerate(net.layers):  # what lava-dl files bring and this writer has no form for
         if not isinstance(layer.neuron, (ir.CubaNeuron, ir.AdaptiveNeuron)):
             raise UnsupportedLayerError(f"layer '{layer.name}': writing {layer.neuron.kind} neurons is not supported")
-        if layer.delay is not None or any(p.kind == "convT" or p.imag for p in layer.paths):
-            raise UnsupportedLayerError(f"layer '{layer.name}': writing delays or transposed convs is not supported")
+        if any(p.kind == "convT" or p.imag for p in layer.paths):
+            raise UnsupportedLayerError(f"layer '{layer.name}': writing transposed convs or complex paths is not "
+                                        "supported")
         _check_recurrent(layer, i)
 
     def writer(tmp: Path) -> None:
@@ -226,6 +227,8 @@ def write_network(net: ir.Network, path: str | Path) -> Path:
                     g.create_dataset("weight_rec", data=rec.weight.astype(np.int64))
                 if bias is not None and np.any(bias):
                     g.create_dataset("bias", data=np.asarray(bias, dtype=np.int64))
+                if layer.delay is not None:  # steps per neuron: the synaptic input arrives late
+                    g.create_dataset("delay", data=np.asarray(layer.delay, dtype=np.int64).reshape(-1))
                 _write_neuron(g.create_group("neuron"), layer.neuron)
                 ext = g.create_group("asnn")
                 ext.create_dataset("index", data=i)

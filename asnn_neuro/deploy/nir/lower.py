@@ -11,8 +11,10 @@ quantised as our own models are (``deploy.quantize``), and the same range checks
 
 Delays and recurrent edges are kept in the float graph (the float executor runs them). On the chip
 path a neuron's own recurrent edge through a dense synapse deploys as NetX ``dense_rec`` (one
-dense forward input + the recurrent weights); other recurrent edges are refused, and so are
-delays while ``BACKENDS_RUN_DELAYS`` is False.
+dense forward input + the recurrent weights); other recurrent edges are refused. A Delay after a
+neuron node deploys as that layer's NetX ``delay`` (its synaptic input arrives late, per neuron):
+the same spikes, only later, when the layer is a CUBA neuron with no bias, no recurrent path,
+and every reader of it (the Output included) sees the same delay; anything else is refused.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from asnn_neuro.deploy.quantize import (
 )
 from asnn_neuro.errors import UnsupportedLayerError
 
-BACKENDS_RUN_DELAYS = False     # flip when the executor and Lava backends run ir.Layer.delay
 MAX_DENSE_WEIGHTS = 20_000_000  # a synapse chain lowered to a dense matrix may not exceed this
 
 
@@ -187,6 +188,7 @@ class _Builder:
         self.index: dict[str, int] = {}
         self.layers: list[ir.Layer] = []
         self.delays: dict[int, np.ndarray] = {}
+        self.reads: dict[str, list[np.ndarray | None]] = {}  # neuron -> the delay each reader sees
 
     def note(self, text: str) -> None:
         if text not in self.out.approximations:
@@ -206,6 +208,7 @@ class _Builder:
         if out_src.name != neurons[-1].name:
             raise ChipRefusal(f"the output node reads '{out_src.name}', not the last neuron node")
         for i, delay in self.delays.items():
+            self.check_delay(neurons[i], self.layers[i], delay, out_src.name == neurons[i].name)
             self.layers[i].delay = delay.reshape(self.layers[i].shape)
         return ir.Network(input=ir.InputSpec(shape=tuple(self.fg.input_shape)), layers=self.layers,
                           timesteps=self.T, meta={"model": "nir", "source": self.fg.convention.name,
@@ -220,10 +223,9 @@ class _Builder:
                               f"{len(chains) - len(recurrent)} forward inputs; the chip path runs one forward input "
                               "plus the neuron's own spikes of the previous step (NetX dense_rec)")
         for c in chains:
+            if not c.recurrent:
+                self.reads.setdefault(c.source.name, []).append(c.delay)
             if c.delay is not None and np.any(c.delay):
-                if not BACKENDS_RUN_DELAYS:
-                    raise ChipRefusal(f"a Delay node feeds '{op.name}' ({op.kind}); the executor and Lava backends "
-                                      "do not run axonal delays yet (deploy/nir/lower.py BACKENDS_RUN_DELAYS)")
                 src = self.index.get(c.source.name)
                 if src is None:
                     raise ChipRefusal(f"a Delay on the input before '{op.name}' has no neuron to carry it")
@@ -231,6 +233,22 @@ class _Builder:
                     raise ChipRefusal(f"node '{c.source.name}' feeds delays that differ per consumer")
                 self.delays[src] = c.delay.reshape(-1)
         return chains
+
+    def check_delay(self, op: Op, layer: ir.Layer, delay: np.ndarray, is_output: bool) -> None:
+        """A NIR Delay delays a neuron's output; the chip delays the layer's input (NetX ``delay``).
+        Equal when the neuron is shift-invariant (no bias, no recurrent path, CUBA) and every reader
+        sees the same delay."""
+        where = f"a Delay after '{op.name}' ({op.kind})"
+        if is_output or any(d is None or not np.array_equal(d.reshape(-1), delay) for d in self.reads[op.name]):
+            raise ChipRefusal(f"{where}: some reader of '{op.name}' (another node or the Output) sees it "
+                              "undelayed or delayed differently; the chip delays the layer itself")
+        if not isinstance(layer.neuron, ir.CubaNeuron) or any(p.source == self.index[op.name] for p in layer.paths):
+            raise ChipRefusal(f"{where}: only a CUBA layer without recurrent path takes a delay on the chip")
+        if np.any(ir.summed_bias(layer.paths, layer.shape)):
+            raise ChipRefusal(f"{where}: the node has a bias (or v_leak drive), so delaying its input is not "
+                              "delaying its output")
+        if delay.min() < 0 or delay.max() > lim.AXON_DELAY_MAX:
+            raise ChipRefusal(f"{where}: {int(delay.max())} steps; the chip's delays are 0..{lim.AXON_DELAY_MAX}")
 
     def layer(self, op: Op) -> ir.Layer:
         d = discretize(op, self.fg.convention)
