@@ -333,3 +333,22 @@ def test_writers_refuse_what_they_have_no_form_for(tmp_path):
     with pytest.raises(InputError, match="layer 'input': writing SDNN neurons is not supported"):
         write_network(read_network(tmp_path / "sd.net"), tmp_path / "out.net")
     assert not (tmp_path / "out.net").exists()
+
+
+def test_conv_wider_than_lavas_conv_model_runs_in_both(tmp_path):
+    """An input 140 wide (Lava's CPU Conv sizes its output in int8 and breaks past 127, as on
+    PilotNet's 200-wide frames): our Lava graph computes it with its own integer conv process."""
+    from asnn_neuro import ir
+    from asnn_neuro.backends.lava.runner import run_lava
+
+    rng = np.random.default_rng(0)
+    w = rng.integers(-60, 120, (2, 1, 3, 3))
+    layer = ir.Layer(name="c", shape=(2, 3, 138), neuron=ir.CubaNeuron(i_decay=4096, v_decay=1024, vth_mant=2),
+                     paths=[ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=w, bias=np.zeros(2, np.int64),
+                                    kernel=(3, 3))])
+    net = ir.Network(input=ir.InputSpec(shape=(1, 5, 140)), layers=[layer], timesteps=6)
+    x = torch.from_numpy((rng.random((2, 6, 1, 5, 140)) < 0.5).astype(np.int64))
+    ex = FixedExecutor(net).run(x, None, record=2)
+    lava, _ = run_lava(net, x.numpy(), None, precision="fixed", backend="lava", record=2, progress=False)
+    assert ex.traces[0].sum() > 100
+    assert np.array_equal(ex.traces[0], lava.traces[0])

@@ -76,6 +76,26 @@ def test_pilotnet_lif_layers_match_the_shipped_arrays(one_thread):
     assert res.layers[1].per_neuron.sum() > 0
 
 
+@pytest.mark.slow
+def test_pilotnet_lif_runs_in_our_lava_graph(one_thread):
+    """The same 16 steps in our Lava graph: its 200-wide first conv runs in our integer conv
+    process (Lava's CPU Conv model breaks past 127), in a forked worker that must not enter the
+    parent's torch thread pool (it hung); every layer equal to the executor."""
+    from asnn_neuro.backends.lava.runner import run_lava
+
+    net = read_network(GTS / "pilotnet_lif" / "network.net")
+    _, graded = file_frames(net, GTS / "pilotnet_lif" / "image.npy", timesteps=16)
+    net.read_graded_input()
+    net.timesteps = 16
+    ex = FixedExecutor(net).run(None, graded, record=1)
+    torch.set_num_threads(2)  # the parent's pool is started (the forked conv worker used to hang)
+    torch.nn.functional.conv2d(torch.rand(1, 3, 66, 200), torch.rand(24, 3, 5, 5))
+    lava, _ = run_lava(net, None, graded.numpy(), precision="fixed", backend="lava", record=1, progress=False)
+    assert ex.traces[2].sum() > 0
+    for i, (a, b) in enumerate(zip(ex.traces, lava.traces)):
+        assert np.array_equal(a, b), f"layer {i}"
+
+
 @pytest.mark.parametrize("layout", ["xyzT", "NxyzT", "flat", "Nflat", "static"])
 def test_input_file_layouts(tmp_path, layout):
     net = ir.Network(input=ir.InputSpec(shape=(2, 3, 4)), layers=[], timesteps=0)

@@ -220,6 +220,24 @@ def rf_step(state: dict, a_real: Array, a_imag: Array, sin_decay: int, cos_decay
     return spikes
 
 
+def conv2d(x: Array, weight: np.ndarray, stride: tuple[int, int], padding: tuple[int, int],
+           dilation: tuple[int, int], groups: int) -> Array:
+    """Integer convolution of x ((N,) C, H, W), weight in torch's (C_out, C_in / groups, kH, kW)
+    layout, clamped to 24 bits like Lava's fixed-point conv. Sums of integers in float64 are exact."""
+    import torch
+    import torch.nn.functional as F
+
+    is_t = _is_torch(x)
+    xt = x if is_t else torch.from_numpy(np.asarray(x, dtype=np.int64))
+    batched = xt.dim() == 4
+    xf = (xt if batched else xt[None]).to(torch.float64)
+    w = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+    out = F.conv2d(xf, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    out = out.round().clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
+    out = out if batched else out[0]
+    return out if is_t else out.numpy()
+
+
 def conv_transpose(x: Array, weight: np.ndarray, stride: tuple[int, int], padding: tuple[int, int],
                    dilation: tuple[int, int], groups: int, out_hw: tuple[int, int]) -> Array:
     """Integer transposed convolution (NetX ``convT`` / ``unpool``) of x ((N,) C, H, W), weight in

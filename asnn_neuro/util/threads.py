@@ -27,3 +27,10 @@ def threads_for_batch(samples: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def one_thread_in_worker() -> None:
+    """Call first in a Lava process model that computes with torch: Lava forks its workers, and a
+    forked child entering torch's intra-op thread pool that the parent already started hangs for
+    ever (seen with PilotNet's 200-wide conv); with one thread torch never enters the pool."""
+    torch.set_num_threads(1)

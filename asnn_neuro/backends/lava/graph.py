@@ -26,6 +26,7 @@ from asnn_neuro import ir
 from asnn_neuro.backends.lava.processes import (
     AdaptiveNeuron,
     FrameSource,
+    IntegerConv,
     ResonateNeuron,
     SampleGate,
     SigmaDeltaNeuron,
@@ -187,9 +188,13 @@ def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, por
     if p.kind == "conv":
         # IR (out, in, kH, kW) torch weights -> Lava (out, W, H, in), spatially flipped (see netx).
         weight = np.asarray(p.weight, dtype=np.int64)[:, :, ::-1, ::-1].transpose(0, 3, 2, 1).copy()
-        if max(src_shape[1:]) + 2 * max(p.padding) > 127:
-            raise UnsupportedLayerError(f"{where}: conv input {tuple(src_shape)} is wider than Lava's CPU Conv "
-                                        "model can compute (it sizes its output in int8); use --backend executor")
+        if max(src_shape[1:]) + 2 * max(p.padding) > 127:  # Lava's CPU Conv sizes its output in int8
+            syn = IntegerConv(in_shape=lava_shape(src_shape), out_shape=lava_shape(layer.shape), weight=p.weight,
+                              stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups,
+                              name=f"{layer.name}.conv")
+            src_out.connect(syn.s_in)
+            syn.a_out.connect(port)
+            return
         syn = Conv(weight=weight, input_shape=lava_shape(src_shape), padding=p.padding[::-1],
                    stride=p.stride[::-1], dilation=p.dilation[::-1], groups=p.groups, num_message_bits=bits,
                    name=f"{layer.name}.conv")

@@ -33,6 +33,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from asnn_neuro.chip import fixed_point as fx
+from asnn_neuro.util.threads import one_thread_in_worker
 
 
 def local_step(time_step: int, offset: int, period: int) -> tuple[int, int]:
@@ -311,6 +312,7 @@ class PyTransposedConv(PyLoihiProcessModel):
 
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
+        one_thread_in_worker()
         self._buf = np.zeros(proc_params["out_shape"], dtype=np.int32)
 
     def run_spk(self) -> None:
@@ -319,6 +321,43 @@ class PyTransposedConv(PyLoihiProcessModel):
         x = np.asarray(self.s_in.recv(), dtype=np.int64).transpose(2, 1, 0)  # (x, y, z) -> (C, H, W)
         out_hw = (p["out_shape"][1], p["out_shape"][0])
         out = fx.conv_transpose(x, p["weight"], p["stride"], p["padding"], p["dilation"], p["groups"], out_hw)
+        self._buf = out.transpose(2, 1, 0).astype(np.int32)
+
+
+class IntegerConv(AbstractProcess):
+    """A convolution synapse computed with ``fixed_point.conv2d``, for inputs wider than Lava's
+    CPU Conv model handles (it sizes its output coordinates in int8: PilotNet's 200-wide frames).
+    One step of latency like Lava's Conv; shapes are Lava's (x, y, z); ``weight`` is torch's
+    (C_out, C_in / groups, kH, kW)."""
+
+    def __init__(self, *, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weight: np.ndarray,
+                 stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int], groups: int,
+                 name: str | None = None) -> None:
+        super().__init__(in_shape=in_shape, out_shape=out_shape, weight=np.asarray(weight, dtype=np.int64),
+                         stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation), groups=int(groups),
+                         name=name)
+        self.s_in = InPort(shape=in_shape)
+        self.a_out = OutPort(shape=out_shape)
+
+
+@implements(proc=IntegerConv, protocol=LoihiProtocol)
+@requires(CPU)
+class PyIntegerConv(PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        one_thread_in_worker()
+        self._buf = np.zeros(proc_params["out_shape"], dtype=np.int32)
+
+    def run_spk(self) -> None:
+        self.a_out.send(self._buf)
+        p = self.proc_params
+        x = np.asarray(self.s_in.recv(), dtype=np.int64).transpose(2, 1, 0)  # (x, y, z) -> (C, H, W)
+        out = fx.conv2d(x, p["weight"], p["stride"], p["padding"], p["dilation"], p["groups"])
+        if out.shape[::-1] != tuple(p["out_shape"]):
+            raise ValueError(f"{self.__class__.__name__}: output {out.shape[::-1]} != {p['out_shape']}")
         self._buf = out.transpose(2, 1, 0).astype(np.int32)
 
 
