@@ -129,6 +129,7 @@ def _add_quantize(sub) -> None:
     p.add_argument("--weight-bits", type=_positive, default=8)
     p.add_argument("--samples", type=_positive, default=None, help="test samples (default: all)")
     p.add_argument("--lava-samples", type=_count, default=300, help="samples also run on Lava (0 = none)")
+    p.add_argument("--max-clip", type=float, default=1e-3, help="largest fraction of weights a layer may clip")
     p.add_argument("--qat", type=_count, default=0, metavar="EPOCHS",
                    help="quantisation-aware fine-tuning for EPOCHS epochs into NAME-qat, then report on it")
     _common(p)
@@ -326,10 +327,11 @@ def cmd_quantize(a) -> int:
     if a.qat:
         from asnn_neuro.deploy.qat import qat_finetune
 
-        a.name = qat_finetune(a.name, a.qat, workdir=a.workdir, weight_bits=a.weight_bits, progress=not a.quiet)
+        a.name = qat_finetune(a.name, a.qat, workdir=a.workdir, weight_bits=a.weight_bits, max_clip=a.max_clip,
+                              progress=not a.quiet)
         print(f"quantisation-aware fine-tuning -> {a.name}")
     r = quantization_report(a.name, workdir=a.workdir, samples=a.samples, lava_samples=a.lava_samples,
-                            weight_bits=a.weight_bits, progress=not a.quiet)
+                            weight_bits=a.weight_bits, max_clip=a.max_clip, progress=not a.quiet)
     print(f"quantization of {a.name} ({r['weight_bits']}-bit weights), {r['samples']} samples:")
     print(f"  float SLAYER      {100 * r['float_accuracy']:.2f}%")
     print(f"  fixed (executor)  {100 * r['quantized_accuracy']:.2f}%  (agreement "

@@ -134,3 +134,22 @@ def test_qat_fine_tune_makes_a_deployable_model(trained, mnist5k, tmp_path, caps
     n = report["samples"]  # train.json's accuracy is a float32 mean: compare counts of correct digits
     assert round(history[-1]["test_accuracy"] * n) == round(report["quantized_accuracy"] * n)
     assert read_network(scratch / "m-qat" / "network.net").meta["name"] == "m-qat"
+
+
+def test_quantize_takes_max_clip(trained, tmp_path, capsys):
+    """`asnn quantize NAME --max-clip F` lowers with F (more clipping, a finer grid), as export does."""
+    import shutil
+
+    work, names = trained
+    scratch = tmp_path / "exports"
+    shutil.copytree(work / names[("hybrid", "asnn")], scratch / "m")
+    common = ["--lava-samples", "0", "--samples", "64", "--workdir", str(scratch), "--quiet"]
+    clipped = []
+    for clip in ("0", "0.05"):
+        assert main(["quantize", "m", "--max-clip", clip, *common]) == 0
+        layers = json.loads((scratch / "m" / "quantization.json").read_text())["layers"]
+        clipped.append(max(layer["clipped_fraction"] for layer in layers))
+    assert clipped[0] == 0 and 0 < clipped[1] <= 0.05
+    capsys.readouterr()
+    assert main(["quantize", "m", "--max-clip", "1.5", *common]) == 2
+    assert "--max-clip must be a fraction in [0, 1)" in capsys.readouterr().err

@@ -28,10 +28,12 @@ def check_sample_counts(samples: int | None, lava_samples: int) -> None:
 
 
 def quantization_report(name: str, *, workdir: str | Path = "netx_exports", samples: int | None = None,
-                        lava_samples: int = 0, weight_bits: int = 8, progress: bool = True,
-                        prepared=None) -> dict:
+                        lava_samples: int = 0, weight_bits: int = 8, max_clip: float = DEFAULT_MAX_CLIP,
+                        progress: bool = True, prepared=None) -> dict:
+    """Float vs fixed-point (executor, optionally Lava) accuracy of ``name`` lowered with
+    ``weight_bits`` and ``max_clip``; written to quantization.json."""
     check_sample_counts(samples, lava_samples)
-    net, report, _, mcfg, state = prepared or build_network(name, workdir, weight_bits)
+    net, report, _, mcfg, state = prepared or build_network(name, workdir, weight_bits, max_clip)
     d = Path(workdir) / name
     rnet = ResolvedNet(label=name, path=(d / "network.net").resolve(), net=net, checkpoint=d / "checkpoint.pt")
     dataset = state["train_config"]["dataset"]
