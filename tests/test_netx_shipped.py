@@ -112,6 +112,17 @@ def test_input_file_layouts(tmp_path, layout):
     assert graded is None and np.array_equal(spikes.numpy(), want)
 
 
+@pytest.mark.parametrize("shape", [(2, 7, 1, 1, 5), (2, 1, 1, 7, 5), (7, 1, 1, 5), (2, 7, 5), (7, 5)])
+def test_flat_network_inputs_in_any_form(tmp_path, shape):
+    """A network with a flat input (7 neurons): (N,) 7, T as well as its (x, y, z) forms."""
+    net = ir.Network(input=ir.InputSpec(shape=(7,)), layers=[], timesteps=0)
+    frames = np.random.default_rng(1).integers(0, 2, (2, 7, 5))  # (N, neurons, T)
+    np.save(tmp_path / "x.npy", frames[: shape[0] if len(shape) == 5 or len(shape) == 3 else 1].reshape(shape))
+    spikes, _ = file_frames(net, tmp_path / "x.npy")
+    want = frames[: spikes.shape[0]].transpose(0, 2, 1)
+    assert spikes.shape[0] == (2 if len(shape) in (3, 5) else 1) and np.array_equal(spikes.numpy(), want)
+
+
 @pytest.mark.slow
 def test_pilotnet_sdnn_matches_lava_dl_without_its_biases(tmp_path, one_thread):
     """lava-dl's PilotNet SDNN (4 conv + 3 dense sigma-delta layers and a sigma output) on a

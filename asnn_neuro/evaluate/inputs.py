@@ -91,7 +91,8 @@ def dataset_frames(rnet: ResolvedNet, dataset: str, samples: int, seed: int = 0,
 def file_frames(net: ir.Network, path: str | Path, timesteps: int | None = None):
     """(spikes, graded) frames (N, T, *input shape) from a .npy: the network input in Lava's
     (x, y, z) order with time last, or flat (neurons, T) in the order a dense layer reads it
-    (C, H, W), each with or without a leading sample axis; or one static (x, y, z) frame repeated
+    (C, H, W), each with or without a leading sample axis (a flat network input also as (n, 1, 1)
+    or (1, 1, n)); or one static (x, y, z) frame repeated
     for ``timesteps`` steps. 0/1 values are spikes, anything else graded payloads."""
     path = Path(path)
     if not path.is_file():
@@ -105,6 +106,8 @@ def file_frames(net: ir.Network, path: str | Path, timesteps: int | None = None)
     lava = tuple(net.input.shape[::-1]) if len(net.input.shape) == 3 else tuple(net.input.shape)
     n_in = int(np.prod(lava))
     flat = False
+    if len(lava) == 1 and arr.ndim in (4, 5) and sorted(arr.shape[-4:-1]) == [1, 1, n_in]:
+        arr = arr.reshape(*arr.shape[:-4], n_in, arr.shape[-1])  # a flat input in (x, y, z) form
     if arr.shape == lava and timesteps and len(lava) > 1:
         arr = np.repeat(np.asarray(arr)[None, ..., None], timesteps, axis=-1)  # a static frame
     elif arr.ndim == len(lava) + 1 and arr.shape[:-1] == lava:
