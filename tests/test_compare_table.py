@@ -108,7 +108,10 @@ def test_a_damaged_or_old_format_json_is_refused_not_overwritten(tmp_path):
 
 
 @pytest.mark.slow
-def test_parallel_runs_then_resume_runs_nothing(tmp_path):
+def test_parallel_runs_then_resume_runs_nothing(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the children's records go
     rows = [Row("hybrid", "asnn", 2), Row("direct", "lif", 2)]
     s = Settings(dataset="digits", epochs=1, seeds=1, lava_samples=3, workers=2, progress=False, rows=rows,
                  workdir=str(tmp_path / "w"), simdir=str(tmp_path / "s"), out=str(tmp_path / "cmp.md"))
@@ -120,5 +123,6 @@ def test_parallel_runs_then_resume_runs_nothing(tmp_path):
     hybrid = next(r for r in records if r["encoding"] == "hybrid")
     direct = next(r for r in records if r["encoding"] == "direct")
     assert 0 < hybrid["input_spikes"] < 64 and direct["input_spikes"] == 0  # direct: graded input only
+    assert not list(tmp_path.glob("asnn-compare-*"))  # the children's records are cleaned up
     assert run_comparison(s) == []  # resumed: every run is in the table already
     assert "| hybrid | asnn | 2 | - | 1 (0) |" in (tmp_path / "cmp.md").read_text()

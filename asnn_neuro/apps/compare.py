@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -198,6 +199,7 @@ def _run_parallel(todo: list[tuple[Row, int]], s: Settings) -> list[dict]:
             proc.terminate()
         for proc in running:
             proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)  # the children's records and logs (read above)
     if failures:
         raise RuntimeError("asnn compare: runs failed: " + " | ".join(failures))
     return records
