@@ -220,42 +220,44 @@ def rf_step(state: dict, a_real: Array, a_imag: Array, sin_decay: int, cos_decay
     return spikes
 
 
-def conv2d(x: Array, weight: np.ndarray, stride: tuple[int, int], padding: tuple[int, int],
-           dilation: tuple[int, int], groups: int) -> Array:
-    """Integer convolution of x ((N,) C, H, W), weight in torch's (C_out, C_in / groups, kH, kW)
-    layout, clamped to 24 bits like Lava's fixed-point conv. Sums of integers in float64 are exact."""
+def _exact_conv(x: Array, weight: np.ndarray, op) -> Array:
+    """``op(x, w)`` on float64 copies of x ((N,) C, H, W) and weight (sums of integers in float64
+    are exact), rounded and clamped to 24 bits like Lava's fixed-point conv; torch in, torch out."""
     import torch
-    import torch.nn.functional as F
 
     is_t = _is_torch(x)
     xt = x if is_t else torch.from_numpy(np.asarray(x, dtype=np.int64))
     batched = xt.dim() == 4
     xf = (xt if batched else xt[None]).to(torch.float64)
-    w = torch.as_tensor(np.asarray(weight, dtype=np.float64))
-    out = F.conv2d(xf, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    out = op(xf, torch.as_tensor(np.asarray(weight, dtype=np.float64)))
     out = out.round().clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
     out = out if batched else out[0]
     return out if is_t else out.numpy()
+
+
+def conv2d(x: Array, weight: np.ndarray, stride: tuple[int, int], padding: tuple[int, int],
+           dilation: tuple[int, int], groups: int) -> Array:
+    """Integer convolution of x ((N,) C, H, W), weight in torch's (C_out, C_in / groups, kH, kW)
+    layout, clamped to 24 bits like Lava's fixed-point conv."""
+    import torch.nn.functional as F
+
+    return _exact_conv(x, weight, lambda xf, w: F.conv2d(xf, w, stride=stride, padding=padding, dilation=dilation,
+                                                          groups=groups))
 
 
 def conv_transpose(x: Array, weight: np.ndarray, stride: tuple[int, int], padding: tuple[int, int],
                    dilation: tuple[int, int], groups: int, out_hw: tuple[int, int]) -> Array:
     """Integer transposed convolution (NetX ``convT`` / ``unpool``) of x ((N,) C, H, W), weight in
     torch's (C_in, C_out / groups, kH, kW) layout, cropped or extended to ``out_hw``; clamped to
-    24 bits like Lava's fixed-point conv. Sums of integers in float64 are exact."""
-    import torch
+    24 bits like Lava's fixed-point conv."""
     import torch.nn.functional as F
 
-    is_t = _is_torch(x)
-    xt = x if is_t else torch.from_numpy(np.asarray(x, dtype=np.int64))
-    batched = xt.dim() == 4
-    xf = (xt if batched else xt[None]).to(torch.float64)
-    w = torch.as_tensor(np.asarray(weight, dtype=np.float64))
-    base = [(xf.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + dilation[a] * (w.shape[2 + a] - 1) + 1
-            for a in (0, 1)]
-    extra = [out_hw[a] - base[a] for a in (0, 1)]
-    out = F.conv_transpose2d(xf, w, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                             output_padding=tuple(max(0, e) for e in extra))
-    out = out[..., :out_hw[0], :out_hw[1]].round().clamp(-CONV_CLAMP, CONV_CLAMP).to(torch.int64)
-    out = out if batched else out[0]
-    return out if is_t else out.numpy()
+    def op(xf, w):
+        base = [(xf.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + dilation[a] * (w.shape[2 + a] - 1) + 1
+                for a in (0, 1)]
+        extra = [max(0, out_hw[a] - base[a]) for a in (0, 1)]
+        out = F.conv_transpose2d(xf, w, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                                 output_padding=tuple(extra))
+        return out[..., :out_hw[0], :out_hw[1]]
+
+    return _exact_conv(x, weight, op)
