@@ -32,9 +32,9 @@ from asnn_neuro.backends.lava.processes import (
     SigmaDeltaNeuron,
     SpikeProbe,
     SynapticDelay,
-    TransposedConv,
 )
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.deploy.netx.validate import check_conv_shape
 from asnn_neuro.errors import UnsupportedLayerError
 
 
@@ -185,28 +185,24 @@ def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, por
             src_out.connect(syn.s_in)
         syn.a_out.connect(port)
         return
+    wide = p.kind == "conv" and max(src_shape[1:]) + 2 * max(p.padding) > 127  # Lava's Conv: int8 sizes
+    if p.kind == "convT" or wide:
+        if wide:
+            check_conv_shape(p, src_shape, layer.shape, lambda msg: UnsupportedLayerError(f"{where}: {msg}"))
+        syn = IntegerConv(in_shape=lava_shape(src_shape), out_shape=lava_shape(layer.shape), weight=p.weight,
+                          stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups,
+                          transposed=p.kind == "convT", name=f"{layer.name}.{p.kind}")
+        src_out.connect(syn.s_in)
+        syn.a_out.connect(port)
+        return
     if p.kind == "conv":
         # IR (out, in, kH, kW) torch weights -> Lava (out, W, H, in), spatially flipped (see netx).
         weight = np.asarray(p.weight, dtype=np.int64)[:, :, ::-1, ::-1].transpose(0, 3, 2, 1).copy()
-        if max(src_shape[1:]) + 2 * max(p.padding) > 127:  # Lava's CPU Conv sizes its output in int8
-            syn = IntegerConv(in_shape=lava_shape(src_shape), out_shape=lava_shape(layer.shape), weight=p.weight,
-                              stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups,
-                              name=f"{layer.name}.conv")
-            src_out.connect(syn.s_in)
-            syn.a_out.connect(port)
-            return
         syn = Conv(weight=weight, input_shape=lava_shape(src_shape), padding=p.padding[::-1],
                    stride=p.stride[::-1], dilation=p.dilation[::-1], groups=p.groups, num_message_bits=bits,
                    name=f"{layer.name}.conv")
         if tuple(syn.output_shape) != lava_shape(layer.shape):
             raise UnsupportedLayerError(f"{where}: conv output {tuple(syn.output_shape)} != layer shape")
-        src_out.connect(syn.s_in)
-        syn.a_out.connect(port)
-        return
-    if p.kind == "convT":
-        syn = TransposedConv(in_shape=lava_shape(src_shape), out_shape=lava_shape(layer.shape), weight=p.weight,
-                             stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups,
-                             name=f"{layer.name}.convT")
         src_out.connect(syn.s_in)
         syn.a_out.connect(port)
         return

@@ -289,53 +289,20 @@ class PyResonateNeuron(PyLoihiProcessModel):
         self.s_out.send(spikes.astype(np.int32))
 
 
-class TransposedConv(AbstractProcess):
-    """A transposed-convolution synapse (NetX ``convT`` / ``unpool``), which Lava lacks: the
-    integer sums of ``fixed_point.conv_transpose``, one step of latency like Lava's Conv.
-    Shapes are Lava's (x, y, z); ``weight`` is torch's (C_in, C_out / groups, kH, kW)."""
-
-    def __init__(self, *, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weight: np.ndarray,
-                 stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int], groups: int,
-                 name: str | None = None) -> None:
-        super().__init__(in_shape=in_shape, out_shape=out_shape, weight=np.asarray(weight, dtype=np.int64),
-                         stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation), groups=int(groups),
-                         name=name)
-        self.s_in = InPort(shape=in_shape)
-        self.a_out = OutPort(shape=out_shape)
-
-
-@implements(proc=TransposedConv, protocol=LoihiProtocol)
-@requires(CPU)
-class PyTransposedConv(PyLoihiProcessModel):
-    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-
-    def __init__(self, proc_params) -> None:
-        super().__init__(proc_params)
-        one_thread_in_worker()
-        self._buf = np.zeros(proc_params["out_shape"], dtype=np.int32)
-
-    def run_spk(self) -> None:
-        self.a_out.send(self._buf)
-        p = self.proc_params
-        x = np.asarray(self.s_in.recv(), dtype=np.int64).transpose(2, 1, 0)  # (x, y, z) -> (C, H, W)
-        out_hw = (p["out_shape"][1], p["out_shape"][0])
-        out = fx.conv_transpose(x, p["weight"], p["stride"], p["padding"], p["dilation"], p["groups"], out_hw)
-        self._buf = out.transpose(2, 1, 0).astype(np.int32)
-
-
 class IntegerConv(AbstractProcess):
-    """A convolution synapse computed with ``fixed_point.conv2d``, for inputs wider than Lava's
-    CPU Conv model handles (it sizes its output coordinates in int8: PilotNet's 200-wide frames).
-    One step of latency like Lava's Conv; shapes are Lava's (x, y, z); ``weight`` is torch's
-    (C_out, C_in / groups, kH, kW)."""
+    """A convolution synapse computed with ``fixed_point``: transposed (NetX ``convT`` /
+    ``unpool``, which Lava lacks; ``fixed_point.conv_transpose``, weight in torch's (C_in,
+    C_out / groups, kH, kW)) or forward for inputs wider than Lava's CPU Conv model handles (it
+    sizes its output coordinates in int8: PilotNet's 200-wide frames; ``fixed_point.conv2d``,
+    weight in torch's (C_out, C_in / groups, kH, kW)). One step of latency like Lava's Conv;
+    shapes are Lava's (x, y, z)."""
 
     def __init__(self, *, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weight: np.ndarray,
                  stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int], groups: int,
-                 name: str | None = None) -> None:
+                 transposed: bool, name: str | None = None) -> None:
         super().__init__(in_shape=in_shape, out_shape=out_shape, weight=np.asarray(weight, dtype=np.int64),
                          stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation), groups=int(groups),
-                         name=name)
+                         transposed=bool(transposed), name=name)
         self.s_in = InPort(shape=in_shape)
         self.a_out = OutPort(shape=out_shape)
 
@@ -355,9 +322,11 @@ class PyIntegerConv(PyLoihiProcessModel):
         self.a_out.send(self._buf)
         p = self.proc_params
         x = np.asarray(self.s_in.recv(), dtype=np.int64).transpose(2, 1, 0)  # (x, y, z) -> (C, H, W)
-        out = fx.conv2d(x, p["weight"], p["stride"], p["padding"], p["dilation"], p["groups"])
-        if out.shape[::-1] != tuple(p["out_shape"]):
-            raise ValueError(f"{self.__class__.__name__}: output {out.shape[::-1]} != {p['out_shape']}")
+        geometry = (p["weight"], p["stride"], p["padding"], p["dilation"], p["groups"])
+        if p["transposed"]:
+            out = fx.conv_transpose(x, *geometry, (p["out_shape"][1], p["out_shape"][0]))
+        else:
+            out = fx.conv2d(x, *geometry)
         self._buf = out.transpose(2, 1, 0).astype(np.int32)
 
 
