@@ -41,6 +41,7 @@ class FloatExecutor:
             if op.is_neuron:
                 d: Discrete = discretize(op, self.conv)
                 self.discrete[op.name] = {k: _t(getattr(d, k)) for k in d.__dataclass_fields__}
+                self.discrete[op.name].update(_library_coefficients(op, self.conv))
         self.params = {op.name: {k: _t(v) for k, v in op.params.items()} for op in graph.ops}
         self.shapes = {op.name: op.shape for op in graph.ops}
         self.in_shapes = {op.name: next((self.shapes[s] for s in op.inputs if s not in op.recurrent), op.shape)
@@ -63,7 +64,7 @@ class FloatExecutor:
             raise InputError(f"input frames of shape {tuple(x.shape[2:])}, the graph takes {self.g.input_shape}")
         n, steps = x.shape[0], x.shape[1]
         state: dict[str, dict[str, torch.Tensor]] = {}
-        prev: dict[str, torch.Tensor] = {op.name: torch.zeros(n, *op.shape, dtype=DTYPE) for op in self.g.ops}
+        prev = self._before_first_step(n)
         traces = {op.name: torch.zeros(n, steps, int(np.prod(op.shape)), dtype=DTYPE) for op in self.neuron_ops}
         out_trace = torch.zeros(n, steps, int(np.prod(self.g.op(self.g.output).shape)), dtype=DTYPE)
         for t in range(steps):
@@ -92,6 +93,26 @@ class FloatExecutor:
                           input_spikes=(x != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
                           input_graded=np.zeros(int(np.prod(self.g.input_shape)), dtype=np.int64),
                           traces=[traces[o.name][:keep].numpy() for o in self.neuron_ops] if keep else None)
+
+    def _before_first_step(self, n: int) -> dict[str, torch.Tensor]:
+        """Every op's output at step -1, as read by recurrent edges at step 0: neurons have not
+        fired (a non-spiking one shows its starting voltage), synapses apply their bias to that
+        (snnTorch's RLeaky adds its recurrent bias at step 0)."""
+        prev: dict[str, torch.Tensor] = {}
+        for op in self.g.ops:
+            zero = torch.zeros(n, *op.shape, dtype=DTYPE)
+            if op.is_neuron:
+                v0 = self.discrete[op.name]["v0"]
+                prev[op.name] = zero if op.spiking or v0 is None else zero + v0
+            elif op.kind in ("Input", "Delay") or not op.inputs:
+                prev[op.name] = zero
+            else:
+                total = None
+                for src in op.inputs:
+                    v = torch.zeros(n, *self.shapes[src], dtype=DTYPE) if src in op.recurrent else prev[src]
+                    total = v if total is None else total + v.reshape(total.shape)
+                prev[op.name] = self._apply(op, total, {}, 0).reshape(n, *op.shape)
+        return prev
 
     def _output_neuron(self) -> Op | None:
         """The neuron op that feeds the output (through elementwise ops only), if any."""
@@ -141,20 +162,33 @@ class FloatExecutor:
         return torch.where(torch.as_tensor(t >= d), out, torch.zeros_like(out))
 
     def _neuron(self, op: Op, x: torch.Tensor, state: dict) -> torch.Tensor:
+        """One step of a neuron op, in the source library's own order of float32 operations."""
         d = self.discrete[op.name]
         c = self.conv
-        s = state.setdefault(op.name, {"v": torch.zeros_like(x), "i": torch.zeros_like(x),
-                                       "spk": torch.zeros_like(x)})
+        if op.name not in state:
+            v0 = torch.zeros_like(x) if d["v0"] is None else d["v0"].expand_as(x).clone()
+            state[op.name] = {"v": v0, "i": torch.zeros_like(x), "spk": torch.zeros_like(x)}
+        s = state[op.name]
         thr = d["threshold"]
         if op.kind == "Threshold":
             return ((x > thr) if c.fire == ">" else (x >= thr)).to(DTYPE)
         if d["alpha"] is not None:
-            s["i"] = d["alpha"] * s["i"] + d["syn_gain"] * x
-            x = s["i"]
+            if c.synapse == "jump":  # Norse: i jumps by the input; v reads it; then i decays
+                i = s["i"] + d["syn_gain"] * x
+                s["i"] = i + d["minus_a_syn"] * i
+            elif c.synapse == "exp":  # Rockpool: i <- (i + I) exp(-dt/tau_syn)
+                i = s["i"] = (s["i"] + d["w_in"] * x) * d["alpha"]
+            else:
+                i = s["i"] = d["alpha"] * s["i"] + d["syn_gain"] * x
+            x = i
         v = s["v"]
+        e = self.extra[op.name]
         if c.form == "divide" and d["steps_tau"] is not None:  # SpikingJelly: v + (r x - (v - v_leak)) / k
-            e = self.extra[op.name]
             v = v + (x * e["r"] - (v - e["v_leak"])) / d["steps_tau"]
+        elif c.form == "norse" and d["a"] is not None:  # v + dt/tau ((v_leak - v) + r i)
+            v = v + d["a"] * ((e["v_leak"] - v) + x * e["r"])
+        elif c.form == "rockpool" and op.kind not in ("IF", "I"):  # v exp(-dt/tau) + gain i + v_leak
+            v = v * d["beta"] + x * d["gain"] + d["drive"]
         else:
             v = d["beta"] * v + d["gain"] * x
             if torch.any(d["drive"] != 0):
@@ -164,13 +198,47 @@ class FloatExecutor:
             return v
         if c.reset == "subtract-delayed":
             v = v - s["spk"] * thr
-        spk = ((v > thr) if c.fire == ">" else (v >= thr)).to(DTYPE)
+        if c.spikes == "multi":  # Rockpool: floor(v / thr) spikes where v >= thr
+            spk = (v >= thr).to(DTYPE) * torch.floor(v / thr)
+        else:
+            spk = ((v > thr) if c.fire == ">" else (v >= thr)).to(DTYPE)
         if c.reset == "zero":
             v = torch.where(spk.bool(), d["v_reset"].expand_as(v), v)
         elif c.reset == "subtract":
             v = v - spk * thr
         s["v"], s["spk"] = v, spk
         return spk
+
+
+def _inverse_tau(written: np.ndarray, conv) -> torch.Tensor:
+    """1 / tau in float32; from Norse 1.1.0's dt * tau (= dt / tau_inv in float32) by the inverse division."""
+    if conv.dt_tau:
+        return torch.tensor(conv.dt, dtype=DTYPE) / _t(written)
+    return _t(1.0 / np.asarray(written))
+
+
+def _library_coefficients(op: Op, conv) -> dict[str, torch.Tensor | None]:
+    """Float32 coefficients computed as the source library computes them (exp of a float32 tau;
+    Sinabs' 1 - beta; Norse's dt / tau and -dt / tau_syn), so the steps round as the library's do."""
+    out: dict[str, torch.Tensor | None] = {"a": None, "minus_a_syn": None, "w_in": None}
+    if op.kind not in ("LIF", "CubaLIF", "LI", "CubaLI"):
+        return out
+    p = op.params
+    tau = _t(conv.tau(p["tau_mem"] if op.kind.startswith("Cuba") else p["tau"]))
+    if conv.form in ("exp", "rockpool"):
+        beta = torch.exp(-conv.dt / tau)
+        out["beta"] = beta
+        if conv.form == "exp":
+            out["gain"] = (1 - beta) * _t(p["r"])
+    elif conv.form == "norse":  # Norse keeps 1 / tau (float32) and multiplies by dt
+        out["a"] = conv.dt * _inverse_tau(p["tau_mem" if op.kind.startswith("Cuba") else "tau"], conv)
+    if op.kind.startswith("Cuba"):
+        out["w_in"] = _t(p.get("w_in", np.ones(op.shape)))
+        if conv.synapse == "exp":
+            out["alpha"] = torch.exp(-conv.dt / _t(conv.tau(p["tau_syn"])))
+        elif conv.synapse == "jump":
+            out["minus_a_syn"] = -conv.dt * _inverse_tau(p["tau_syn"], conv)
+    return out
 
 
 def _pair(op: Op, key: str, default: int) -> tuple[int, int]:

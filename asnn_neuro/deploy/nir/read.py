@@ -13,7 +13,7 @@ Every problem raises ``InputError`` (exit 2) naming the file, the node and its t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,13 @@ class Convention:
     (snnTorch: the threshold is subtracted at the next step, from the undecayed state);
     fire: '>' or '>=';
     form: 'beta' (v <- beta v + g I + drive), 'divide' (SpikingJelly: v <- v + (r I - (v - v_leak)) / k,
-    k = tau / dt) or 'exp' (Sinabs LIF: beta = exp(-dt / tau)).
+    k = tau / dt), 'exp' (Sinabs LIF: beta = exp(-dt / tau), input gain 1 - beta: norm_input),
+    'norse' (v <- v + dt/tau ((v_leak - v) + r i)) or 'rockpool' (beta = exp(-dt / tau_mem), gain 1);
+    start: the voltage before the first step: 'zero', 'v_reset' (SpikingJelly) or 'v_leak' (Norse);
+    synapse: how input enters a Cuba current: 'euler' (i <- (1 - dt/tau_syn) i + dt/tau_syn w_in I),
+    'jump' (Norse: i <- (1 - dt/tau_syn) i + w_in I) or 'exp' (Rockpool: i <- exp(-dt/tau_syn) (i + w_in I));
+    spikes: 'single' (0/1 per step) or 'multi' (Rockpool: floor(v / v_th) spikes, each subtracting v_th);
+    dt_tau: the file's time constants are dt * tau (Norse 1.1.0's exporter; ``--fix-norse-tau``).
     """
 
     name: str
@@ -38,14 +44,23 @@ class Convention:
     reset: str
     fire: str
     form: str
+    start: str = "zero"
+    synapse: str = "euler"
+    spikes: str = "single"
+    dt_tau: bool = False
+
+    def tau(self, written: np.ndarray) -> np.ndarray:
+        """A time constant (s) as the library meant it, from the value the file holds."""
+        return written / self.dt if self.dt_tau else written
 
 
 CONVENTIONS: dict[str, Convention] = {
     "nir": Convention("nir", 1e-4, "zero", ">", "beta"),
     "snntorch": Convention("snntorch", 1e-4, "subtract-delayed", ">", "beta"),
     "sinabs": Convention("sinabs", 1.0, "subtract", ">=", "exp"),
-    "spikingjelly": Convention("spikingjelly", 1e-4, "zero", ">=", "divide"),
-    "norse": Convention("norse", 1e-3, "zero", ">", "beta"),
+    "spikingjelly": Convention("spikingjelly", 1e-4, "zero", ">=", "divide", start="v_reset"),
+    "norse": Convention("norse", 1e-3, "zero", ">", "norse", start="v_leak", synapse="jump"),
+    "rockpool": Convention("rockpool", 1e-3, "subtract", ">=", "rockpool", synapse="exp", spikes="multi"),
 }
 
 NEURON_KINDS = ("LIF", "CubaLIF", "IF", "LI", "CubaLI", "I", "Threshold")
@@ -108,7 +123,7 @@ def convention(source: str, dt: float | None = None) -> Convention:
     if dt is not None:
         if not np.isfinite(dt) or dt <= 0:
             raise InputError(f"--dt must be a positive number of seconds, got {dt}")
-        c = Convention(c.name, float(dt), c.reset, c.fire, c.form)
+        c = replace(c, dt=float(dt))
     return c
 
 
@@ -162,8 +177,10 @@ def _pair(value: np.ndarray | None, default: int) -> tuple[int, int]:
     return (int(v[0]), int(v[0])) if v.size == 1 else (int(v[0]), int(v[1]))
 
 
-def read_nir(path: str | Path, source: str = "nir", dt: float | None = None) -> FloatGraph:
-    """Read ``path`` (a NIR HDF5 file) with the conventions of ``source``."""
+def read_nir(path: str | Path, source: str = "nir", dt: float | None = None,
+             fix_norse_tau: bool = False) -> FloatGraph:
+    """Read ``path`` (a NIR HDF5 file) with the conventions of ``source``
+    (``fix_norse_tau``: the file's time constants are dt * tau, as Norse 1.1.0 writes them)."""
     path = Path(path)
     conv = convention(source, dt)
     if not path.is_file():
@@ -175,12 +192,35 @@ def read_nir(path: str | Path, source: str = "nir", dt: float | None = None) -> 
     try:
         graph = nir.read(str(path))
     except Exception as exc:  # noqa: BLE001 - any failure of the reader is a bad file
-        raise InputError(f"{path}: not a readable NIR file ({type(exc).__name__}: {exc})") from None
-    return from_nir_graph(graph, conv, path)
+        try:  # Norse and Rockpool write a batched input type [1, n] that nir's own type check refuses
+            graph = nir.read(str(path), type_check=False)
+        except Exception:  # noqa: BLE001
+            raise InputError(f"{path}: not a readable NIR file ({type(exc).__name__}: {exc})") from None
+    return from_nir_graph(graph, replace(conv, dt_tau=fix_norse_tau), path)
+
+
+_EULER_FORMS = ("beta", "norse", "divide")  # forms whose decay 1 - dt/tau needs tau >= dt
+
+
+def _check_taus(path: Path, ops: list[Op], conv: Convention) -> None:
+    """Refuse time constants shorter than the step, where they make a forward-Euler decay negative."""
+    if conv.form not in _EULER_FORMS:
+        return
+    for op in ops:
+        for key in ("tau", "tau_mem", "tau_syn"):
+            if key not in op.params or not np.any(conv.tau(op.params[key]) < conv.dt):
+                continue
+            tau = float(conv.tau(op.params[key]).min())
+            hint = ("Norse 1.1.0's exporter writes dt * tau (e.g. 1e-05 for a 10 ms neuron at dt 1 ms): "
+                    "add --fix-norse-tau" if conv.name == "norse" and not conv.dt_tau else
+                    "give the step the file was written with (--dt)")
+            raise InputError(f"{path}: node '{op.name}' ({op.kind}): {key} {tau:.6g} s is shorter than the step "
+                             f"dt {conv.dt:g} s (decay 1 - dt/tau = {1 - conv.dt / tau:.6g}); {hint}")
 
 
 def from_nir_graph(graph, conv: Convention, path: Path | str = "<graph>") -> FloatGraph:
-    """The float graph of an in-memory ``nir.NIRGraph``."""
+    """The float graph of an in-memory ``nir.NIRGraph`` (a tau below dt is refused where it would
+    make a forward-Euler decay negative; ``conv.dt_tau`` reads Norse 1.1.0's dt * tau)."""
     path = Path(path)
     nodes = dict(graph.nodes)
     for name, node in nodes.items():
@@ -208,9 +248,10 @@ def from_nir_graph(graph, conv: Convention, path: Path | str = "<graph>") -> Flo
         srcs = [a for a, b in edges if b == name]
         ops.append(Op(name=name, kind=kind, params=_params(path, name, kind, node), inputs=srcs,
                       recurrent=[a for a in srcs if (a, name) in back]))
+    _check_taus(path, [o for o in ops if o.is_neuron], conv)
     in_type = nodes[inputs[0]].input_type.get("input")
     in_shape = tuple(int(v) for v in np.asarray(in_type).reshape(-1)) if in_type is not None else ()
-    if len(in_shape) == 4 and in_shape[0] == 1:  # a leading batch axis of 1
+    if len(in_shape) in (2, 4) and in_shape[0] == 1:  # a leading batch axis of 1 (Norse, Rockpool)
         in_shape = in_shape[1:]
     if len(in_shape) not in (1, 3) or min(in_shape, default=0) < 1:
         raise InputError(f"{path}: input node '{inputs[0]}' has shape {list(in_shape)}; expected (C, H, W) or (n,)")
