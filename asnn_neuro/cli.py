@@ -114,10 +114,14 @@ def _add_import(sub) -> None:
                        "Loihi fixed-point NetX", epilog=EPILOG)
     p.add_argument("file", help="a .nir file")
     p.add_argument("--name", required=True, help="export name: writes netx_exports/NAME/")
-    p.add_argument("--source", default="nir", choices=("nir", "snntorch", "sinabs", "spikingjelly", "norse"),
+    p.add_argument("--source", default="nir",
+                   choices=("nir", "snntorch", "sinabs", "spikingjelly", "norse", "rockpool"),
                    help="whose simulation conventions (dt, reset, firing test) to follow (default: nir)")
     p.add_argument("--dt", type=float, default=None, help="seconds per step (default: the source's own)")
-    p.add_argument("--timesteps", type=_positive, default=10, help="steps per sample (default 10)")
+    p.add_argument("--timesteps", type=_positive, default=10,
+                   help="default steps per sample of --dataset runs (default 10; an --input file brings its own)")
+    p.add_argument("--fix-norse-tau", action="store_true",
+                   help="the file's time constants are dt * tau (Norse 1.1.0's exporter): divide them by dt")
     p.add_argument("--weight-bits", type=_positive, default=8, help="4..8 (default 8)")
     p.add_argument("--max-clip", type=float, default=1e-3, help="largest fraction of weights a layer may clip")
     _common(p)
@@ -307,9 +311,12 @@ def cmd_import(a) -> int:
     from asnn_neuro.deploy.nir.importer import import_nir
 
     info = import_nir(a.file, a.name, source=a.source, dt=a.dt, timesteps=a.timesteps, weight_bits=a.weight_bits,
-                      max_clip=a.max_clip, workdir=a.workdir)
+                      max_clip=a.max_clip, workdir=a.workdir, fix_norse_tau=a.fix_norse_tau)
     d = Path(a.workdir) / a.name
-    print(f"imported {a.file} as {a.name} ({info['source']} conventions, dt {info['dt']:g} s, T = {a.timesteps}): "
+    for line in info["warnings"]:
+        print(f"asnn: warning: {line}", file=sys.stderr)
+    print(f"imported {a.file} as {a.name} ({info['source']} conventions, dt {info['dt']:g} s, "
+          f"default T = {a.timesteps}): "
           f"{len(info['layers'])} layers, {len(info['approximations'])} approximations -> {d / 'import.json'}")
     if info["chip_refused"]:
         print(f"  chip path refused: {info['chip_refused']}; float graph only -> {d / 'float.npz'}")

@@ -22,6 +22,7 @@ from asnn_neuro import encoding as enc
 from asnn_neuro import ir
 from asnn_neuro.backends.executor import FixedExecutor
 from asnn_neuro.backends.results import ExecResult
+from asnn_neuro.deploy.nir.retime import is_imported, retime
 from asnn_neuro.encoding.frames import as_numpy
 from asnn_neuro.energy.fanout import layer_counts
 from asnn_neuro.errors import InputError
@@ -103,6 +104,8 @@ def file_inputs(rnet: ResolvedNet, input_file: str, samples: int, timesteps: int
     steps = (spikes if spikes is not None else graded).shape[1]
     if timesteps is not None and steps != timesteps:
         raise InputError(f"{input_file}: {steps} time steps, but --timesteps is {timesteps}")
+    if net.timesteps and steps != net.timesteps and is_imported(net):
+        retime(net, steps)  # an imported NIR network runs any T: the file's
     if net.timesteps and steps != net.timesteps:
         raise InputError(f"{input_file}: {steps} time steps, but {rnet.path} runs {net.timesteps} per sample")
     if not net.timesteps:
@@ -137,6 +140,8 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
     if input_file:
         spikes, graded = file_inputs(rnet, input_file, samples, timesteps)
     else:
+        if timesteps and is_imported(net):
+            retime(net, timesteps)  # the import's T is only the default
         spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples, seed, encoding, timesteps)
         if not net.timesteps:
             net.timesteps = timesteps

@@ -15,6 +15,7 @@ import numpy as np
 from asnn_neuro.deploy.export import describe
 from asnn_neuro.deploy.netx.validate import check_ranges
 from asnn_neuro.deploy.netx.write import write_network
+from asnn_neuro.deploy.nir.losses import exporter_warnings
 from asnn_neuro.deploy.nir.lower import lower_graph
 from asnn_neuro.deploy.nir.read import read_nir, save_float
 from asnn_neuro.deploy.quantize import DEFAULT_MAX_CLIP, check_bits
@@ -25,15 +26,18 @@ from asnn_neuro.util.names import check_name
 
 
 def import_nir(file: str | Path, name: str, source: str = "nir", dt: float | None = None, timesteps: int = 10,
-               weight_bits: int = 8, max_clip: float = DEFAULT_MAX_CLIP, workdir: str | Path = "netx_exports") -> dict:
-    """Import ``file`` as export ``name``; returns import.json's content."""
+               weight_bits: int = 8, max_clip: float = DEFAULT_MAX_CLIP, workdir: str | Path = "netx_exports",
+               fix_norse_tau: bool = False) -> dict:
+    """Import ``file`` as export ``name``; returns import.json's content (its ``warnings``: what the
+    source's exporter may have lost, one line each). ``timesteps`` is the default T of ``--dataset``
+    runs; the network runs any T an input file brings."""
     check_name(name)
     check_bits(weight_bits)
     if not 1 <= timesteps <= MAX_TIMESTEPS:
         raise InputError(f"--timesteps must be between 1 and {MAX_TIMESTEPS}, got {timesteps}")
     if not 0 <= max_clip < 1:
         raise InputError(f"--max-clip must be a fraction in [0, 1), got {max_clip!r}")
-    fg = read_nir(file, source, dt)
+    fg = read_nir(file, source, dt, fix_norse_tau=fix_norse_tau)
     low = lower_graph(fg, timesteps, weight_bits, max_clip)
     if low.net is not None:
         check_ranges(Path(file), low.net)
@@ -41,7 +45,9 @@ def import_nir(file: str | Path, name: str, source: str = "nir", dt: float | Non
     info = {
         "name": name, "file": str(file), "source": conv.name, "dt": conv.dt, "timesteps": timesteps,
         "weight_bits": weight_bits, "max_clip": max_clip,
-        "conventions": {"reset": conv.reset, "fire": conv.fire, "form": conv.form},
+        "conventions": {"reset": conv.reset, "fire": conv.fire, "form": conv.form, "start": conv.start,
+                        "synapse": conv.synapse, "spikes": conv.spikes, "dt_tau": conv.dt_tau},
+        "warnings": exporter_warnings(fg),
         "input_shape": list(fg.input_shape), "float_graph": "float.npz",
         "network": None if low.net is None else "network.net", "chip_refused": low.refused,
         "nodes": low.nodes, "approximations": low.approximations,

@@ -198,6 +198,9 @@ class _Builder:
         neurons = self.fg.neurons
         if not neurons:
             raise ChipRefusal("the graph has no neuron node")
+        if self.fg.convention.spikes == "multi":
+            raise ChipRefusal(f"{self.fg.convention.name} neurons send several spikes per step (floor(v / v_th)) and "
+                              "reset by subtraction from a synaptic current; no chip neuron kind runs that yet")
         for i, op in enumerate(neurons):
             self.index[op.name] = i
         for op in neurons:
@@ -278,8 +281,12 @@ class _Builder:
             v_reset = _uniform(d.v_reset, "reset potentials", op)
             thr -= v_reset
             drive -= (1.0 - beta) * v_reset
-            self.note(f"node '{op.name}' ({op.kind}): v_reset {v_reset:g} is moved to 0 (threshold and leak "
-                      "shifted); the state starts at 0 instead of -v_reset")
+            if d.v0 is None or not np.allclose(d.v0, v_reset):  # exact where the library starts at v_reset
+                self.note(f"node '{op.name}' ({op.kind}): v_reset {v_reset:g} is moved to 0 (threshold and leak "
+                          f"shifted); the state starts at v_reset instead of {conv.name}'s 0")
+        elif d.v0 is not None:
+            self.note(f"node '{op.name}' ({op.kind}): the state starts at 0 instead of {conv.name}'s "
+                      f"{float(np.max(np.abs(d.v0))):g} (v_leak)")
         bias_v += drive
         row = {"node": op.name, "type": op.kind, "ir": f"layer {len(self.layers)} '{op.name}'"}
         if op.kind == "Threshold" or (thr is not None and conv.reset == "zero"):
@@ -297,9 +304,8 @@ class _Builder:
             if thr is not None and conv.fire == ">":
                 self.note(f"{conv.name} fires at v > threshold; the ASNN neuron fires at v >= threshold")
             if conv.reset == "subtract-delayed" and thr is not None:
-                self.note(f"{conv.name} subtracts the threshold one step late from the undecayed voltage: mapped "
-                          "exactly to an ASNN neuron that subtracts threshold / beta at once (reset rounded to "
-                          "the state grid)")
+                row["reset"] = (f"{conv.name} subtracts the threshold one step late from the undecayed voltage: "
+                                "exactly an ASNN neuron that subtracts threshold / beta at once")
         row["decays"] = {"beta": beta, "alpha": alpha}
         self.out.nodes.append(row)
         return ir.Layer(name=op.name, shape=tuple(op.shape), neuron=neuron, paths=paths)

@@ -1,0 +1,39 @@
+"""Run an imported NIR network for any number of time steps per sample.
+
+NIR neurons do not change with time, so the chip network ``asnn import`` writes is the same at
+every step: its ASNN schedules (leak, gain, path masks) are constant. ``--timesteps`` at import
+only sets the default T (for ``--dataset`` runs); ``retime`` stretches the schedules to the T
+an input file brings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from asnn_neuro import ir
+from asnn_neuro.errors import InputError
+
+
+def is_imported(net: ir.Network) -> bool:
+    """A chip network written by ``asnn import`` (NetX attribute ``model = 'nir'``)."""
+    return str(net.meta.get("model", "")) == "nir"
+
+
+def retime(net: ir.Network, steps: int) -> None:
+    """Set ``net`` to ``steps`` time steps per sample, in place (its schedules must be constant)."""
+    if steps == net.timesteps:
+        return
+    for layer in net.layers:
+        n = layer.neuron
+        if isinstance(n, ir.AdaptiveNeuron):
+            if len(set(n.leak)) > 1 or len(set(n.gain)) > 1:
+                raise InputError(f"layer '{layer.name}': its leak/gain schedule changes with the step, so it runs "
+                                 f"{n.period} steps per sample only")
+            layer.neuron = replace(n, leak=(n.leak[0],) * steps, gain=(n.gain[0],) * steps)
+        for i, p in enumerate(layer.paths):
+            if p.mask is not None:
+                if not all(p.mask):
+                    raise InputError(f"layer '{layer.name}': a path is masked at some steps, so it runs "
+                                     f"{len(p.mask)} steps per sample only")
+                layer.paths[i] = replace(p, mask=(1,) * steps)
+    net.timesteps = steps
