@@ -226,6 +226,35 @@ def _rockpool(seed: int, tau_syn: float) -> Case:
     return Case(lambda p: _write(to_nir(net), p), forward)
 
 
+def _rockpool_neuron_expsyn(seed: int) -> Case:
+    """LinearTorch -> LIFNeuronTorch (LIF, no current) -> LinearTorch -> ExpSynTorch (LI)."""
+    from rockpool.nn.combinators import Sequential
+    from rockpool.nn.modules import ExpSynTorch, LIFNeuronTorch, LinearTorch
+    from rockpool.nn.modules.torch.nir import to_nir
+
+    torch.manual_seed(seed)
+    lif = LIFNeuronTorch(HIDDEN, tau_mem=0.02)
+    syn = ExpSynTorch(OUT, tau=0.01)
+    lin1, lin2 = LinearTorch((N_IN, HIDDEN), has_bias=False), LinearTorch((HIDDEN, OUT), has_bias=False)
+    with torch.no_grad():
+        lin1.weight.mul_(0.6)
+    syn.tau.requires_grad_(False)  # Rockpool's exporter writes ExpSynTorch's tau undetached: nir.write fails else
+    net = Sequential(lin1, lif, lin2, syn)
+
+    def forward(x: torch.Tensor) -> list[np.ndarray]:
+        outs = []
+        with torch.no_grad():
+            h = x
+            for m in (lin1, lif, lin2, syn):
+                m.reset_state() if hasattr(m, "reset_state") else None
+                h, _, _ = m(h)
+                if m in (lif, syn):
+                    outs.append(h.numpy().copy())
+        return outs
+
+    return Case(lambda p: _write(to_nir(net), p), forward)
+
+
 VARIANTS: dict[str, tuple[str, str, Callable[[int], Case]]] = {
     "snntorch-leaky-subtract": ("snntorch", "snntorch", lambda s: _snntorch(s, "subtract", False)),
     "snntorch-leaky-zero": ("snntorch", "nir", lambda s: _snntorch(s, "zero", False)),
@@ -239,6 +268,7 @@ VARIANTS: dict[str, tuple[str, str, Callable[[int], Case]]] = {
     "norse-v-leak": ("norse", "norse", lambda s: _norse(s, 0.3)),
     "rockpool-lif": ("rockpool", "rockpool", lambda s: _rockpool(s, 0.01)),
     "rockpool-lif-slow-syn": ("rockpool", "rockpool", lambda s: _rockpool(s, 0.05)),
+    "rockpool-lifneuron-expsyn": ("rockpool", "rockpool", _rockpool_neuron_expsyn),
 }
 
 

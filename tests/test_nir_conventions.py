@@ -97,8 +97,11 @@ def test_rockpool_chip_path_refused_naming_why(tmp_path, capsys):
     assert rc == 0
     info = json.loads((tmp_path / "exp" / "r" / "import.json").read_text())
     assert info["network"] is None and "several spikes per step" in info["chip_refused"]
-    assert any("v_leak 0 whatever LIFTorch's bias" in w for w in info["warnings"])
+    assert any("v_leak 0 whatever the LIF's bias" in w for w in info["warnings"])
     assert "warning" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "rockpool-lif-0.nir"), "--name", "r2", "--source", "rockpool", "--dt",
+                 "2e-3", "--workdir", str(tmp_path / "exp")]) == 0  # r was written for dt = 1 ms
+    assert "r does not fit dt 0.002 s" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- one check per defect

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from asnn_neuro.backends.results import Counts, ExecResult
-from asnn_neuro.deploy.nir.discrete import Discrete, discretize
+from asnn_neuro.deploy.nir.discrete import Discrete, discretize, unit_gain
 from asnn_neuro.deploy.nir.read import FloatGraph, Op
 from asnn_neuro.errors import InputError
 
@@ -187,6 +187,8 @@ class FloatExecutor:
             v = v + (x * e["r"] - (v - e["v_leak"])) / d["steps_tau"]
         elif c.form == "norse" and d["a"] is not None:  # v + dt/tau ((v_leak - v) + r i)
             v = v + d["a"] * ((e["v_leak"] - v) + x * e["r"])
+        elif c.form == "rockpool" and op.kind == "LI":  # ExpSynTorch: (v + I) exp(-dt/tau)
+            v = (v + x * d["unit"]) * d["beta"]
         elif c.form == "rockpool" and op.kind not in ("IF", "I"):  # v exp(-dt/tau) + gain i + v_leak
             v = v * d["beta"] + x * d["gain"] + d["drive"]
         else:
@@ -228,6 +230,8 @@ def _library_coefficients(op: Op, conv) -> dict[str, torch.Tensor | None]:
     if conv.form in ("exp", "rockpool"):
         beta = torch.exp(-conv.dt / tau)
         out["beta"] = beta
+        out["unit"] = _t(unit_gain(conv.dt / conv.tau(p["tau"]) * p["r"] * np.exp(conv.dt / conv.tau(p["tau"])))
+                         if op.kind == "LI" else np.ones(op.shape))
         if conv.form == "exp":
             out["gain"] = (1 - beta) * _t(p["r"])
     elif conv.form == "norse":  # Norse keeps 1 / tau (float32) and multiplies by dt

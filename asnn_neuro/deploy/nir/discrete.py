@@ -8,7 +8,7 @@ For a neuron with input I (the sum of its incoming edges) each step computes
 
 then fires where v > threshold (or >=, by convention) and resets. The conventions differ in
 beta and gain (Sinabs: beta = exp(-dt/tau), gain = 1 - beta; Rockpool: beta = exp(-dt/tau_mem),
-gain 1, drive v_leak) and in syn_gain (Norse: w_in; Rockpool: exp(-dt/tau_syn) w_in).
+gain 1, drive v_leak; its LI: v <- beta (v + I)) and in syn_gain (Norse: w_in; Rockpool: exp(-dt/tau_syn) w_in).
 ``Discrete`` holds these per-neuron numbers (float64) and the starting voltage; the float
 executor runs them, the chip lowering quantises them.
 """
@@ -37,7 +37,7 @@ class Discrete:
     v0: np.ndarray | None = None         # the voltage before the first step (None: 0)
 
 
-def _unit_gain(gain: np.ndarray) -> np.ndarray:
+def unit_gain(gain: np.ndarray) -> np.ndarray:
     """Gains within float32 writing noise of 1 are 1 (Rockpool writes r so that the gain is 1)."""
     return np.where(np.abs(gain - 1.0) < 1e-6, 1.0, gain)
 
@@ -57,9 +57,10 @@ def discretize(op: Op, conv: Convention) -> Discrete:
         if conv.form == "exp":  # Sinabs, norm_input=True: v <- beta v + (1 - beta) r I
             beta = np.exp(-a)
             d = Discrete(beta=beta, gain=(1.0 - beta) * p["r"], drive=(1.0 - beta) * p["v_leak"])
-        elif conv.form == "rockpool":  # v <- beta v + i + v_leak; r = tau e^(-dt/tau) / dt means gain 1
+        elif conv.form == "rockpool":  # r = tau e^(-dt/tau) / dt: LIF v <- beta v + I, LI v <- beta (v + I)
             beta = np.exp(-a)
-            d = Discrete(beta=beta, gain=_unit_gain(a * p["r"] / beta), drive=p["v_leak"].copy())
+            unit = unit_gain(a * p["r"] / beta)
+            d = Discrete(beta=beta, gain=unit * beta if op.kind == "LI" else unit, drive=p["v_leak"].copy())
         else:
             d = Discrete(beta=1.0 - a, gain=a * p["r"], drive=a * p["v_leak"], steps_tau=tau / dt)
     if op.kind.startswith("Cuba"):

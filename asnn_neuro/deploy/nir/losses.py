@@ -34,15 +34,15 @@ def exporter_warnings(fg: FloatGraph) -> list[str]:
             out.append(f"node '{nodes[0]}': Norse's exporter does not write v_reset; imported as 0 (Norse's default)")
     elif c.name == "rockpool":
         for o in fg.ops:
-            if o.kind == "CubaLIF":
-                tau = c.tau(o.params["tau_mem"])
+            if o.kind in ("CubaLIF", "LIF", "LI"):
+                tau = c.tau(o.params["tau_mem" if o.kind == "CubaLIF" else "tau"])
                 gain = o.params["r"] * c.dt * np.exp(c.dt / tau) / tau
                 if not np.allclose(gain, 1.0, rtol=1e-5):
                     out.append(f"node '{o.name}': r does not fit dt {c.dt:g} s (Rockpool writes r = tau e^(-dt/tau) "
                                "/ dt); the model ran with another dt: give it with --dt")
                     break
-        nodes = _nodes(fg, ("CubaLIF",))
+        nodes = _nodes(fg, ("CubaLIF", "LIF"))
         if nodes:
-            out.append(f"node '{nodes[0]}': Rockpool's exporter writes v_leak 0 whatever LIFTorch's bias, and no dt "
+            out.append(f"node '{nodes[0]}': Rockpool's exporter writes v_leak 0 whatever the LIF's bias, and no dt "
                        f"({c.dt:g} s assumed)")
     return out
