@@ -84,6 +84,29 @@ def _snntorch(seed: int, reset: str, recurrent: bool) -> Case:
                 _stepwise(list(model), [lif1, lif2], step))
 
 
+def _snntorch_synaptic(seed: int) -> Case:
+    """Synaptic (CubaLIF, w_in = tau_syn / dt) then RSynaptic (all-to-all recurrence), subtract."""
+    import snntorch as snn
+    from snntorch import utils
+    from snntorch.export_nir import export_to_nir
+
+    torch.manual_seed(seed)
+    syn1 = snn.Synaptic(alpha=torch.full((HIDDEN,), 0.6), beta=torch.full((HIDDEN,), 0.8),
+                        threshold=torch.ones(HIDDEN), init_hidden=True)
+    syn2 = snn.RSynaptic(alpha=torch.full((OUT,), 0.5), beta=torch.full((OUT,), 0.7), threshold=torch.ones(OUT),
+                         linear_features=OUT, init_hidden=True, output=True)
+    model = torch.nn.Sequential(_dense(N_IN, HIDDEN, 1.5, 0.3), syn1, _dense(HIDDEN, OUT, 2.5, 0.3), syn2)
+
+    def step(m, h, t):
+        if t == 0 and m is model[0]:
+            utils.reset(model)
+        h = m(h)
+        return h[0] if isinstance(h, tuple) else h
+
+    return Case(lambda p: _write(export_to_nir(model, torch.zeros(1, N_IN), ignore_dims=[0]), p),
+                _stepwise(list(model), [syn1, syn2], step))
+
+
 # ------------------------------------------------------------------------------------------ Sinabs
 def _sinabs(seed: int, neuron: str) -> Case:
     import sinabs
@@ -197,6 +220,27 @@ def _norse(seed: int, v_leak: float) -> Case:
     return Case(export, _stepwise(modules, [cell, box, li], step), fix_norse_tau=True)
 
 
+def _norse_iaf(seed: int) -> Case:
+    from norse.torch import IAFCell, IAFParameters, SequentialState
+    from norse.torch.utils.export_nir import to_nir
+
+    torch.manual_seed(seed)
+    cells = [IAFCell(IAFParameters(v_th=torch.full((n,), 1.0), v_reset=torch.zeros(n))) for n in (HIDDEN, OUT)]
+    modules = [_dense(N_IN, HIDDEN, 2.0, 0.3), cells[0], _dense(HIDDEN, OUT, 3.0, 0.3), cells[1]]
+    states: dict[int, object] = {}
+
+    def step(m, h, t):
+        if m in cells:
+            if t == 0 and m is cells[0]:
+                states.clear()
+            out, states[id(m)] = m(h, states.get(id(m)))
+            return out
+        return m(h)
+
+    return Case(lambda p: _write(to_nir(SequentialState(*modules), torch.zeros(1, N_IN)), p),
+                _stepwise(modules, cells, step))
+
+
 # ---------------------------------------------------------------------------------------- Rockpool
 def _rockpool(seed: int, tau_syn: float) -> Case:
     from rockpool.nn.combinators import Sequential
@@ -259,6 +303,7 @@ VARIANTS: dict[str, tuple[str, str, Callable[[int], Case]]] = {
     "snntorch-leaky-subtract": ("snntorch", "snntorch", lambda s: _snntorch(s, "subtract", False)),
     "snntorch-leaky-zero": ("snntorch", "nir", lambda s: _snntorch(s, "zero", False)),
     "snntorch-rleaky-subtract": ("snntorch", "snntorch", lambda s: _snntorch(s, "subtract", True)),
+    "snntorch-synaptic-rsynaptic": ("snntorch", "snntorch", _snntorch_synaptic),
     "sinabs-iaf": ("sinabs", "sinabs", lambda s: _sinabs(s, "iaf")),
     "sinabs-lif": ("sinabs", "sinabs", lambda s: _sinabs(s, "lif")),
     "spikingjelly-lif": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "lif")),
@@ -266,6 +311,7 @@ VARIANTS: dict[str, tuple[str, str, Callable[[int], Case]]] = {
     "spikingjelly-if": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "if")),
     "norse-cell-box-li": ("norse", "norse", lambda s: _norse(s, 0.0)),
     "norse-v-leak": ("norse", "norse", lambda s: _norse(s, 0.3)),
+    "norse-iaf": ("norse", "norse", _norse_iaf),
     "rockpool-lif": ("rockpool", "rockpool", lambda s: _rockpool(s, 0.01)),
     "rockpool-lif-slow-syn": ("rockpool", "rockpool", lambda s: _rockpool(s, 0.05)),
     "rockpool-lifneuron-expsyn": ("rockpool", "rockpool", _rockpool_neuron_expsyn),
