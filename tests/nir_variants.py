@@ -155,6 +155,15 @@ def _spikingjelly(seed: int, neuron: str) -> Case:
     elif neuron == "if":
         n1, n2 = sjn.IFNode(), sjn.IFNode()
         gain = 2.5
+    elif neuron == "lif-no-decay-input":  # v <- v - (v - v_reset) / tau + I
+        n1, n2 = sjn.LIFNode(tau=2.0, decay_input=False), sjn.LIFNode(tau=3.0, decay_input=False)
+        gain = 3.5
+    elif neuron == "plif":  # tau = 1 / sigmoid(w), learnt
+        n1, n2 = sjn.ParametricLIFNode(init_tau=2.5), sjn.ParametricLIFNode(init_tau=3.0)
+        gain = 8.0
+    elif neuron == "cubalif":
+        n1, n2 = sjn.CUBALIFNode(c_decay=0.5, v_decay=0.75), sjn.CUBALIFNode(c_decay=0.6, v_decay=0.8)
+        gain = 2.0
     else:
         n1, n2 = sjn.LIFNode(tau=2.0), sjn.LIFNode(tau=3.0)
         gain = 8.0
@@ -309,6 +318,10 @@ VARIANTS: dict[str, tuple[str, str, Callable[[int], Case]]] = {
     "spikingjelly-lif": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "lif")),
     "spikingjelly-lif-vreset": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "lif-vreset")),
     "spikingjelly-if": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "if")),
+    "spikingjelly-lif-no-decay-input": ("spikingjelly", "spikingjelly",
+                                        lambda s: _spikingjelly(s, "lif-no-decay-input")),
+    "spikingjelly-plif": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "plif")),
+    "spikingjelly-cubalif": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "cubalif")),
     "norse-cell-box-li": ("norse", "norse", lambda s: _norse(s, 0.0)),
     "norse-v-leak": ("norse", "norse", lambda s: _norse(s, 0.3)),
     "norse-iaf": ("norse", "norse", _norse_iaf),
