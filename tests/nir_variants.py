@@ -118,6 +118,9 @@ def _sinabs(seed: int, neuron: str) -> Case:
         n1 = sl.LIF(tau_mem=torch.full((HIDDEN,), 4.0), spike_threshold=torch.ones(HIDDEN), spike_fn=SingleSpike)
         n2 = sl.LIF(tau_mem=torch.full((OUT,), 6.0), spike_threshold=torch.ones(OUT), spike_fn=SingleSpike)
         gain = 10.0
+    elif neuron == "iaf-expleak":  # ExpLeak: norm_input=False by default
+        n1, n2 = sl.IAF(spike_fn=SingleSpike), sl.ExpLeak(tau_mem=torch.full((OUT,), 5.0))
+        gain = 2.5
     else:
         n1, n2 = sl.IAF(spike_fn=SingleSpike), sl.IAF(spike_fn=SingleSpike)
         gain = 2.5
@@ -315,6 +318,7 @@ VARIANTS: dict[str, tuple[str, str, Callable[[int], Case]]] = {
     "snntorch-synaptic-rsynaptic": ("snntorch", "snntorch", _snntorch_synaptic),
     "sinabs-iaf": ("sinabs", "sinabs", lambda s: _sinabs(s, "iaf")),
     "sinabs-lif": ("sinabs", "sinabs", lambda s: _sinabs(s, "lif")),
+    "sinabs-iaf-expleak": ("sinabs", "sinabs", lambda s: _sinabs(s, "iaf-expleak")),
     "spikingjelly-lif": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "lif")),
     "spikingjelly-lif-vreset": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "lif-vreset")),
     "spikingjelly-if": ("spikingjelly", "spikingjelly", lambda s: _spikingjelly(s, "if")),

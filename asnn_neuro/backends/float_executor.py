@@ -232,8 +232,8 @@ def _library_coefficients(op: Op, conv) -> dict[str, torch.Tensor | None]:
         out["beta"] = beta
         out["unit"] = _t(unit_gain(conv.dt / conv.tau(p["tau"]) * p["r"] * np.exp(conv.dt / conv.tau(p["tau"])))
                          if op.kind == "LI" else np.ones(op.shape))
-        if conv.form == "exp":
-            out["gain"] = (1 - beta) * _t(p["r"])
+        if conv.form == "exp":  # Sinabs: LIF normalises its input (norm_input=True), ExpLeak does not
+            out["gain"] = _t(p["r"]) if op.kind == "LI" else (1 - beta) * _t(p["r"])
     elif conv.form == "norse":  # Norse keeps 1 / tau (float32) and multiplies by dt
         out["a"] = conv.dt * _inverse_tau(p["tau_mem" if op.kind.startswith("Cuba") else "tau"], conv)
     if op.kind.startswith("Cuba"):

@@ -7,7 +7,7 @@ For a neuron with input I (the sum of its incoming edges) each step computes
                                                 drive = dt v_leak / tau; IF / I: beta = 1, gain = dt r)
 
 then fires where v > threshold (or >=, by convention) and resets. The conventions differ in
-beta and gain (Sinabs: beta = exp(-dt/tau), gain = 1 - beta; Rockpool: beta = exp(-dt/tau_mem),
+beta and gain (Sinabs: beta = exp(-dt/tau), gain = 1 - beta for LIF, 1 for its ExpLeak (LI); Rockpool: beta = exp(-dt/tau_mem),
 gain 1, drive v_leak; its LI: v <- beta (v + I)) and in syn_gain (Norse: w_in; Rockpool: exp(-dt/tau_syn) w_in).
 ``Discrete`` holds these per-neuron numbers (float64) and the starting voltage; the float
 executor runs them, the chip lowering quantises them.
@@ -54,9 +54,10 @@ def discretize(op: Op, conv: Convention) -> Discrete:
     else:
         tau = conv.tau(p["tau_mem"] if op.kind.startswith("Cuba") else p["tau"])
         a = dt / tau
-        if conv.form == "exp":  # Sinabs, norm_input=True: v <- beta v + (1 - beta) r I
+        if conv.form == "exp":  # Sinabs: LIF (norm_input=True) v <- beta v + (1 - beta) r I; ExpLeak v <- beta v + r I
             beta = np.exp(-a)
-            d = Discrete(beta=beta, gain=(1.0 - beta) * p["r"], drive=(1.0 - beta) * p["v_leak"])
+            norm = np.ones_like(beta) if op.kind == "LI" else 1.0 - beta
+            d = Discrete(beta=beta, gain=norm * p["r"], drive=norm * p["v_leak"])
         elif conv.form == "rockpool":  # r = tau e^(-dt/tau) / dt: LIF v <- beta v + I, LI v <- beta (v + I)
             beta = np.exp(-a)
             unit = unit_gain(a * p["r"] / beta)
