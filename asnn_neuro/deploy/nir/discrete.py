@@ -7,8 +7,9 @@ For a neuron with input I (the sum of its incoming edges) each step computes
                                                 drive = dt v_leak / tau; IF / I: beta = 1, gain = dt r)
 
 then fires where v > threshold (or >=, by convention) and resets. The conventions differ in
-beta and gain (Sinabs: beta = exp(-dt/tau), gain = 1 - beta for LIF, 1 for its ExpLeak (LI); Rockpool: beta = exp(-dt/tau_mem),
-gain 1, drive v_leak; its LI: v <- beta (v + I)) and in syn_gain (Norse: w_in; Rockpool: exp(-dt/tau_syn) w_in).
+beta and gain (Sinabs: beta = exp(-dt/tau), gain = 1 - beta for LIF, 1 for its ExpLeak (LI);
+Rockpool: beta = exp(-dt/tau_mem), gain 1, drive v_leak; its LI: v <- beta (v + I)) and in
+syn_gain (Norse: w_in; Rockpool: exp(-dt/tau_syn) w_in).
 ``Discrete`` holds these per-neuron numbers (float64) and the starting voltage; the float
 executor runs them, the chip lowering quantises them.
 """
