@@ -61,7 +61,7 @@ def _count(text: str) -> int:
 
 
 def _add_train(sub) -> None:
-    from asnn_neuro import encoding as enc
+    from asnn_neuro import encoding as enc  # names and help only: no torch before a stage runs
     from asnn_neuro.data import describe_datasets
     from asnn_neuro.models import MODELS, NEURONS
 
@@ -465,6 +465,11 @@ COMMANDS = {"train": cmd_train, "export": cmd_export, "import": cmd_import, "qua
             "doctor": cmd_doctor, "bench": cmd_bench, "compare": cmd_compare}
 
 
+# the commands that run lava-dl SLAYER models (training, the float reference): they run them
+# on the fast CPU path of lava-dl's CUBA dynamics; the others never load torch's models
+SLAYER_COMMANDS = frozenset({"train", "export", "quantize", "simulate", "verify", "demo", "compare", "bench"})
+
+
 def _one_line(exc: BaseException) -> str:
     """The message on one line, whatever a file's names or an exception's text hold."""
     return " ".join(str(exc).split())
@@ -483,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
             folder = getattr(args, option, None)
             if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
                 raise InputError(f"--{option} {folder}: exists and is not a directory")
+        if args.command not in SLAYER_COMMANDS:
+            return COMMANDS[args.command](args)
         from asnn_neuro.neurons.cuba_cpu import fast_cuba
 
         with fast_cuba():

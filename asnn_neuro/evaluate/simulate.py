@@ -94,8 +94,15 @@ def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str,
 def file_inputs(rnet: ResolvedNet, input_file: str, samples: int, timesteps: int | None = None):
     """(spikes, graded) from a user's .npy; a graded array makes the network read graded input.
     T is the file's (a static frame is repeated ``timesteps`` times)."""
+    spikes, graded = file_frames(rnet.net, input_file, timesteps)
+    return checked_frames(rnet, spikes, graded, input_file, samples, timesteps)
+
+
+def checked_frames(rnet: ResolvedNet, spikes, graded, where: str, samples: int, timesteps: int | None = None):
+    """The first ``samples`` of (spikes, graded) frames a user gave (``where``), checked against
+    the network: its steps per sample, and graded input only where it reads one stream."""
     net = rnet.net
-    spikes, graded = file_frames(net, input_file, timesteps)
+    input_file = where
     steps = (spikes if spikes is not None else graded).shape[1]
     if timesteps is not None and steps != timesteps:
         raise InputError(f"{input_file}: {steps} time steps, but --timesteps is {timesteps}")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from asnn_neuro import ir
 from asnn_neuro.backends.float_executor import FloatExecutor
@@ -27,15 +28,18 @@ from asnn_neuro.runs import OutputInfo, RunRecord
 
 def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None, input_file: str | None,
                    encoding: str | None, timesteps: int | None, workdir: str | Path, simdir: str | Path,
-                   seed: int = 0) -> RunRecord:
+                   seed: int = 0, frames: torch.Tensor | None = None, labels: np.ndarray | None = None) -> RunRecord:
+    """Run the float graph of import ``net_arg`` on ``input_file``, a data set, or ``frames``
+    (N, T, *input shape, values as the graph reads them; ``labels`` for accuracy)."""
     d = Path(workdir) / net_arg
     fg = load_float(d / "float.npz")
     info = json.loads((d / "import.json").read_text()) if (d / "import.json").is_file() else {}
     steps = timesteps or int(info.get("timesteps", 0)) or None
     shell = ir.Network(input=ir.InputSpec(shape=tuple(fg.input_shape)), layers=[], timesteps=steps or 0,
                        meta={"encoding": encoding} if encoding else {})
-    labels = None
-    if input_file:
+    if frames is not None:
+        dataset = None
+    elif input_file:
         spikes, graded = file_frames(shell, input_file)
         frames = spikes if spikes is not None else graded
     else:
@@ -59,8 +63,8 @@ def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None
     out_shape = tuple(fg.op(fg.output).shape) or (int(res.output.shape[-1]),)
     raster = {f"layer{i}": tr[0] for i, tr in enumerate(res.traces or [])}
     raster["input"] = frames[0].reshape(steps, -1).numpy()
-    return record_run(Path(simdir) / (name or f"{net_arg}-float"), setup, res,
-                      float_layers(fg, res, graded_input=graded is not None), output, out_shape,
+    layers = float_layers(fg, res, graded_input=bool(((frames != 0) & (frames != 1)).any()))
+    return record_run(Path(simdir) / (name or f"{net_arg}-float"), setup, res, layers, output, out_shape,
                       Timing(wall_s=run_s, run_s=run_s, compile_s=0.0, steps=int(n * steps)), labels=labels,
                       raster=raster)
 
