@@ -165,11 +165,12 @@ def load(net: Any, *, workdir: str = WORKDIR, name: str | None = None, source: s
 
 
 def import_nir(graph: Any, name: str | None = None, *, source: str = "nir", dt: float | None = None,
-               timesteps: int = 10, weight_bits: int = 8, workdir: str = WORKDIR) -> Network:
+               timesteps: int = 10, weight_bits: int = 8, max_clip: float = 1e-3, workdir: str = WORKDIR) -> Network:
     """Import a NIR graph -- a .nir file or a ``nir.NIRGraph`` object, e.g. straight from
     ``snntorch.export_to_nir`` -- with ``source``'s conventions (``nir``, ``snntorch``,
     ``sinabs``, ``spikingjelly``, ``norse``; docs/nir.md) into ``workdir/NAME/`` (float graph,
-    and the chip network unless the chip path refuses it, then ``info["chip_refused"]`` says why)."""
+    and the chip network unless the chip path refuses it, then ``info["chip_refused"]`` says why);
+    ``dt`` (s) overrides the source's step, ``weight_bits`` / ``max_clip`` as for ``asnn export``."""
     from asnn_neuro.deploy.nir.importer import import_nir as run_import
 
     if name is None:
@@ -177,7 +178,7 @@ def import_nir(graph: Any, name: str | None = None, *, source: str = "nir", dt: 
             raise InputError("import_nir: give name= for an in-memory NIR graph")
         name = Path(graph).stem
     info = run_import(graph, name, source=source, dt=dt, timesteps=timesteps, weight_bits=weight_bits,
-                      workdir=workdir)
+                      max_clip=max_clip, workdir=workdir)
     return Network(name, workdir, info)
 
 

@@ -60,7 +60,7 @@ def as_run(run: Run | RunRecord | str | Path, simdir: str | Path = "sims") -> Ru
         return run
     if isinstance(run, RunRecord):
         return Run(run)
-    return Run(read_run(find_run(run, simdir)))
+    return Run(read_run(run if Path(run).is_dir() else find_run(run, simdir)))
 
 
 @dataclass
