@@ -39,6 +39,6 @@ def test_importing_the_package_is_light():
     code = ("import sys, asnn_neuro as an; an.load, an.import_nir, an.Run; "
             "import asnn_neuro.energy.estimate; "
             "assert callable(an.energy) and an.energy.__name__ == 'asnn_neuro.energy'; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & set(%r)))" % (HEAVY,))
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stderr[-2000:]

@@ -102,16 +102,15 @@ def checked_frames(rnet: ResolvedNet, spikes, graded, where: str, samples: int, 
     """The first ``samples`` of (spikes, graded) frames a user gave (``where``), checked against
     the network: its steps per sample, and graded input only where it reads one stream."""
     net = rnet.net
-    input_file = where
     steps = (spikes if spikes is not None else graded).shape[1]
     if timesteps is not None and steps != timesteps:
-        raise InputError(f"{input_file}: {steps} time steps, but --timesteps is {timesteps}")
+        raise InputError(f"{where}: {steps} time steps, but --timesteps is {timesteps}")
     if net.timesteps and steps != net.timesteps:
-        raise InputError(f"{input_file}: {steps} time steps, but {rnet.path} runs {net.timesteps} per sample")
+        raise InputError(f"{where}: {steps} time steps, but {rnet.path} runs {net.timesteps} per sample")
     if not net.timesteps:
         net.timesteps = steps
     if graded is not None and net.streams() == {ir.INPUT_SPIKES, ir.INPUT_GRADED}:
-        raise InputError(f"{input_file}: graded (not 0/1) values, but {rnet.path} reads two input "
+        raise InputError(f"{where}: graded (not 0/1) values, but {rnet.path} reads two input "
                          "streams (hybrid coding); give 0/1 spikes, or --dataset")
     if graded is not None:
         net.read_graded_input()

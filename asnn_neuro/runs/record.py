@@ -127,7 +127,10 @@ class RunRecord:
         out = data.get("output")
         kw["output"] = (OutputInfo(layer=str(out.get("layer")), neurons=_int(out.get("neurons"), "output.neurons",
                                    where), values=str(out.get("values"))) if isinstance(out, dict) else None)
-        kw["predictions"] = list(data.get("predictions") or [])
+        predictions = data.get("predictions") or []
+        if not isinstance(predictions, list):
+            raise InputError(f"{where}: 'predictions' must be a list")
+        kw["predictions"] = predictions
         return cls(**kw)
 
 
