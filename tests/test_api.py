@@ -108,3 +108,28 @@ def test_bad_input_is_one_clear_error(imported):
         net.simulate(np.zeros((2, T, 64)), [0], simdir=str(tmp / "sims"))
     with pytest.raises(InputError, match="unknown backend"):
         net.simulate(np.zeros((2, T, 64)), backend="gpu", simdir=str(tmp / "sims"))
+
+
+@pytest.mark.slow
+def test_a_trained_export_runs_as_the_cli_runs_it(trained, tmp_path):
+    from asnn_neuro.evaluate.inputs import dataset_frames, resolve_net
+    from asnn_neuro.runs import read_run
+
+    work, names = trained
+    name = names[("direct", "cuba")]
+    net = an.load(name, workdir=str(work))
+    assert net.info["encoding"] == "direct" and net.chip and not net.float_graph
+    run = net.simulate("mnist5k", samples=16, simdir=str(tmp_path))
+    assert main(["simulate", name, "--backend", "executor", "--samples", "16", "--workdir", str(work),
+                 "--simdir", str(tmp_path), "--name", "cli", "--quiet"]) == 0
+    cli = read_run(tmp_path / "cli")
+    assert run.record.outputs == cli.outputs and run.record.layers == cli.layers
+    assert run.accuracy == cli.accuracy is not None and run.record.agreement == cli.agreement is not None
+    _, graded, labels, _ = dataset_frames(resolve_net(name, str(work)), "mnist5k", 16)  # direct coding: analog
+    frames = net.simulate(graded, labels, simdir=str(tmp_path), name="frames")
+    assert frames.record.outputs == cli.outputs and frames.accuracy == cli.accuracy
+
+
+def test_train_checks_its_options_before_training(tmp_path):
+    with pytest.raises(InputError, match="unknown encoding 'morse'"):
+        an.train("x", encoding="morse", workdir=str(tmp_path))
