@@ -111,3 +111,19 @@ def test_find_run(tmp_path, float_run):
     assert find_run("f", run.parent) == run.parent / "f"
     with pytest.raises(InputError, match="no run of that name"):
         find_run("nope", tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["recurrent", "delay"])
+def test_float_synops_through_recurrent_edges_and_delays(kind, tmp_path):
+    from test_nir_import import _recurrent_or_delayed
+
+    from asnn_neuro.backends.float_executor import FloatExecutor
+    from asnn_neuro.deploy.nir.read import read_nir
+    from asnn_neuro.evaluate.float_activity import float_layers
+
+    x, (r1, r2) = _recurrent_or_delayed(kind, tmp_path)  # input 5 -> lif1 6 (-> rec -> lif1) -> lif2 3
+    res = FloatExecutor(read_nir(tmp_path / "g.nir", source="nir")).run(torch.from_numpy(x))
+    lif1, lif2 = float_layers(read_nir(tmp_path / "g.nir", source="nir"), res)
+    recurrent = int(r1.sum()) * 6 if kind == "recurrent" else 0  # each lif1 spike reaches all 6 through rec
+    assert lif1.synops == int((x != 0).sum()) * 6 + recurrent
+    assert lif2.synops == int(r1.sum()) * 3 and (lif1.spikes, lif2.spikes) == (int(r1.sum()), int(r2.sum()))
