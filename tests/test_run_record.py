@@ -82,6 +82,8 @@ def test_energy_counts_a_float_run(float_run):
     summary = read_run(run)
     assert result["per_inference"]["synops"] == sum(lay.synops for lay in summary.layers) / 5
     assert result["devices"]["loihi"]["joules_per_inference"] > 0
+    assert main(["energy", str(run)]) == 0  # the command that had nothing to count
+    assert json.loads((run / "energy.json").read_text())["per_inference"] == result["per_inference"]
 
 
 def test_record_round_trips_summary_json(float_run):
