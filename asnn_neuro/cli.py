@@ -61,7 +61,7 @@ def _count(text: str) -> int:
 
 
 def _add_train(sub) -> None:
-    from asnn_neuro import encoding as enc
+    from asnn_neuro import encoding as enc  # names and help only: no torch before a stage runs
     from asnn_neuro.data import describe_datasets
     from asnn_neuro.models import MODELS, NEURONS
 
@@ -245,13 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_dir(arg: str, simdir: str) -> Path:
-    d = Path(arg)
-    if d.is_dir() and (d / "summary.json").exists():
-        return d
-    d = Path(simdir) / arg
-    if not d.is_dir():
-        raise InputError(f"{arg}: no run of that name in {simdir}/ (and not a run folder)")
-    return d
+    from asnn_neuro.runs import find_run
+
+    return find_run(arg, simdir)
 
 
 def _options(items: list[str]) -> dict:
@@ -308,10 +304,10 @@ def cmd_export(a) -> int:
 
 
 def cmd_import(a) -> int:
-    from asnn_neuro.deploy.nir.importer import import_nir
+    from asnn_neuro.api import import_nir
 
     info = import_nir(a.file, a.name, source=a.source, dt=a.dt, timesteps=a.timesteps, weight_bits=a.weight_bits,
-                      max_clip=a.max_clip, workdir=a.workdir, fix_norse_tau=a.fix_norse_tau)
+                      max_clip=a.max_clip, workdir=a.workdir, fix_norse_tau=a.fix_norse_tau).info
     d = Path(a.workdir) / a.name
     for line in info["warnings"]:
         print(f"asnn: warning: {line}", file=sys.stderr)
@@ -354,24 +350,24 @@ def cmd_quantize(a) -> int:
 
 
 def cmd_simulate(a) -> int:
-    from asnn_neuro.evaluate.simulate import DEPRECATED_BACKENDS, simulate
+    from asnn_neuro.evaluate.simulate import DEPRECATED_BACKENDS, run_simulation
 
     if a.backend in DEPRECATED_BACKENDS:
         print(f"asnn: note: --backend {a.backend} is deprecated; it runs the integer executor "
               f"(--backend {DEPRECATED_BACKENDS[a.backend]})", file=sys.stderr)
-    s = simulate(a.net, dataset=a.dataset, samples=a.samples, backend=a.backend, precision=a.precision,
-                 name=a.name, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
-                 workdir=a.workdir, simdir=a.simdir, progress=not a.quiet, input_shape=a.input_shape,
-                 fill=a.pipeline_fill)
-    line = f"simulated {s['samples']} samples on {s['backend']} ({s['precision']})"
-    if s["accuracy"] is not None:
-        line += f": accuracy {100 * s['accuracy']:.2f}%"
-    if s["agreement"] is not None:
-        line += f", SLAYER {100 * s['reference_accuracy']:.2f}%, agreement {100 * s['agreement']:.2f}%"
+    r = run_simulation(a.net, dataset=a.dataset, samples=a.samples, backend=a.backend, precision=a.precision,
+                       name=a.name, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
+                       workdir=a.workdir, simdir=a.simdir, progress=not a.quiet, input_shape=a.input_shape,
+                       fill=a.pipeline_fill)
+    line = f"simulated {r.samples} samples on {r.backend} ({r.precision})"
+    if r.accuracy is not None:
+        line += f": accuracy {100 * r.accuracy:.2f}%"
+    if r.agreement is not None:
+        line += f", SLAYER {100 * r.reference_accuracy:.2f}%, agreement {100 * r.agreement:.2f}%"
     print(line)
-    if s["steps_per_s"]:
-        print(f"  {s['steps_per_s']:.1f} steps/s, {s['samples_per_s']:.2f} samples/s, compile {s['compile_s']:.2f} s")
-    print(f"-> {s['run_dir']}/summary.json")
+    if r.steps_per_s:
+        print(f"  {r.steps_per_s:.1f} steps/s, {r.samples_per_s:.2f} samples/s, compile {r.compile_s:.2f} s")
+    print(f"-> {r.run_dir}/summary.json")
     return 0
 
 
@@ -386,11 +382,10 @@ def cmd_verify(a) -> int:
 
 
 def cmd_energy(a) -> int:
-    from asnn_neuro.energy.estimate import write_energy
-    from asnn_neuro.energy.profiles import load_profiles
+    from asnn_neuro.api import energy
 
     d = _run_dir(a.run, a.simdir)
-    result = write_energy(d, load_profiles([Path(p) for p in a.profile]) if a.profile else None)
+    result = energy(d, a.profile).data
     for dev, info in result["devices"].items():
         print(f"  {dev:12s} {info['joules_per_inference'] * 1e6:10.3f} uJ/inference")
     ann = result["ann_baseline"]
@@ -422,13 +417,13 @@ def cmd_fit(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from asnn_neuro.report.build import build_report
+    from asnn_neuro.api import report
     from asnn_neuro.util.names import check_name
 
     check_name(a.name)
     dirs = [_run_dir(r, a.simdir) for r in a.runs]
     out = Path(a.simdir) / a.name
-    build_report(dirs, out)
+    report(dirs, a.name, a.simdir)
     print(f"report on {len(dirs)} runs -> {out}/report.md, report.json, *.png")
     return 0
 
@@ -472,6 +467,11 @@ COMMANDS = {"train": cmd_train, "export": cmd_export, "import": cmd_import, "qua
             "doctor": cmd_doctor, "bench": cmd_bench, "compare": cmd_compare}
 
 
+# the commands that run lava-dl SLAYER models (training, the float reference): they run them
+# on the fast CPU path of lava-dl's CUBA dynamics; the others never load torch's models
+SLAYER_COMMANDS = frozenset({"train", "export", "quantize", "simulate", "verify", "demo", "compare", "bench"})
+
+
 def _one_line(exc: BaseException) -> str:
     """The message on one line, whatever a file's names or an exception's text hold."""
     return " ".join(str(exc).split())
@@ -490,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
             folder = getattr(args, option, None)
             if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
                 raise InputError(f"--{option} {folder}: exists and is not a directory")
+        if args.command not in SLAYER_COMMANDS:
+            return COMMANDS[args.command](args)
         from asnn_neuro.neurons.cuba_cpu import fast_cuba
 
         with fast_cuba():

@@ -25,11 +25,11 @@ STAGES = {
     "models": 2,
     "training": 3,
     "deploy": 4,
-    "backends": 5,
+    "backends": 5, "runs": 5,
     "energy": 6, "fit": 6,
     "evaluate": 7,
     "report": 8,
-    "bench": 9, "apps": 9,
+    "bench": 9, "apps": 9, "api": 9,
     "cli": 10, "__main__": 11, "__init__": 0,
 }
 

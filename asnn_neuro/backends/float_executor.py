@@ -56,7 +56,8 @@ class FloatExecutor:
         """frames: (N, T, *input shape) input values (spikes 0/1 or currents).
 
         Returns scores (spike counts of a spiking output, else its last value), per-neuron-op
-        counts and, for the first ``record`` samples, traces (N, T, neurons) of every neuron op."""
+        counts, the output node's values at every step (N, T, neurons) and, for the first
+        ``record`` samples, traces (N, T, neurons) of every neuron op."""
         x = torch.as_tensor(frames).to(DTYPE)
         if tuple(x.shape[2:]) != tuple(self.g.input_shape) and x[0, 0].numel() == int(np.prod(self.g.input_shape)):
             x = x.reshape(x.shape[0], x.shape[1], *self.g.input_shape)
@@ -92,7 +93,8 @@ class FloatExecutor:
         return ExecResult(scores=scores.double().numpy(), layers=counts,
                           input_spikes=(x != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
                           input_graded=np.zeros(int(np.prod(self.g.input_shape)), dtype=np.int64),
-                          traces=[traces[o.name][:keep].numpy() for o in self.neuron_ops] if keep else None)
+                          traces=[traces[o.name][:keep].numpy() for o in self.neuron_ops] if keep else None,
+                          output=out_trace.double().numpy())
 
     def _before_first_step(self, n: int) -> dict[str, torch.Tensor]:
         """Every op's output at step -1, as read by recurrent edges at step 0: neurons have not

@@ -57,33 +57,14 @@ import torch
 import torch.nn.functional as F
 
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.encoding.names import MAX_BITPLANES, SCHEMES
 from asnn_neuro.errors import InputError
 
-SCHEMES: tuple[str, ...] = (
-    "direct",
-    "rate",
-    "temporal",
-    "temporal-eq",
-    "bitplane",
-    "hybrid",
-    "hybrid-bitplane",
-)
-
 MAX_TIMESTEPS = lim.MAX_TIMESTEPS  # frames one encoded image may take
-MAX_BITPLANES = 24
 RANGE_TOLERANCE = 1e-6
 LAYER_NORM_EPS = 1e-5
 
 _HYBRID = frozenset({"hybrid", "hybrid-bitplane"})
-_DESCRIPTIONS = {
-    "direct": "analog pixel value at every step",
-    "rate": "Bernoulli(x) spikes at every step (seeded)",
-    "temporal": "one spike per value at the first step i with x >= 1-(i+1)/T",
-    "temporal-eq": "temporal on sigmoid(LayerNorm(x)), thresholds at training-set quantiles",
-    "bitplane": f"round(x*(2^T-1)) as T binary digits, MSB first (T <= {MAX_BITPLANES})",
-    "hybrid": "step 0 analog x, step k=1..T-1 spikes where x first >= 1-k/T; x < 1/T never fires (T >= 2)",
-    "hybrid-bitplane": "step 0 analog x, steps 1..T-1 bit-planes (T >= 2)",
-}
 # Above this many thresholds the firing step is found by binary search
 # (torch.searchsorted) instead of one broadcast comparison per threshold.
 _COUNT_LOOP_MAX = 32
@@ -139,12 +120,6 @@ def analog_mask(scheme: str, timesteps: int) -> tuple[int, ...]:
 def spike_mask(scheme: str, timesteps: int) -> tuple[int, ...]:
     """1 where frame t carries binary spikes (the complement of analog_mask)."""
     return tuple(1 - a for a in analog_mask(scheme, timesteps))
-
-
-def describe_schemes() -> str:
-    """One help line per scheme, for ``--help``."""
-    width = max(len(s) for s in SCHEMES)
-    return "\n".join(f"{s:<{width}}  {_DESCRIPTIONS[s]}" for s in SCHEMES)
 
 
 def _check_scheme(scheme: str) -> None:

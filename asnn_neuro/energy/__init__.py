@@ -3,6 +3,7 @@
 from asnn_neuro.energy.estimate import estimate, estimate_from, write_energy
 from asnn_neuro.energy.fanout import ann_macs, fanout, layer_counts, synops
 from asnn_neuro.energy.profiles import DeviceProfile, Profiles, load_profiles
+from asnn_neuro.util.lazy import callable_stage
 
 __all__ = [
     "DeviceProfile",
@@ -16,3 +17,5 @@ __all__ = [
     "synops",
     "write_energy",
 ]
+
+callable_stage(__name__)  # asnn_neuro.energy(...) is asnn_neuro.api.energy(...)

@@ -13,7 +13,6 @@ charged for the same network run once as a conventional ANN (``fanout.ann_layer_
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,7 +24,11 @@ from asnn_neuro.energy.fanout import ann_layer_macs, layer_counts
 from asnn_neuro.energy.loihi_models import loihi_range
 from asnn_neuro.energy.profiles import DeviceProfile, Profiles, load_profiles
 from asnn_neuro.errors import InputError
+from asnn_neuro.runs import RunRecord, load_network, read_counts, read_summary
 from asnn_neuro.util.atomic import write_json, write_text
+
+__all__ = ["EXCLUDED", "estimate", "estimate_from", "load_network", "read_counts", "read_summary", "save_energy",
+           "write_energy"]
 
 EXCLUDED = (
     "static (leakage) power and the power of idle cores and chips",
@@ -123,7 +126,7 @@ def _ann_baseline(net: ir.Network | None, profiles: Profiles) -> dict:
 
 
 def estimate_from(
-    summary: Mapping,
+    summary: Mapping | RunRecord,
     net: ir.Network | None = None,
     counts: Mapping[str, np.ndarray] | None = None,
     profiles: Profiles | None = None,
@@ -136,6 +139,8 @@ def estimate_from(
     counts; otherwise the summary's per-layer totals are used. All values are per inference
     (totals / samples); joules per inference per device.
     """
+    if isinstance(summary, RunRecord):
+        summary = summary.to_dict()
     profiles = profiles or load_profiles()
     samples = int(_number(summary, "samples", where, minimum=1))
     steps = int(_number(summary, "timesteps", where, minimum=1, maximum=2**20))
@@ -206,60 +211,8 @@ def estimate_from(
     }
 
 
-def read_summary(run_dir: Path) -> dict:
-    """summary.json of a run as a dict; InputError naming the file when missing or corrupt."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir}: no such run directory")
-    path = run_dir / "summary.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing (run `asnn simulate` first)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: corrupt JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    return data
-
-
-def read_counts(run_dir: Path) -> dict[str, np.ndarray] | None:
-    """counts.npz of a run as a dict of arrays, or None when the run did not write one."""
-    path = Path(run_dir) / "counts.npz"
-    if not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: np.asarray(data[k]) for k in data.files}
-    except Exception as exc:  # zip/format errors from numpy
-        raise InputError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
-
-
-def load_network(summary: Mapping, run_dir: Path) -> tuple[ir.Network | None, str | None]:
-    """The IR of the run's ``network`` file, or (None, why) when it cannot be had."""
-    ref = summary.get("network")
-    if not ref:
-        return None, "summary.json names no network file"
-    if not isinstance(ref, str):
-        return None, f"summary.json: 'network' is not a file name ({ref!r:.60})"
-    try:
-        path = Path(ref) if Path(ref).is_absolute() else Path(run_dir) / ref
-        found = path.is_file()
-    except (OSError, ValueError):  # a name the OS refuses (NUL byte, too long)
-        found = False
-    if not found:
-        return None, f"network file {ref!r:.200} not found"
-    try:
-        from asnn_neuro.deploy.netx.read import read_network
-    except ModuleNotFoundError as exc:
-        if exc.name != "asnn_neuro.deploy.netx.read":
-            raise
-        return None, "asnn_neuro.deploy.netx.read not available"
-    return read_network(path), None
-
-
 def estimate(run_dir: Path, profiles: Profiles | None = None, net: ir.Network | None = None) -> dict:
-    """Energy estimate of ``run_dir`` (reads summary.json, counts.npz and the network if it can)."""
+    """Energy estimate of ``run_dir`` (its run record, counts.npz and the network if it can)."""
     run_dir = Path(run_dir)
     summary = read_summary(run_dir)
     counts = read_counts(run_dir)

@@ -130,3 +130,26 @@ def file_frames(net: ir.Network, path: str | Path, timesteps: int | None = None)
     binary = bool(np.isin(ints, (0, 1)).all())
     frames = torch.from_numpy(ints)
     return (frames, None) if binary else (None, frames)
+
+
+def array_frames(shape: tuple[int, ...], x, where: str = "x", integer: bool = True):
+    """(spikes, graded) frames (N, T, *shape) from an array-like ``x`` shaped (N, T, *shape) in
+    torch order (C, H, W) or (N, T, neurons): 0/1 values are spikes, anything else graded
+    payloads (rounded to integers when ``integer``, as the chip reads them)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{where}: array of {arr.dtype}, not numbers")
+    n_in = int(np.prod(shape))
+    if arr.ndim == 3 and arr.shape[2] == n_in:
+        arr = arr.reshape(arr.shape[0], arr.shape[1], *shape)
+    if arr.ndim != len(shape) + 2 or tuple(arr.shape[2:]) != tuple(shape) or 0 in arr.shape[:2]:
+        raise InputError(f"{where}: array of shape {arr.shape}; expected (samples, steps, *{tuple(shape)}) "
+                         f"or (samples, steps, {n_in})")
+    arr = np.asarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{where}: contains NaN or inf")
+    binary = bool(np.isin(arr, (0, 1)).all())
+    frames = torch.from_numpy(np.rint(arr).astype(np.int64) if integer or binary else arr.astype(np.float32))
+    return (frames, None) if binary else (None, frames)

@@ -8,7 +8,7 @@ Backends:
 - ``loihi``: Loihi 2 through lava-loihi when it is installed.
 
 NET is an export name (``netx_exports/NET/network.net``) or a path to any NetX file.
-Writes ``sims/RUN/summary.json``, ``counts.npz`` and ``raster.npz`` (docs/run_format.md).
+Writes ``sims/RUN/`` through ``evaluate.record`` (docs/run_format.md).
 """
 
 from __future__ import annotations
@@ -27,9 +27,13 @@ from asnn_neuro.encoding.frames import as_numpy
 from asnn_neuro.energy.fanout import layer_counts
 from asnn_neuro.errors import InputError
 from asnn_neuro.evaluate.inputs import ResolvedNet, dataset_frames, file_frames, resolve_net
+from asnn_neuro.evaluate.record import RunSetup, Timing, counts_arrays, output_xyzt, record_run
 from asnn_neuro.evaluate.reference import float_model_result, reference_predictions
-from asnn_neuro.util import atomic
+from asnn_neuro.runs import LayerRecord, OutputInfo, RunRecord
 from asnn_neuro.util.names import check_name
+
+__all__ = ["BACKENDS", "PRECISIONS", "canonical_backend", "output_xyzt", "run_backend", "run_frames",
+           "run_simulation", "simulate", "validate"]
 
 BACKENDS = ("lava", "executor", "loihi")
 DEPRECATED_BACKENDS = {"slayer": "executor"}  # old name -> what it runs
@@ -40,14 +44,6 @@ MAX_SAMPLES = 1_000_000
 def canonical_backend(backend: str) -> str:
     """The backend's current name (a deprecated alias maps to what it runs)."""
     return DEPRECATED_BACKENDS.get(backend, backend)
-
-
-def _counts_arrays(net: ir.Network, res: ExecResult) -> dict[str, np.ndarray]:
-    arrays = {"input_spikes": res.input_spikes, "input_graded": res.input_graded}
-    for i, c in enumerate(res.layers):
-        arrays[f"layer{i}_spikes"] = np.asarray(c.per_neuron, dtype=np.int64)
-        arrays[f"layer{i}_per_step"] = np.asarray(c.per_step, dtype=np.int64)
-    return arrays
 
 
 def validate_foreign(encoding: str | None, timesteps: int | None, streamed: bool = False) -> None:
@@ -99,32 +95,38 @@ def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str,
 def file_inputs(rnet: ResolvedNet, input_file: str, samples: int, timesteps: int | None = None):
     """(spikes, graded) from a user's .npy; a graded array makes the network read graded input.
     T is the file's (a static frame is repeated ``timesteps`` times)."""
+    spikes, graded = file_frames(rnet.net, input_file, timesteps)
+    return checked_frames(rnet, spikes, graded, input_file, samples, timesteps)
+
+
+def checked_frames(rnet: ResolvedNet, spikes, graded, where: str, samples: int, timesteps: int | None = None):
+    """The first ``samples`` of (spikes, graded) frames a user gave (``where``), checked against
+    the network: its steps per sample, and graded input only where it reads one stream."""
     net = rnet.net
-    spikes, graded = file_frames(net, input_file, timesteps)
     steps = (spikes if spikes is not None else graded).shape[1]
     if timesteps is not None and steps != timesteps:
-        raise InputError(f"{input_file}: {steps} time steps, but --timesteps is {timesteps}")
+        raise InputError(f"{where}: {steps} time steps, but --timesteps is {timesteps}")
     if net.timesteps and steps != net.timesteps and is_imported(net):
         retime(net, steps)  # an imported NIR network runs any T: the file's
     if net.timesteps and steps != net.timesteps:
-        raise InputError(f"{input_file}: {steps} time steps, but {rnet.path} runs {net.timesteps} per sample")
+        raise InputError(f"{where}: {steps} time steps, but {rnet.path} runs {net.timesteps} per sample")
     if not net.timesteps:
         net.timesteps = steps
     if graded is not None and net.streams() == {ir.INPUT_SPIKES, ir.INPUT_GRADED}:
-        raise InputError(f"{input_file}: graded (not 0/1) values, but {rnet.path} reads two input "
+        raise InputError(f"{where}: graded (not 0/1) values, but {rnet.path} reads two input "
                          "streams (hybrid coding); give 0/1 spikes, or --dataset")
     if graded is not None:
         net.read_graded_input()
     return (None if spikes is None else spikes[:samples]), (None if graded is None else graded[:samples])
 
 
-def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, backend: str = "lava",
-             precision: str = "fixed", name: str | None = None, input_file: str | None = None,
-             encoding: str | None = None, timesteps: int | None = None, workdir: str = "netx_exports",
-             simdir: str = "sims", progress: bool = True, seed: int = 0,
-             input_shape: tuple[int, ...] | None = None, fill: bool = False) -> dict:
+def run_simulation(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, backend: str = "lava",
+                   precision: str = "fixed", name: str | None = None, input_file: str | None = None,
+                   encoding: str | None = None, timesteps: int | None = None, workdir: str = "netx_exports",
+                   simdir: str = "sims", progress: bool = True, seed: int = 0,
+                   input_shape: tuple[int, ...] | None = None, fill: bool = False) -> RunRecord:
     """Run ``samples`` samples of a data set (or of ``input_file``) on ``backend``; writes
-    ``sims/RUN/`` (summary.json, counts.npz, raster.npz) and returns the summary."""
+    ``sims/RUN/`` (docs/run_format.md) and returns its ``RunRecord``."""
     validate(backend, precision, samples)
     backend = canonical_backend(backend)
     validate_foreign(encoding, timesteps, streamed=input_file is not None)
@@ -135,69 +137,54 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
         return simulate_float(net_arg, dataset=dataset, samples=samples, name=name, input_file=input_file,
                               encoding=encoding, timesteps=timesteps, workdir=workdir, simdir=simdir, seed=seed)
     rnet = resolve_net(net_arg, workdir, input_shape)
-    net = rnet.net
     labels = None
     if input_file:
         spikes, graded = file_inputs(rnet, input_file, samples, timesteps)
     else:
-        if timesteps and is_imported(net):
-            retime(net, timesteps)  # the import's T is only the default
+        if timesteps and is_imported(rnet.net):
+            retime(rnet.net, timesteps)  # the import's T is only the default
         spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples, seed, encoding, timesteps)
-        if not net.timesteps:
-            net.timesteps = timesteps
-    n = (spikes if spikes is not None else graded).shape[0]
-    run_name = name or f"{Path(rnet.label).stem}-{backend}"
+        if not rnet.net.timesteps:
+            rnet.net.timesteps = timesteps
+    out_dir = Path(simdir) / (name or f"{Path(rnet.label).stem}-{backend}")
+    return run_frames(rnet, spikes, graded, out_dir, backend=backend, precision=precision, labels=labels,
+                      dataset=None if input_file else dataset, input_file=input_file, encoding=encoding,
+                      progress=progress, fill=fill)
+
+
+def run_frames(rnet: ResolvedNet, spikes, graded, out_dir: Path, *, backend: str, precision: str,
+               labels: np.ndarray | None = None, dataset: str | None = None, input_file: str | None = None,
+               encoding: str | None = None, progress: bool = True, fill: bool = False) -> RunRecord:
+    """Run integer input frames (N, T, *input shape) on ``backend`` and write the run folder
+    ``out_dir``; accuracy and the float model's agreement when ``labels`` are given."""
+    net = rnet.net
     t0 = time.perf_counter()
     res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, fill=fill)
     wall = time.perf_counter() - t0
-    preds = res.predictions
     ref = reference_predictions(rnet, spikes, graded) if labels is not None else None
-    counts = _counts_arrays(net, res)
-    per_layer = layer_counts(net, counts)
-    for entry, c in zip(per_layer, res.layers):
-        entry["per_step_spikes"] = [int(v) for v in c.per_step]
-    summary = {
-        "net": rnet.label, "network": str(rnet.path), "backend": backend, "precision": precision,
-        "dataset": None if input_file else dataset, "input_file": str(input_file) if input_file else None,
-        "samples": int(n), "timesteps": int(net.timesteps), "encoding": net.meta.get("encoding", encoding),
-        "neuron": net.meta.get("neuron"), "model": net.meta.get("model"),
-        "weight_bits": int(net.meta["weight_bits"]) if "weight_bits" in net.meta else None,
-        "accuracy": float(np.mean(preds == labels)) if labels is not None else None,
-        "reference_accuracy": float(np.mean(ref == labels)) if ref is not None else None,
-        "agreement": float(np.mean(preds == ref)) if ref is not None else None,
-        "wall_s": wall, "run_s": timing["run_s"], "compile_s": timing["compile_s"],
-        "steps": timing["steps"],
-        "steps_per_s": timing["steps"] / timing["run_s"] if timing["run_s"] > 0 else None,
-        "samples_per_s": n / timing["run_s"] if timing["run_s"] > 0 else None,
-        "latency_steps": int(max(net.depth())), "pipeline_fill": bool(fill),
-        "input": {"neurons": int(np.prod(net.input.shape)), "spikes": int(res.input_spikes.sum()),
-                  "graded_events": int(res.input_graded.sum())},
-        "layers": per_layer,
-        "predictions": preds.tolist(),
-        "output": {"layer": net.output.name, "neurons": int(net.output.neurons),
-                   "values": "state" if ir.is_state_readout(net.output) else
-                   "message_sums" if ir.sends_values(net.output) else "spike_counts"},
-        "outputs": np.asarray(res.scores).reshape(len(preds), -1).tolist(),
-    }
+    layers = [LayerRecord(**row) for row in layer_counts(net, counts_arrays(res))]
+    setup = RunSetup(
+        net=rnet.label, network=str(rnet.path), backend=backend, precision=precision, timesteps=int(net.timesteps),
+        input_neurons=int(np.prod(net.input.shape)), dataset=dataset,
+        input_file=str(input_file) if input_file else None, encoding=net.meta.get("encoding", encoding),
+        neuron=net.meta.get("neuron"), model=net.meta.get("model"),
+        weight_bits=int(net.meta["weight_bits"]) if "weight_bits" in net.meta else None,
+        latency_steps=int(max(net.depth())), pipeline_fill=fill)
+    output = OutputInfo(layer=net.output.name, neurons=int(net.output.neurons),
+                        values="state" if ir.is_state_readout(net.output) else
+                        "message_sums" if ir.sends_values(net.output) else "spike_counts")
     raster = {"input": _first_input(spikes, graded)}
     if res.traces is not None:
         for i, tr in enumerate(res.traces):
             raster[f"layer{i}"] = tr[0]
-    out_dir = Path(simdir) / run_name
-    with atomic.atomic_dir(out_dir) as tmp:
-        atomic.write_json(tmp / "summary.json", summary)
-        np.savez(tmp / "counts.npz", **counts)
-        np.savez(tmp / "raster.npz", **raster)
-        if res.output is not None:
-            np.savez(tmp / "outputs.npz", output=output_xyzt(res.output, net.output.shape))
-    summary["run_dir"] = str(out_dir)
-    return summary
+    return record_run(out_dir, setup, res, layers, output, tuple(net.output.shape),
+                      Timing(wall_s=wall, run_s=timing["run_s"], compile_s=timing["compile_s"],
+                             steps=timing["steps"]), labels=labels, reference=ref, raster=raster)
 
 
-def output_xyzt(output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """(N, T, neurons in C, H, W order) -> (N, *shape in x, y, z order, T), INTERFACE.md's layout."""
-    out = np.asarray(output).reshape(output.shape[0], output.shape[1], *shape)
-    return out.transpose(0, *range(out.ndim - 1, 1, -1), 1)
+def simulate(net_arg: str, **options) -> dict:
+    """``run_simulation`` returning the summary dict (summary.json's keys and ``run_dir``)."""
+    return run_simulation(net_arg, **options).summary()
 
 
 def _first_input(spikes, graded) -> np.ndarray:

@@ -4,3 +4,7 @@
 limits of each chip (from ``chip.limits``), ``partition`` maps each layer onto cores, ``run``
 writes ``fit.json`` and ``fit.md``.
 """
+
+from asnn_neuro.util.lazy import callable_stage
+
+callable_stage(__name__)  # asnn_neuro.fit(...) is asnn_neuro.api.fit(...)

@@ -6,9 +6,9 @@ import torch
 
 from asnn_neuro.errors import InputError
 from asnn_neuro.models.config import ModelConfig
+from asnn_neuro.models.names import MODELS, NEURONS
 
-MODELS = ("lenet", "resnet", "spikformer")
-NEURONS = ("asnn", "lif", "cuba")
+__all__ = ["MODELS", "NEURONS", "build_model"]
 
 
 def build_model(cfg: ModelConfig) -> torch.nn.Module:

@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from asnn_neuro import ir
-from asnn_neuro.energy.estimate import read_summary, save_energy
+from asnn_neuro.energy.estimate import save_energy
 from asnn_neuro.energy.profiles import Profiles, load_profiles
 from asnn_neuro.errors import InputError
-from asnn_neuro.report.collect import RunRecord, collect_run, run_energy
+from asnn_neuro.report.collect import ReportRow, collect_run, run_energy
 from asnn_neuro.report.markdown import render_report_md
 from asnn_neuro.report.plots import make_plots
+from asnn_neuro.runs import read_run
 from asnn_neuro.util.atomic import atomic_dir, write_json, write_text
 
 
@@ -34,7 +35,7 @@ def _check_dirs(run_dirs: list[Path], out_dir: Path) -> None:
             raise InputError(f"{out_dir}: exists and is not a previous report; choose another --name")
 
 
-def _sources(records: list[RunRecord], profiles: Profiles) -> dict[str, str]:
+def _sources(records: list[ReportRow], profiles: Profiles) -> dict[str, str]:
     used = {d for r in records for d in r.energy_joules_per_inference} | {r.ann_device for r in records}
     return {name: dev.source for name, dev in profiles.devices.items() if name in used}
 
@@ -59,7 +60,7 @@ def build_report(
     # among good ones leaves no energy.json behind in the good ones
     energies = [run_energy(r, nets.get(r.name), profiles) for r in run_dirs]
     for r in run_dirs:
-        read_summary(r)
+        read_run(r)
     for r, (energy, new) in zip(run_dirs, energies):
         if new:
             save_energy(r, energy)

@@ -1,4 +1,4 @@
-"""One report row per simulation run: summary.json + energy.json (computed when absent)."""
+"""One report row per simulation run: its ``RunRecord`` + energy.json (computed when absent)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from asnn_neuro import ir
-from asnn_neuro.energy.estimate import estimate, read_summary, write_energy
+from asnn_neuro.energy.estimate import estimate, write_energy
 from asnn_neuro.energy.profiles import Profiles
 from asnn_neuro.errors import InputError
+from asnn_neuro.runs import read_run
 
 
 @dataclass
-class RunRecord:
-    """What the report shows of one run. Energies in joules per inference, accuracies as fractions."""
+class ReportRow:
+    """What the report shows of one run: its ``runs.RunRecord`` joined with its energy estimate.
+    Energies in joules per inference, accuracies as fractions."""
 
     run: str
     path: str
@@ -72,32 +74,32 @@ def run_energy(run_dir: Path, net: ir.Network | None = None,
 
 
 def collect_run(run_dir: Path, net: ir.Network | None = None, profiles: Profiles | None = None,
-                energy: dict | None = None) -> RunRecord:
+                energy: dict | None = None) -> ReportRow:
     """Read one run (computing and writing its energy.json first if it has none, unless ``energy``
     gives the estimate already)."""
     run_dir = Path(run_dir)
-    summary = read_summary(run_dir)
+    rec = read_run(run_dir)
     energy_path = run_dir / "energy.json"
     if energy is None:
         energy = _read_energy(energy_path) if energy_path.exists() else write_energy(run_dir, profiles, net)
     per = energy["per_inference"]
     ann = energy.get("ann_baseline") or {}
     joules = {name: float(dev["joules_per_inference"]) for name, dev in energy["devices"].items()}
-    return RunRecord(
+    return ReportRow(
         run=run_dir.name,
         path=str(run_dir),
-        net=summary.get("net"),
-        backend=summary.get("backend"),
-        precision=summary.get("precision"),
-        dataset=summary.get("dataset"),
-        encoding=summary.get("encoding"),
-        neuron=summary.get("neuron"),
-        weight_bits=summary.get("weight_bits") if isinstance(summary.get("weight_bits"), int) else None,
+        net=rec.net,
+        backend=rec.backend,
+        precision=rec.precision,
+        dataset=rec.dataset,
+        encoding=rec.encoding,
+        neuron=rec.neuron,
+        weight_bits=rec.weight_bits if isinstance(rec.weight_bits, int) else None,
         timesteps=int(energy["timesteps"]),
         samples=int(energy["samples"]),
-        accuracy=_opt_float(summary.get("accuracy")),
-        reference_accuracy=_opt_float(summary.get("reference_accuracy")),
-        agreement=_opt_float(summary.get("agreement")),
+        accuracy=_opt_float(rec.accuracy),
+        reference_accuracy=_opt_float(rec.reference_accuracy),
+        agreement=_opt_float(rec.agreement),
         spikes_per_inference=float(per["spikes"]),
         synops_per_inference=float(per["synops"]),
         graded_macs_per_inference=float(per["graded_macs"]),

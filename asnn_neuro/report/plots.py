@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from asnn_neuro.errors import InputError
-from asnn_neuro.report.collect import RunRecord
+from asnn_neuro.report.collect import ReportRow
 from asnn_neuro.util.atomic import write_with
 
 DPI = 130
@@ -41,7 +41,7 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return sorted(front, key=lambda i: points[i][0])
 
 
-def plot_accuracy_vs_energy(records: list[RunRecord], device: str, path: Path) -> str | None:
+def plot_accuracy_vs_energy(records: list[ReportRow], device: str, path: Path) -> str | None:
     """(a) accuracy (%) vs energy per inference (µJ, log x) on ``device``, Pareto front highlighted."""
     rows = [r for r in records if r.accuracy is not None and r.energy_joules_per_inference.get(device)]
     if not rows:
@@ -77,9 +77,9 @@ def plot_accuracy_vs_energy(records: list[RunRecord], device: str, path: Path) -
     return _save(fig, path)
 
 
-def plot_accuracy_vs_timesteps(records: list[RunRecord], path: Path) -> str | None:
+def plot_accuracy_vs_timesteps(records: list[ReportRow], path: Path) -> str | None:
     """(b) accuracy (%) vs time steps per sample, one line per encoding + neuron."""
-    groups: dict[str, list[RunRecord]] = {}
+    groups: dict[str, list[ReportRow]] = {}
     for r in records:
         if r.accuracy is not None:
             groups.setdefault(f"{r.encoding or '?'} + {r.neuron or '?'}", []).append(r)
@@ -106,7 +106,7 @@ def _rate_axes(ax, names: list[str]) -> None:
     ax.grid(True, axis="y", alpha=0.3)
 
 
-def plot_firing_rates(records: list[RunRecord], path: Path) -> str | None:
+def plot_firing_rates(records: list[ReportRow], path: Path) -> str | None:
     """(c) per-layer firing rate (spikes per neuron per step): grouped bars, or one panel per run
     when the runs' networks differ."""
     rows = [r for r in records if r.layers]
@@ -158,7 +158,7 @@ def _raster_rows(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return arr[:, pool].T, pool
 
 
-def plot_raster(record: RunRecord, path: Path) -> str | None:
+def plot_raster(record: ReportRow, path: Path) -> str | None:
     """(d) sample 0 through the network: one panel per layer (left to right), time step on x.
 
     Each panel shows up to RASTER_ROWS neurons, chosen evenly among those with any event,
@@ -201,7 +201,7 @@ def raster_name(run: str) -> str:
     return "raster_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", run) + ".png"
 
 
-def make_plots(records: list[RunRecord], out_dir: Path, device: str) -> tuple[dict[str, str], list[str]]:
+def make_plots(records: list[ReportRow], out_dir: Path, device: str) -> tuple[dict[str, str], list[str]]:
     """Draw every plot into ``out_dir``; returns ({plot: file name}, notes on skipped plots)."""
     plots: dict[str, str] = {}
     notes: list[str] = []

@@ -8,7 +8,9 @@ every approximation, the conventions used).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +19,7 @@ from asnn_neuro.deploy.netx.validate import check_ranges
 from asnn_neuro.deploy.netx.write import write_network
 from asnn_neuro.deploy.nir.losses import exporter_warnings
 from asnn_neuro.deploy.nir.lower import lower_graph
-from asnn_neuro.deploy.nir.read import read_nir, save_float
+from asnn_neuro.deploy.nir.read import convention, from_nir_graph, read_nir, save_float
 from asnn_neuro.deploy.quantize import DEFAULT_MAX_CLIP, check_bits
 from asnn_neuro.encoding import MAX_TIMESTEPS
 from asnn_neuro.errors import InputError
@@ -25,19 +27,24 @@ from asnn_neuro.util import atomic
 from asnn_neuro.util.names import check_name
 
 
-def import_nir(file: str | Path, name: str, source: str = "nir", dt: float | None = None, timesteps: int = 10,
+def import_nir(file: str | Path | Any, name: str, source: str = "nir", dt: float | None = None, timesteps: int = 10,
                weight_bits: int = 8, max_clip: float = DEFAULT_MAX_CLIP, workdir: str | Path = "netx_exports",
                fix_norse_tau: bool = False) -> dict:
-    """Import ``file`` as export ``name``; returns import.json's content (its ``warnings``: what the
-    source's exporter may have lost, one line each). ``timesteps`` is the default T of ``--dataset``
-    runs; the network runs any T an input file brings."""
+    """Import ``file`` (a .nir path, or an in-memory ``nir.NIRGraph``) as export ``name``; returns
+    import.json's content (its ``warnings``: what the source's exporter may have lost, one line
+    each). ``timesteps`` is the default T of ``--dataset`` runs; the network runs any T an input
+    file brings."""
     check_name(name)
     check_bits(weight_bits)
     if not 1 <= timesteps <= MAX_TIMESTEPS:
         raise InputError(f"--timesteps must be between 1 and {MAX_TIMESTEPS}, got {timesteps}")
     if not 0 <= max_clip < 1:
         raise InputError(f"--max-clip must be a fraction in [0, 1), got {max_clip!r}")
-    fg = read_nir(file, source, dt, fix_norse_tau=fix_norse_tau)
+    if isinstance(file, (str, Path)):
+        fg = read_nir(file, source, dt, fix_norse_tau=fix_norse_tau)
+    else:
+        fg = from_nir_graph(file, replace(convention(source, dt), dt_tau=fix_norse_tau), "<nir.NIRGraph>")
+        file = "<nir.NIRGraph>"
     low = lower_graph(fg, timesteps, weight_bits, max_clip)
     if low.net is not None:
         check_ranges(Path(file), low.net)
