@@ -181,6 +181,11 @@ def estimate_from(
             fit = fit_network(net)
         except InputError as exc:  # the estimate stands without a fit
             notes.append(f"no chip fit ({exc})")
+    rng = loihi_range(layers, fit)
+    from asnn_neuro.energy.loihi_time import loihi_time
+
+    timing = loihi_time(layers, fit, steps, depth, per_inference["input_spikes"]
+                        + per_inference["input_graded_events"], rng)
     snn_j = devices[profiles.headline_snn]["joules_per_inference"]
     ann_j = ann["joules_per_inference"]
     return {
@@ -198,7 +203,8 @@ def estimate_from(
         "devices": devices,
         "ann_baseline": ann,
         "snn_to_ann_energy_ratio": snn_j / ann_j if ann_j else None,
-        "loihi_range": loihi_range(layers, fit),
+        "loihi_range": rng,
+        "loihi_time": timing,
         "fit": None if fit is None else {"chip": fit["chip"], "cores": fit["cores"], "chips": fit["chips"],
                                           "fits": fit["fits"], "idle_watts": fit["idle_watts"]},
         "excluded": list(EXCLUDED),

@@ -41,7 +41,36 @@ def _range_lines(result: dict) -> list[str]:
         lines.append(f"Static (idle) line, separate from the above: {st['idle_watts'] * 1e3:.3g} mW for "
                      f"{st['cores']} cores; per inference {static}.")
     lines += ["", f"Messages: {rng['messages_from']}; graded events {rng['graded']}; {rng['note']}."]
+    lines += _time_lines(result.get("loihi_time"))
     return lines
+
+
+def _time_lines(t: dict | None) -> list[str]:
+    """Time and energy side by side on Loihi 2 (min - max)."""
+    if not t:
+        return []
+    from asnn_neuro.fit.timing import fmt_range
+
+    e = t["energy_joules"]
+
+    def uj(pair):
+        return "n/a" if pair is None else f"{fmt_uj(pair[0])} - {fmt_uj(pair[1])}"
+
+    io = t["host_io"]
+    return ["", "## Loihi 2: time and energy per inference (min - max)", "",
+            "| quantity | min - max |", "|---|---|",
+            f"| time per step | {fmt_range(*t['step_seconds'])} |",
+            f"| latency ({t['steps_per_inference']} steps + {t['pipeline_depth']} pipeline) | "
+            f"{fmt_range(*t['latency_seconds'])} |",
+            f"| inferences / s | {fmt_range(*t['inferences_per_second'], unit='/s')} |",
+            f"| dynamic energy (µJ) | {uj(e['dynamic'])} |",
+            f"| static energy (µJ) | {uj(e['static'])} |",
+            f"| total energy (µJ) | {uj(e['total'])} |",
+            "", f"Time from counted events per core on {t['cores']} cores (docs/loihi_measurements.md: "
+            "Loihi 1 per-event latencies and the same scaled by one factor fitted on lava-dl's PilotNet LIF "
+            "board run; overlap and no overlap of a core's units). Host I/O is not in the range: "
+            f"{fmt_num(io['values_per_step'])} input values per step would take about "
+            f"{io['seconds_per_step'] * 1e6:.3g} µs per step at lava-dl's measured host path."]
 
 
 def render_energy_md(result: dict) -> str:
