@@ -205,11 +205,26 @@ def estimate_from(
         "snn_to_ann_energy_ratio": snn_j / ann_j if ann_j else None,
         "loihi_range": rng,
         "loihi_time": timing,
+        "neurobench": _neurobench(net, counts, samples, steps, notes),
         "fit": None if fit is None else {"chip": fit["chip"], "cores": fit["cores"], "chips": fit["chips"],
                                           "fits": fit["fits"], "idle_watts": fit["idle_watts"]},
         "excluded": list(EXCLUDED),
         "notes": notes,
     }
+
+
+def _neurobench(net: ir.Network | None, counts: Mapping[str, np.ndarray] | None, samples: int, steps: int,
+                notes: list[str]) -> dict | None:
+    """NeuroBench's metrics (energy/neurobench.py); None without a network."""
+    if net is None:
+        return None
+    from asnn_neuro.energy.neurobench import neurobench_metrics
+
+    try:
+        return neurobench_metrics(net, counts, samples, steps)
+    except InputError as exc:
+        notes.append(f"NeuroBench metrics not computed ({exc})")
+        return None
 
 
 def read_summary(run_dir: Path) -> dict:
