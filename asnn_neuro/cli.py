@@ -397,6 +397,10 @@ def cmd_energy(a) -> int:
     if rng:
         print(f"  Loihi range  {rng['min'] * 1e6:.3f} - {rng['max'] * 1e6:.3f} uJ/inference over "
               f"{len(rng['models'])} cost models" + (f"; fit: {fit['cores']} cores on {fit['chip']}" if fit else ""))
+    t = result.get("loihi_time")
+    if t:
+        print(f"  Loihi 2 time {t['step_seconds'][0] * 1e6:.3g} - {t['step_seconds'][1] * 1e6:.3g} us/step, "
+              f"{t['inferences_per_second'][0]:.4g} - {t['inferences_per_second'][1]:.4g} inferences/s")
     print(f"-> {d}/energy.json, {d}/energy.md")
     return 0
 

@@ -184,8 +184,11 @@ def estimate_from(
     rng = loihi_range(layers, fit)
     from asnn_neuro.energy.loihi_time import loihi_time
 
-    timing = loihi_time(layers, fit, steps, depth, per_inference["input_spikes"]
-                        + per_inference["input_graded_events"], rng)
+    host_in = per_inference["input_spikes"] + per_inference["input_graded_events"]
+    if counts is not None and not host_in:  # the summary has no input totals: count them
+        host_in = sum(float(np.asarray(counts[k]).sum()) for k in ("input_spikes", "input_graded")
+                      if k in counts) / samples
+    timing = loihi_time(layers, fit, steps, depth, host_in, rng)
     snn_j = devices[profiles.headline_snn]["joules_per_inference"]
     ann_j = ann["joules_per_inference"]
     return {

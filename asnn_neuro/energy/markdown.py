@@ -73,6 +73,28 @@ def _time_lines(t: dict | None) -> list[str]:
             f"{io['seconds_per_step'] * 1e6:.3g} µs per step at lava-dl's measured host path."]
 
 
+def _neurobench_lines(nb: dict | None) -> list[str]:
+    """NeuroBench's metrics (per sample), as energy/neurobench.py computes them."""
+    if not nb:
+        return []
+    lines = ["", "## NeuroBench metrics (per sample; NeuroBench 2.3.0 definitions)", "",
+             "| metric | value |", "|---|---:|",
+             f"| parameter count | {fmt_num(nb['parameter_count'])} |",
+             f"| footprint (bytes, float32 parameters) | {fmt_num(nb['footprint_bytes'])} |",
+             f"| connection sparsity | {nb['connection_sparsity']:.3f} |"]
+    if "synaptic_operations" in nb:
+        so = nb["synaptic_operations"]
+        lines += [f"| activation sparsity | {nb['activation_sparsity']:.4f} |",
+                  f"| synaptic operations: effective ACs | {fmt_num(so['Effective_ACs'])} |",
+                  f"| synaptic operations: effective MACs | {fmt_num(so['Effective_MACs'])} |",
+                  f"| synaptic operations: dense | {fmt_num(so['Dense'])} |",
+                  f"| membrane updates (upper bound) | {fmt_num(nb['membrane_updates'])} |"]
+    lines += ["", "Effective operations count only nonzero weights reached by nonzero events (the synops above "
+              "count every synapse a spike reaches); membrane updates are neurons x steps, NeuroBench's upper "
+              "bound (it counts only membranes that changed)."]
+    return lines
+
+
 def render_energy_md(result: dict) -> str:
     """Markdown summary of an ``estimate_from`` result."""
     per = result["per_inference"]
@@ -108,6 +130,7 @@ def render_energy_md(result: dict) -> str:
         lines.append(f"| {name} | {kind} | {fmt_uj(dev['joules_per_inference'])} | {synop} | "
                      f"{_pj(c['energy_per_neuron'])} | {_pj(c['energy_per_mac'])} |")
     lines += _range_lines(result)
+    lines += _neurobench_lines(result.get("neurobench"))
     dev_names = list(result["devices"])
     lines += [
         "",

@@ -168,6 +168,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
         "input": {"neurons": int(np.prod(net.input.shape)), "spikes": int(res.input_spikes.sum()),
                   "graded_events": int(res.input_graded.sum())},
         "layers": per_layer,
+        "neurobench": _neurobench(net, counts, int(n)),
         "predictions": preds.tolist(),
         "output": {"layer": net.output.name, "neurons": int(net.output.neurons),
                    "values": "state" if ir.is_state_readout(net.output) else
@@ -187,6 +188,13 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
             np.savez(tmp / "outputs.npz", output=output_xyzt(res.output, net.output.shape))
     summary["run_dir"] = str(out_dir)
     return summary
+
+
+def _neurobench(net: ir.Network, counts: dict[str, np.ndarray], samples: int) -> dict:
+    """NeuroBench's metrics of the run (asnn_neuro/energy/neurobench.py), per sample."""
+    from asnn_neuro.energy.neurobench import neurobench_metrics
+
+    return neurobench_metrics(net, counts, samples, int(net.timesteps))
 
 
 def output_xyzt(output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
