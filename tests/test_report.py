@@ -165,3 +165,11 @@ def test_report_shows_time_and_samples_per_run(report):
     out, _ = report
     md = (out / "report.md").read_text()
     assert "| run | accuracy (%) | n | chip | cores | time / step (µs) |" in md
+
+
+def test_pareto_front_with_intervals_keeps_unresolved_runs():
+    # the cheaper run's accuracy is higher, but within the other's interval: both stay on the front
+    pts = [(10.0, 60.0), (11.0, 52.0), (12.0, 40.0)]
+    ci = [(42.0, 75.0), (42.0, 61.0), (38.0, 41.0)]
+    assert pareto_front(pts) == [0]
+    assert pareto_front(pts, ci) == [0, 1]  # run 2's interval lies wholly below run 0's

@@ -29,13 +29,22 @@ def _save(fig: Figure, path: Path) -> str:
     return path.name
 
 
-def pareto_front(points: list[tuple[float, float]]) -> list[int]:
-    """Indices of points no other point beats (lower or equal energy AND higher or equal accuracy)."""
+def pareto_front(points: list[tuple[float, float]],
+                 intervals: list[tuple[float, float]] | None = None) -> list[int]:
+    """Indices of points no other point beats (lower or equal energy AND higher or equal accuracy).
+
+    With ``intervals`` (accuracy (low, high) per point) a point is beaten only by one with lower or
+    equal energy whose interval lies wholly above its own: a difference within the intervals
+    (different samples, few samples) does not remove a run from the front."""
     front = []
     for i, (e, a) in enumerate(points):
-        dominated = any(
-            (e2 <= e and a2 >= a) and (e2 < e or a2 > a) for j, (e2, a2) in enumerate(points) if j != i
-        )
+        if intervals is None:
+            dominated = any(
+                (e2 <= e and a2 >= a) and (e2 < e or a2 > a) for j, (e2, a2) in enumerate(points) if j != i
+            )
+        else:
+            dominated = any(e2 <= e and intervals[j][0] > intervals[i][1]
+                            for j, (e2, _) in enumerate(points) if j != i)
         if not dominated:
             front.append(i)
     return sorted(front, key=lambda i: points[i][0])
@@ -58,17 +67,17 @@ def plot_accuracy_vs_energy(records: list[RunRecord], device: str, path: Path) -
     if not rows:
         return None
     pts = [(r.energy_joules_per_inference[device] * 1e6, r.accuracy * 100) for r in rows]
-    front = pareto_front(pts)
+    ci = [wilson_interval(r.accuracy, r.samples) for r in rows]
+    front = pareto_front(pts, [(lo * 100, hi * 100) for lo, hi in ci])
     fig = _figure(7, 4.8)
     ax = fig.add_subplot()
-    ci = [wilson_interval(r.accuracy, r.samples) for r in rows]
     ax.errorbar([p[0] for p in pts], [p[1] for p in pts],
                 yerr=[[p[1] - lo * 100 for p, (lo, _) in zip(pts, ci)],
                       [hi * 100 - p[1] for p, (_, hi) in zip(pts, ci)]],
                 fmt="o", ms=6, color="tab:gray", ecolor="tab:gray", capsize=3, zorder=2,
                 label="runs (95 % interval over n samples)")
     ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "-o", color="tab:red", lw=1.6,
-            ms=7, zorder=3, label="Pareto front (point estimates)")
+            ms=7, zorder=3, label="Pareto front (beaten only beyond the intervals)")
     for r, (x, y) in zip(rows, pts):
         ax.annotate(f"{r.run} (n={r.samples}, {r.backend})", (x, y), xytext=(5, 4), textcoords="offset points",
                     fontsize=8)
