@@ -41,6 +41,7 @@ CORES_PER_TILE_L1 = 4           # Loihi 1: 4 cores per tile (32 tiles x 4 = 128)
 L2_PILOTNET_STEP_S = 1.0 / (408.91 * 16)  # measured: 152.85 µs per step, 74 cores
 L2_HOST_FRAME_STEP_S = 1.0 / 16.87        # measured: 59.3 ms per step with a host-sent frame
 L2_HOST_FRAME_VALUES = 200 * 66 * 3       # values in that frame (PilotNet input 200 x 66 x 3)
+L2_HOST_LOOP_STEP_S = 16.09 / 2000        # measured: Oxford, <= 200 host input spikes per step: 8.05 ms
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ TABLE: tuple[Coefficient, ...] = (
     Coefficient("L2_HOST_FRAME_STEP_S", L2_HOST_FRAME_STEP_S, "s", "Loihi 2 measured time per step when "
                 "every step receives a frame from the host (I/O bound)",
                 "lava-dl-pilotnet-sdnn: 'Throughput : 16.87 fps' at one step per frame", "measured"),
+    Coefficient("L2_HOST_LOOP_STEP_S", L2_HOST_LOOP_STEP_S, "s", "Loihi 2 measured time per step of a small "
+                "network fed spikes from a Python host process every step (Oxford, 2000 steps)",
+                "lava-dl oxford/run.ipynb driver log: 'Executing...Done 16.09s' for 2000 steps", "measured"),
     Coefficient("T_HOST_VALUE", L2_HOST_FRAME_STEP_S / L2_HOST_FRAME_VALUES, "s",
                 "host-to-chip time per input value (frame time / 39600 values)",
                 "lava-dl-pilotnet-sdnn, our division; Python host path of 2023, an upper figure", "inferred"),

@@ -70,7 +70,9 @@ def _time_lines(t: dict | None) -> list[str]:
             "Loihi 1 per-event latencies and the same scaled by one factor fitted on lava-dl's PilotNet LIF "
             "board run; overlap and no overlap of a core's units). Host I/O is not in the range: "
             f"{fmt_num(io['values_per_step'])} input values per step would take about "
-            f"{io['seconds_per_step'] * 1e6:.3g} µs per step at lava-dl's measured host path."]
+            f"{io['seconds_per_step'] * 1e6:.3g} µs per step at lava-dl's measured host rate, and a Python "
+            f"host loop measured at least {io.get('host_loop_floor_seconds', 0) * 1e3:.3g} ms per step (lava-dl "
+            "Oxford): the range holds only with the input on chip."]
 
 
 def _neurobench_lines(nb: dict | None) -> list[str]:

@@ -106,8 +106,10 @@ def timing_summary(step: dict, steps_per_inference: int, pipeline_depth: int | N
         "inferences_per_second": [1.0 / (hi * steps_per_inference), 1.0 / (lo * steps_per_inference)],
         "steps_per_inference": steps_per_inference, "pipeline_depth": depth,
         "host_io": {"values_per_step": host_values_per_step, "seconds_per_step": io,
+                    "host_loop_floor_seconds": tm.L2_HOST_LOOP_STEP_S,
                     "note": "not in the range: input values sent from the host each step at lava-dl's "
-                            "measured PilotNet SDNN rate (a Python host path; can dominate on a board)"},
+                            "measured PilotNet SDNN rate; a Python host loop measured at least 8.05 ms per "
+                            "step (lava-dl Oxford), so with input from the host it dominates"},
         "binding": {k: (m["binding_layer"], m["binding_unit"]) for k, m in step["models"].items()},
     }
 
