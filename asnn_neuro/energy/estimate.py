@@ -292,6 +292,13 @@ def estimate(run_dir: Path, profiles: Profiles | None = None, net: ir.Network | 
         net, why = load_network(summary, run_dir)
     result = estimate_from(summary, net, counts, profiles, run_name=run_dir.name,
                            where=str(run_dir / "summary.json"))
+    if result.get("loihi_time") and isinstance(summary.get("network"), str):
+        from asnn_neuro.chip.measurements import measured_for
+
+        ref = Path(summary["network"])
+        row = measured_for(ref if ref.is_absolute() else run_dir / ref)
+        if row is not None:
+            result["loihi_time"]["measured"] = row
     if why:
         result["notes"].insert(0, why + ": using summary.json totals")
     return result

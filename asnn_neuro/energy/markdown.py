@@ -72,7 +72,16 @@ def _time_lines(t: dict | None) -> list[str]:
             f"{fmt_num(io['values_per_step'])} input values per step would take about "
             f"{io['seconds_per_step'] * 1e6:.3g} µs per step at lava-dl's measured host rate, and a Python "
             f"host loop measured at least {io.get('host_loop_floor_seconds', 0) * 1e3:.3g} ms per step (lava-dl "
-            "Oxford): the range holds only with the input on chip."]
+            "Oxford): the range holds only with the input on chip."] + _measured(t.get("measured"))
+
+
+def _measured(m: dict | None) -> list[str]:
+    """The board measurement of this network file, beside the estimate."""
+    if not m:
+        return []
+    from asnn_neuro.fit.markdown import measured_lines
+
+    return ["", "Measured: " + measured_lines(m)[0]]
 
 
 def _neurobench_lines(nb: dict | None) -> list[str]:

@@ -24,7 +24,20 @@ def timing_lines(r: dict) -> list[str]:
                 f"[{t['steps_from']}] + {t['silent']['pipeline_depth']} pipeline)",
                 f"inferences/s    {fmt_range(*t['inferences_per_second'], unit='/s')}",
                 f"activity: {t['activity']}; run `asnn energy RUN` for the counted activity's range"]
+    out += measured_lines(r.get("measured"))
     return out
+
+
+def measured_lines(m: dict | None) -> list[str]:
+    """The board measurement of this very network file, when there is one."""
+    if not m:
+        return []
+    parts = [f"{m['cores']} cores" if m.get("cores") else None,
+             f"{m['step_seconds'] * 1e6:.4g} µs per step" if m.get("step_seconds") else None,
+             f"{m['fps']:g} inferences/s" if m.get("fps") else None,
+             f"{m['dynamic_mj']:.4g} mJ dynamic per inference" if m.get("dynamic_mj") is not None else None]
+    return [f"measured on a {m['chip']} board ({m['name']}): " + ", ".join(p for p in parts if p)
+            + f" -- {m['source']}"]
 
 
 def render_fit_md(r: dict) -> str:

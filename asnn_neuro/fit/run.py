@@ -68,6 +68,12 @@ def run_fit(net: str, chip: str = "loihi2", tiling: str = DEFAULT_TILING, workdi
     name = path.parent.name if path.name == "network.net" and path.parent.name else path.stem
     result["net"] = name
     result["network_file"] = str(path)
+    from asnn_neuro.chip.measurements import measured_for
+
+    row = measured_for(path)
+    if row is not None:  # a network measured on a board: its row beside the estimate
+        result["measured"] = {k: row.get(k) for k in ("name", "chip", "cores", "step_seconds", "fps",
+                                                      "dynamic_mj", "static_w", "source", "can_run")}
     out = Path(simdir) / f"{name}-fit"
     text = render_fit_md(result)  # rendered first: a failure leaves neither file
     write_json(out / "fit.json", result)
