@@ -102,3 +102,12 @@ def test_pilotnet_lif_board_time_inside_our_range_and_scale_reproducible():
     assert o["step_seconds"][0] <= row["step_seconds"] <= o["step_seconds"][1]
     assert o["l2_scale_refit"] == pytest.approx(L2_SCALE, rel=0.01)
     assert 1.0 < o["dynamic_mj"][0] / row["dynamic_mj"] < o["dynamic_mj"][1] / row["dynamic_mj"] < 2.0
+
+
+def test_fit_shows_the_board_row_of_a_measured_network(tmp_path):
+    from asnn_neuro.fit.run import run_fit
+
+    r, out = run_fit(str(Path(__file__).parent / "data" / "lava_dl" / "mnist_trained.net"), simdir=tmp_path)
+    assert r["measured"]["name"] == "mnist" and r["measured"]["cores"] == r["cores"] == 5
+    assert "measured on a loihi2 board (mnist): 5 cores" in (out / "fit.md").read_text()
+    assert r["timing"]["step_seconds"][0] < r["timing"]["step_seconds"][1]
