@@ -41,6 +41,12 @@ ROWS: list[dict] = [
                "run_eth.ipynb driver log 'Executing...Done 46.55s' for 100 time steps (event camera over Ethernet)",
      "file": None, "can_run": "no: the trained network is not in the repository (a Git LFS pointer)",
      "role": "training: its 87.52 % neuron fill sets CONV_NEURON_CAP = 3584"},
+    {"name": "dvs_gesture_loihi1", "chip": "loihi1", "network": "DVS Gesture SNN converted from a DNN (89.64 %)",
+     "cores": 37, "source": "Massa, Marchisio, Martina, Shafique, 'An efficient spiking neural network for "
+               "recognizing gestures with a DVS camera on the Loihi neuromorphic processor', IJCNN 2020, "
+               "arXiv:2006.09985 (abstract: 'occupies only 37 Loihi cores')",
+     "file": None, "can_run": "no: an NxSDK/SNN-toolbox model (albertomarchisio/EfficientSNN), not a NetX file",
+     "role": "not used"},
     {"name": "kws_loihi1", "chip": "loihi1", "network": "keyword spotter, 2 layers x 256 neurons (Nengo)",
      "fps": 296, "dynamic_mj": 0.081 / 296 * 1e3, "total_mj": 0.110 / 296 * 1e3, "static_w": 0.029,
      "source": "Blouw et al., 'Benchmarking keyword spotting efficiency on neuromorphic hardware', "
