@@ -202,8 +202,11 @@ def render(data: dict) -> str:
           "- dense layers: one abstract core per layer, split by `max_ratio = ceil(use / limit)` until it fits "
           "(PilotNet's 2560->100 layer: 61440 words -> ratio 6 -> 12800 words -> ratio 2 -> 12 cores); every "
           "weight is stored, zeros included, at about 15.36 bits per synapse (61440 words x 64 bits / 256000 "
-          "synapses). Oxford's log (16128 words for 256 x 200, 16200 for 200 x 256) implies about 20.2 bits, "
-          "which is why it is our one miss: the per-synapse width depends on something we do not model.",
+          "synapses). Oxford's log (16128 words for 256 x 200, 16200 for 200 x 256) implies about 20.2 bits "
+          "per synapse there, so the width depends on something we do not model; it does not explain our "
+          "one miss, though: at 20.2 bits the 256-neuron layer split in 2 needs 200 x 41 = 8200 words and "
+          "fits, yet the compiler uses 3 cores of 85 neurons (its log's last violation, 16000 words on one "
+          "core, does not tell us why).",
           "- OzU-CAST/LoihiScalingEfficiency (README) describes the same iterative splitting of an abstract "
           "core until the constraint database is satisfied.", "",
           "## Time model", "",
