@@ -185,7 +185,8 @@ def _add_fit(sub) -> None:
     p = sub.add_parser("fit", help="cores and chips a network takes on Loihi (per-core limits)", epilog=EPILOG)
     p.add_argument("net", help="export name or path to a NetX .net file")
     p.add_argument("--chip", default="loihi2", help="loihi2 (default) or loihi1")
-    p.add_argument("--tiling", default="fewest", help="fewest (default) or pow2 (power-of-two splits)")
+    p.add_argument("--tiling", default="compiler",
+                   help="compiler (default: imitates the Loihi 2 compiler), fewest (lower bound) or pow2")
     _common(p)
 
 
@@ -398,6 +399,10 @@ def cmd_energy(a) -> int:
     if rng:
         print(f"  Loihi range  {rng['min'] * 1e6:.3f} - {rng['max'] * 1e6:.3f} uJ/inference over "
               f"{len(rng['models'])} cost models" + (f"; fit: {fit['cores']} cores on {fit['chip']}" if fit else ""))
+    t = result.get("loihi_time")
+    if t:
+        print(f"  Loihi 2 time {t['step_seconds'][0] * 1e6:.3g} - {t['step_seconds'][1] * 1e6:.3g} us/step, "
+              f"{t['inferences_per_second'][0]:.4g} - {t['inferences_per_second'][1]:.4g} inferences/s")
     print(f"-> {d}/energy.json, {d}/energy.md")
     return 0
 
@@ -410,6 +415,11 @@ def cmd_fit(a) -> int:
           + ("" if r["fits"] else "; does NOT fit"))
     for lay in r["layers"]:
         print(f"  {lay['name']:16s} {lay['cores']:5d} cores  binding {lay['split_by'] or '-'}")
+    if r.get("timing"):
+        from asnn_neuro.fit.markdown import timing_lines
+
+        for line in timing_lines(r):
+            print("  " + line)
     for note in r["notes"]:
         print(f"  note: {note}")
     print(f"-> {out}/fit.json, {out}/fit.md")

@@ -30,6 +30,8 @@ else
 fi
 echo "asnn setup: installing sinabs 3.1.3, spikingjelly 2.0.0, norse 1.1.0, rockpool 3.1.0 (--no-deps; NIR conformance tests)"
 $PIP install -q --no-deps "sinabs==3.1.3" "spikingjelly==2.0.0" "norse==1.1.0" "rockpool==3.1.0"
+echo "asnn setup: installing neurobench 2.3.0 (--no-deps; the NeuroBench metrics cross-check)"
+$PIP install -q --no-deps "neurobench==2.3.0"
 "$VENV/bin/python" -c "import lava.magma.core.run_configs, lava.lib.dl.slayer, lava.lib.dl.netx" 2>/dev/null \
   || { echo "asnn setup: lava does not import after installation" >&2; exit 1; }
 # build the compiled ASNN CPU kernel now (else on first use); without a compiler training still works, slower

@@ -296,3 +296,25 @@ def test_missing_or_corrupt_summary_names_the_file(tmp_path):
         write_energy(run)
     with pytest.raises(InputError, match="no such run"):
         write_energy(tmp_path / "absent")
+
+
+def test_energy_json_has_loihi_time_and_neurobench_side_by_side():
+    """Time per step from the same events the energy prices; static energy = idle W x that time."""
+    from asnn_neuro.fit.run import fit_network
+    from asnn_neuro.fit.timing import step_time
+
+    net, samples, steps = dense_net(), 5, 8
+    counts = {"input_spikes": np.array([3, 0, 7, 1, 2, 5]), "input_graded": np.zeros(6, int),
+              "layer0_spikes": np.array([4, 0, 9, 2]), "layer1_spikes": np.zeros(3, int)}
+    result = estimate_from({"samples": samples, "timesteps": steps, "latency_steps": 2, "layers": []}, net, counts)
+    t = result["loihi_time"]
+    st = step_time(fit_network(net), result["layers"], steps, 18 / samples / steps)
+    assert t["step_seconds"] == pytest.approx([st["min"], st["max"]])
+    assert t["latency_seconds"] == pytest.approx([st["min"] * 10, st["max"] * 10])  # 8 steps + depth 2
+    idle = result["fit"]["idle_watts"]
+    assert t["energy_joules"]["static"] == pytest.approx([idle * st["min"] * 8, idle * st["max"] * 8])
+    assert t["energy_joules"]["dynamic"] == [result["loihi_range"]["min"], result["loihi_range"]["max"]]
+    nb = result["neurobench"]
+    # the readout integrator never spikes: like NeuroBench's hooks (spiking layers only) it is left out
+    assert nb["activation_sparsity"] == pytest.approx(1 - 15 / (4 * steps * samples))
+    assert nb["synaptic_operations"]["Dense"] == (6 * 4 + 4 * 3) * steps

@@ -150,3 +150,26 @@ def test_report_refuses_to_overwrite_a_run(runs, tmp_path):
 def test_pareto_front_keeps_undominated_points():
     pts = [(1.0, 90.0), (2.0, 95.0), (3.0, 94.0), (0.5, 80.0), (2.0, 93.0)]
     assert pareto_front(pts) == [3, 0, 1]
+
+
+def test_wilson_interval_known_values():
+    from asnn_neuro.report.plots import wilson_interval
+
+    lo, hi = wilson_interval(0.5, 100)
+    assert (round(lo, 4), round(hi, 4)) == (0.4038, 0.5962)
+    lo, hi = wilson_interval(1.0, 200)  # 200 of 200 right: the interval still reaches below 98.2 %
+    assert hi == 1.0 and 0.981 < lo < 0.982
+
+
+def test_report_shows_time_and_samples_per_run(report):
+    out, _ = report
+    md = (out / "report.md").read_text()
+    assert "| run | accuracy (%) | n | chip | cores | time / step (µs) |" in md
+
+
+def test_pareto_front_with_intervals_keeps_unresolved_runs():
+    # the cheaper run's accuracy is higher, but within the other's interval: both stay on the front
+    pts = [(10.0, 60.0), (11.0, 52.0), (12.0, 40.0)]
+    ci = [(42.0, 75.0), (42.0, 61.0), (38.0, 41.0)]
+    assert pareto_front(pts) == [0]
+    assert pareto_front(pts, ci) == [0, 1]  # run 2's interval lies wholly below run 0's

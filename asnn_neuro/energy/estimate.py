@@ -186,6 +186,14 @@ def estimate_from(
             fit = fit_network(net)
         except InputError as exc:  # the estimate stands without a fit
             notes.append(f"no chip fit ({exc})")
+    rng = loihi_range(layers, fit)
+    from asnn_neuro.energy.loihi_time import loihi_time
+
+    host_in = per_inference["input_spikes"] + per_inference["input_graded_events"]
+    if counts is not None and not host_in:  # the summary has no input totals: count them
+        host_in = sum(float(np.asarray(counts[k]).sum()) for k in ("input_spikes", "input_graded")
+                      if k in counts) / samples
+    timing = loihi_time(layers, fit, steps, depth, host_in, rng)
     snn_j = devices[profiles.headline_snn]["joules_per_inference"]
     ann_j = ann["joules_per_inference"]
     return {
@@ -203,12 +211,28 @@ def estimate_from(
         "devices": devices,
         "ann_baseline": ann,
         "snn_to_ann_energy_ratio": snn_j / ann_j if ann_j else None,
-        "loihi_range": loihi_range(layers, fit),
+        "loihi_range": rng,
+        "loihi_time": timing,
+        "neurobench": _neurobench(net, counts, samples, steps, notes),
         "fit": None if fit is None else {"chip": fit["chip"], "cores": fit["cores"], "chips": fit["chips"],
                                           "fits": fit["fits"], "idle_watts": fit["idle_watts"]},
         "excluded": list(EXCLUDED),
         "notes": notes,
     }
+
+
+def _neurobench(net: ir.Network | None, counts: Mapping[str, np.ndarray] | None, samples: int, steps: int,
+                notes: list[str]) -> dict | None:
+    """NeuroBench's metrics (energy/neurobench.py); None without a network."""
+    if net is None:
+        return None
+    from asnn_neuro.energy.neurobench import neurobench_metrics
+
+    try:
+        return neurobench_metrics(net, counts, samples, steps)
+    except InputError as exc:
+        notes.append(f"NeuroBench metrics not computed ({exc})")
+        return None
 
 
 def estimate(run_dir: Path, profiles: Profiles | None = None, net: ir.Network | None = None) -> dict:
@@ -221,6 +245,13 @@ def estimate(run_dir: Path, profiles: Profiles | None = None, net: ir.Network | 
         net, why = load_network(summary, run_dir)
     result = estimate_from(summary, net, counts, profiles, run_name=run_dir.name,
                            where=str(run_dir / "summary.json"))
+    if result.get("loihi_time") and isinstance(summary.get("network"), str):
+        from asnn_neuro.chip.measurements import measured_for
+
+        ref = Path(summary["network"])
+        row = measured_for(ref if ref.is_absolute() else run_dir / ref)
+        if row is not None:
+            result["loihi_time"]["measured"] = row
     if why:
         result["notes"].insert(0, why + ": using summary.json totals")
     return result

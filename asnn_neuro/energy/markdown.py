@@ -41,6 +41,68 @@ def _range_lines(result: dict) -> list[str]:
         lines.append(f"Static (idle) line, separate from the above: {st['idle_watts'] * 1e3:.3g} mW for "
                      f"{st['cores']} cores; per inference {static}.")
     lines += ["", f"Messages: {rng['messages_from']}; graded events {rng['graded']}; {rng['note']}."]
+    lines += _time_lines(result.get("loihi_time"))
+    return lines
+
+
+def _time_lines(t: dict | None) -> list[str]:
+    """Time and energy side by side on Loihi 2 (min - max)."""
+    if not t:
+        return []
+    from asnn_neuro.fit.timing import fmt_range
+
+    e = t["energy_joules"]
+
+    def uj(pair):
+        return "n/a" if pair is None else f"{fmt_uj(pair[0])} - {fmt_uj(pair[1])}"
+
+    io = t["host_io"]
+    return ["", "## Loihi 2: time and energy per inference (min - max)", "",
+            "| quantity | min - max |", "|---|---|",
+            f"| time per step | {fmt_range(*t['step_seconds'])} |",
+            f"| latency ({t['steps_per_inference']} steps + {t['pipeline_depth']} pipeline) | "
+            f"{fmt_range(*t['latency_seconds'])} |",
+            f"| inferences / s | {fmt_range(*t['inferences_per_second'], unit='/s')} |",
+            f"| dynamic energy (µJ) | {uj(e['dynamic'])} |",
+            f"| static energy (µJ) | {uj(e['static'])} |",
+            f"| total energy (µJ) | {uj(e['total'])} |",
+            "", f"Time from counted events per core on {t['cores']} cores (docs/loihi_measurements.md: "
+            "Loihi 1 per-event latencies and the same scaled by one factor fitted on lava-dl's PilotNet LIF "
+            "board run; overlap and no overlap of a core's units). Host I/O is not in the range: "
+            f"{fmt_num(io['values_per_step'])} input values per step would take about "
+            f"{io['seconds_per_step'] * 1e6:.3g} µs per step at lava-dl's measured host rate, and a Python "
+            f"host loop measured at least {io.get('host_loop_floor_seconds', 0) * 1e3:.3g} ms per step (lava-dl "
+            "Oxford): the range holds only with the input on chip."] + _measured(t.get("measured"))
+
+
+def _measured(m: dict | None) -> list[str]:
+    """The board measurement of this network file, beside the estimate."""
+    if not m:
+        return []
+    from asnn_neuro.fit.markdown import measured_lines
+
+    return ["", "Measured: " + measured_lines(m)[0]]
+
+
+def _neurobench_lines(nb: dict | None) -> list[str]:
+    """NeuroBench's metrics (per sample), as energy/neurobench.py computes them."""
+    if not nb:
+        return []
+    lines = ["", "## NeuroBench metrics (per sample; NeuroBench 2.3.0 definitions)", "",
+             "| metric | value |", "|---|---:|",
+             f"| parameter count | {fmt_num(nb['parameter_count'])} |",
+             f"| footprint (bytes, float32 parameters) | {fmt_num(nb['footprint_bytes'])} |",
+             f"| connection sparsity | {nb['connection_sparsity']:.3f} |"]
+    if "synaptic_operations" in nb:
+        so = nb["synaptic_operations"]
+        lines += [f"| activation sparsity | {nb['activation_sparsity']:.4f} |",
+                  f"| synaptic operations: effective ACs | {fmt_num(so['Effective_ACs'])} |",
+                  f"| synaptic operations: effective MACs | {fmt_num(so['Effective_MACs'])} |",
+                  f"| synaptic operations: dense | {fmt_num(so['Dense'])} |",
+                  f"| membrane updates (upper bound) | {fmt_num(nb['membrane_updates'])} |"]
+    lines += ["", "Effective operations count only nonzero weights reached by nonzero events (the synops above "
+              "count every synapse a spike reaches); membrane updates are neurons x steps, NeuroBench's upper "
+              "bound (it counts only membranes that changed)."]
     return lines
 
 
@@ -79,6 +141,7 @@ def render_energy_md(result: dict) -> str:
         lines.append(f"| {name} | {kind} | {fmt_uj(dev['joules_per_inference'])} | {synop} | "
                      f"{_pj(c['energy_per_neuron'])} | {_pj(c['energy_per_mac'])} |")
     lines += _range_lines(result)
+    lines += _neurobench_lines(result.get("neurobench"))
     dev_names = list(result["devices"])
     lines += [
         "",

@@ -70,9 +70,11 @@ def _fraction(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
 
 def record_run(out_dir: str | Path, setup: RunSetup, res: ExecResult, layers: list[LayerRecord],
                output: OutputInfo, output_shape: tuple[int, ...], timing: Timing, labels: np.ndarray | None = None,
-               reference: np.ndarray | None = None, raster: dict[str, np.ndarray] | None = None) -> RunRecord:
+               reference: np.ndarray | None = None, raster: dict[str, np.ndarray] | None = None,
+               extra: dict | None = None) -> RunRecord:
     """Build the run's ``RunRecord`` (accuracy against ``labels``, agreement with ``reference``
-    predictions) and write its folder ``out_dir``; returns the record (``run_dir`` set)."""
+    predictions; ``extra``: more summary.json keys, e.g. ``neurobench``) and write its folder
+    ``out_dir``; returns the record (``run_dir`` set)."""
     preds = np.asarray(res.predictions)
     n = len(preds)
     for lay, c in zip(layers, res.layers):
@@ -91,6 +93,7 @@ def record_run(out_dir: str | Path, setup: RunSetup, res: ExecResult, layers: li
                           graded_events=int(np.sum(res.input_graded))),
         layers=layers, predictions=preds.tolist(), output=output,
         outputs=np.asarray(res.scores).reshape(n, -1).tolist(), source=setup.source, dt=setup.dt,
+        extra=dict(extra or {}),
     )
     outputs = None if res.output is None else output_xyzt(res.output, output_shape)
     return write_run(out_dir, record, counts_arrays(res), outputs, raster)

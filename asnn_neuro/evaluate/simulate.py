@@ -179,12 +179,20 @@ def run_frames(rnet: ResolvedNet, spikes, graded, out_dir: Path, *, backend: str
             raster[f"layer{i}"] = tr[0]
     return record_run(out_dir, setup, res, layers, output, tuple(net.output.shape),
                       Timing(wall_s=wall, run_s=timing["run_s"], compile_s=timing["compile_s"],
-                             steps=timing["steps"]), labels=labels, reference=ref, raster=raster)
+                             steps=timing["steps"]), labels=labels, reference=ref, raster=raster,
+                      extra={"neurobench": _neurobench(net, counts_arrays(res), len(res.predictions))})
 
 
 def simulate(net_arg: str, **options) -> dict:
     """``run_simulation`` returning the summary dict (summary.json's keys and ``run_dir``)."""
     return run_simulation(net_arg, **options).summary()
+
+
+def _neurobench(net: ir.Network, counts: dict[str, np.ndarray], samples: int) -> dict:
+    """NeuroBench's metrics of the run (asnn_neuro/energy/neurobench.py), per sample."""
+    from asnn_neuro.energy.neurobench import neurobench_metrics
+
+    return neurobench_metrics(net, counts, samples, int(net.timesteps))
 
 
 def _first_input(spikes, graded) -> np.ndarray:

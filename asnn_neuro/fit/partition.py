@@ -31,7 +31,7 @@ from asnn_neuro.errors import InputError
 from asnn_neuro.fit.census import Census, FitLayer
 from asnn_neuro.fit.chips import ChipSpec
 
-TILINGS = ("fewest", "pow2")
+TILINGS = ("fewest", "pow2", "compiler")
 MAX_CANDIDATES = 2000  # slice shapes fully checked per layer before the finest one is taken
 
 
@@ -210,7 +210,13 @@ def place_layer(index: int, census: Census, chip: ChipSpec, tiling: str, placed:
     whole = _ratios(_use(layer, census, shape, reach, chip), chip)
     chosen, fits = None, False
     tried = 0
-    for tile in _candidates(shape, tiling):
+    if tiling == "compiler":  # the compiler's own rule (fit/compiler.py), not a search
+        from asnn_neuro.fit.compiler import compiler_tile
+
+        tile = compiler_tile(layer, census, chip, shape)
+        use = _use(layer, census, tile, reach, chip)
+        chosen, fits = (tile, use), True
+    for tile in ([] if chosen else _candidates(shape, tiling)):
         biggest = math.prod(tile)  # the neurons of a full slice: a cheap first check
         if biggest > chip.neurons or biggest * reach > chip.axons_out:
             continue

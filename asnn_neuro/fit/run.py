@@ -25,11 +25,18 @@ def network_file(net: str, workdir: str | Path = "netx_exports") -> Path:
     raise InputError(f"{net}: neither an export in {workdir}/ nor a NetX file")
 
 
-def fit_census(census, chip: str = "loihi2", tiling: str = "fewest") -> dict:
+DEFAULT_TILING = "compiler"  # closest to the Loihi 2 compiler's core counts (docs/loihi_measurements.md)
+
+
+def fit_census(census, chip: str = "loihi2", tiling: str = DEFAULT_TILING) -> dict:
     """fit.json's content for a census: the partition plus how the layers were read and the
-    cited limits used."""
+    cited limits used. ``compiler`` imitates the Loihi 2 compiler; on Loihi 1 it means ``fewest``."""
     spec = chip_spec(chip)
+    if tiling == "compiler" and spec.name != "loihi2":
+        tiling = "fewest"
     result = partition(census, spec, tiling)
+    if tiling == "compiler":  # our fewest-cores search stays as the lower bound
+        result["cores_fewest"] = partition(census, spec, "fewest")["cores"]
     rows = {row.name: row for row in TABLE}
     result.update({
         "read_with": census.origin,
@@ -42,20 +49,31 @@ def fit_census(census, chip: str = "loihi2", tiling: str = "fewest") -> dict:
     return result
 
 
-def fit_network(net: ir.Network, chip: str = "loihi2", tiling: str = "fewest") -> dict:
+def fit_network(net: ir.Network, chip: str = "loihi2", tiling: str = DEFAULT_TILING) -> dict:
     """fit.json's content for an IR network."""
     return fit_census(from_network(net), chip, tiling)
 
 
-def run_fit(net: str, chip: str = "loihi2", tiling: str = "fewest", workdir: str | Path = "netx_exports",
+def run_fit(net: str, chip: str = "loihi2", tiling: str = DEFAULT_TILING, workdir: str | Path = "netx_exports",
             simdir: str | Path = "sims") -> tuple[dict, Path]:
     """Fit ``net`` (export name or NetX file) and write SIMDIR/NAME-fit/fit.json and fit.md."""
     spec = chip_spec(chip)  # refuse a bad --chip before reading anything
     path = network_file(net, workdir)
-    result = fit_census(read_census(path), spec.name, tiling)
+    census = read_census(path)
+    result = fit_census(census, spec.name, tiling)
+    if spec.name == "loihi2":
+        from asnn_neuro.fit.timing import fit_time_bounds
+
+        result["timing"] = fit_time_bounds(result, census)
     name = path.parent.name if path.name == "network.net" and path.parent.name else path.stem
     result["net"] = name
     result["network_file"] = str(path)
+    from asnn_neuro.chip.measurements import measured_for
+
+    row = measured_for(path)
+    if row is not None:  # a network measured on a board: its row beside the estimate
+        result["measured"] = {k: row.get(k) for k in ("name", "chip", "cores", "step_seconds", "fps",
+                                                      "dynamic_mj", "static_w", "source", "can_run")}
     out = Path(simdir) / f"{name}-fit"
     text = render_fit_md(result)  # rendered first: a failure leaves neither file
     write_json(out / "fit.json", result)

@@ -10,23 +10,47 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x * 100:.2f}"
 
 
+def _loihi_time(run: dict) -> dict | None:
+    """The run's ``loihi_time`` from its energy.json (time model, asnn_neuro/fit/timing.py)."""
+    import json
+    from pathlib import Path
+
+    try:
+        t = json.loads((Path(run["path"]) / "energy.json").read_text()).get("loihi_time")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return t if isinstance(t, dict) else None
+
+
+def _span(pair, scale: float, digits: str = ".3g") -> str:
+    return "n/a" if not pair else f"{pair[0] * scale:{digits}} - {pair[1] * scale:{digits}}"
+
+
 def _fit_lines(runs: list[dict]) -> list[str]:
-    """Accuracy next to the chip fit (`asnn fit`) and the Loihi energy range, for runs that have them."""
+    """Accuracy next to the chip fit, Loihi 2 time and energy ranges side by side."""
     rows = [r for r in runs if r.get("fit") or r.get("loihi_energy_range")]
     if not rows:
         return []
-    lines = ["## Fit on the chip and Loihi energy range", "",
-             "| run | accuracy (%) | chip | cores | chips | Loihi dynamic µJ / inf (min - max) |",
-             "|---|---:|---|---:|---:|---|"]
+    lines = ["## Fit on the chip, Loihi time and energy (min - max)", "",
+             "| run | accuracy (%) | n | chip | cores | time / step (µs) | latency (ms) | inferences / s | "
+             "Loihi dynamic µJ / inf | static µJ / inf | total µJ / inf |",
+             "|---|---:|---:|---|---:|---|---|---|---|---|---|"]
     for r in rows:
         fit = r.get("fit") or {}
         rng = r.get("loihi_energy_range")
-        span = "n/a" if not rng else f"{fmt_uj(rng[0])} - {fmt_uj(rng[1])}"
-        lines.append(f"| {r['run']} | {_pct(r['accuracy'])} | {fit.get('chip', '-')} | "
-                     f"{fmt_num(fit.get('cores'))} | {fmt_num(fit.get('chips'))} | {span} |")
-    lines += ["", "Cores from `asnn fit` (per-core limits in docs/loihi_fit.md); the energy range spans the "
-              "published Loihi cost models in each run's `energy.md` (dynamic energy only; static power is a "
-              "separate line there).", ""]
+        t = _loihi_time(r) or {}
+        e = t.get("energy_joules") or {}
+        lines.append(f"| {r['run']} | {_pct(r['accuracy'])} | {r.get('samples', '-')} | {fit.get('chip', '-')} | "
+                     f"{fmt_num(fit.get('cores'))} | {_span(t.get('step_seconds'), 1e6)} | "
+                     f"{_span(t.get('latency_seconds'), 1e3)} | {_span(t.get('inferences_per_second'), 1)} | "
+                     f"{'n/a' if not rng else f'{fmt_uj(rng[0])} - {fmt_uj(rng[1])}'} | "
+                     f"{_span(e.get('static'), 1e6, '.4g')} | {_span(e.get('total'), 1e6, '.4g')} |")
+    lines += ["", "Cores from `asnn fit` (the compiler-like partition, docs/loihi_measurements.md); time from the "
+              "counted events per core with Loihi 1 per-event latencies and the same scaled by one factor fitted "
+              "on lava-dl's PilotNet LIF board run; dynamic energy spans the published Loihi cost models "
+              "(`energy.md`); static = idle power of the cores used x the time range. Measured boards beside "
+              "these models: docs/loihi_measurements.md (PilotNet LIF: 152.9 µs per step, 1.09 mJ dynamic). "
+              "Accuracies come from each run's own n samples.", ""]
     return lines
 
 

@@ -29,32 +29,62 @@ def _save(fig: Figure, path: Path) -> str:
     return path.name
 
 
-def pareto_front(points: list[tuple[float, float]]) -> list[int]:
-    """Indices of points no other point beats (lower or equal energy AND higher or equal accuracy)."""
+def pareto_front(points: list[tuple[float, float]],
+                 intervals: list[tuple[float, float]] | None = None) -> list[int]:
+    """Indices of points no other point beats (lower or equal energy AND higher or equal accuracy).
+
+    With ``intervals`` (accuracy (low, high) per point) a point is beaten only by one with lower or
+    equal energy whose interval lies wholly above its own: a difference within the intervals
+    (different samples, few samples) does not remove a run from the front."""
     front = []
     for i, (e, a) in enumerate(points):
-        dominated = any(
-            (e2 <= e and a2 >= a) and (e2 < e or a2 > a) for j, (e2, a2) in enumerate(points) if j != i
-        )
+        if intervals is None:
+            dominated = any(
+                (e2 <= e and a2 >= a) and (e2 < e or a2 > a) for j, (e2, a2) in enumerate(points) if j != i
+            )
+        else:
+            dominated = any(e2 <= e and intervals[j][0] > intervals[i][1]
+                            for j, (e2, _) in enumerate(points) if j != i)
         if not dominated:
             front.append(i)
     return sorted(front, key=lambda i: points[i][0])
 
 
+def wilson_interval(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of an accuracy ``p`` measured on ``n`` samples (fractions)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 def plot_accuracy_vs_energy(records: list[ReportRow], device: str, path: Path) -> str | None:
-    """(a) accuracy (%) vs energy per inference (µJ, log x) on ``device``, Pareto front highlighted."""
+    """(a) accuracy (%) vs energy per inference (µJ, log x) on ``device``, Pareto front highlighted;
+    every point carries its 95 % interval over its own samples (runs on different sample sets or
+    counts are otherwise not like for like)."""
     rows = [r for r in records if r.accuracy is not None and r.energy_joules_per_inference.get(device)]
     if not rows:
         return None
     pts = [(r.energy_joules_per_inference[device] * 1e6, r.accuracy * 100) for r in rows]
-    front = pareto_front(pts)
+    ci = [wilson_interval(r.accuracy, r.samples) for r in rows]
+    front = pareto_front(pts, [(lo * 100, hi * 100) for lo, hi in ci])
     fig = _figure(7, 4.8)
     ax = fig.add_subplot()
-    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=36, color="tab:gray", zorder=2, label="runs")
+    ax.errorbar([p[0] for p in pts], [p[1] for p in pts],
+                yerr=[[p[1] - lo * 100 for p, (lo, _) in zip(pts, ci)],
+                      [hi * 100 - p[1] for p, (_, hi) in zip(pts, ci)]],
+                fmt="o", ms=6, color="tab:gray", ecolor="tab:gray", capsize=3, zorder=2,
+                label="runs (95 % interval over n samples)")
     ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "-o", color="tab:red", lw=1.6,
-            ms=7, zorder=3, label="Pareto front")
+            ms=7, zorder=3, label="Pareto front (beaten only beyond the intervals)")
     for r, (x, y) in zip(rows, pts):
-        ax.annotate(r.run, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8)
+        ax.annotate(f"{r.run} (n={r.samples}, {r.backend})", (x, y), xytext=(5, 4), textcoords="offset points",
+                    fontsize=8)
+    sizes = sorted({(r.samples, r.dataset or r.net or "") for r in rows})
+    if len({n for n, _ in sizes}) > 1:
+        ax.text(0.01, 0.01, "runs use different sample counts: compare accuracies only within their intervals",
+                transform=ax.transAxes, fontsize=7, color="tab:red", va="bottom")
     ax.set_xscale("log")
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     ax.xaxis.set_major_formatter(plain)
