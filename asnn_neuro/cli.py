@@ -221,6 +221,9 @@ def _add_apps(sub) -> None:
 
     p = sub.add_parser("bench", help="throughput benchmarks (writes sims/bench/)", epilog=EPILOG)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, just check it runs")
+    p.add_argument("--vs", choices=["snntorch"], default=None,
+                   help="instead: training throughput of our LeNet vs the same LeNet in snnTorch, every neuron "
+                        "kind and encoding class, T = 4 and 8 (writes sims/bench/vs_snntorch.*)")
     _common(p)
 
 
@@ -453,9 +456,12 @@ def cmd_doctor(a) -> int:
 
 
 def cmd_bench(a) -> int:
-    from asnn_neuro.bench import run_bench
+    from asnn_neuro.bench import run_bench, run_vs
 
-    run_bench(smoke=a.smoke, simdir=a.simdir)
+    if a.vs:
+        run_vs(a.vs, smoke=a.smoke, simdir=a.simdir)
+    else:
+        run_bench(smoke=a.smoke, simdir=a.simdir)
     return 0
 
 

@@ -59,3 +59,47 @@ def test_bench_smoke(tmp_path, capsys):
     assert "| 4 | ours" in md and "| 4 | plain" in md
     assert "# asnn-neuro benchmark" in capsys.readouterr().out
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_bench_vs_snntorch_smoke(tmp_path):
+    """``asnn bench --vs snntorch --smoke``: every neuron kind and encoding class, both files, the ratios."""
+    from asnn_neuro.bench import run_vs
+
+    result = run_vs("snntorch", smoke=True, simdir=tmp_path)
+    data = json.loads((tmp_path / "bench" / "vs_snntorch.json").read_text())
+    md = (tmp_path / "bench" / "vs_snntorch.md").read_text()
+    assert data["rows"] == json.loads(json.dumps(result["rows"]))
+    seen = {(r["kind"], r["encoding"]) for r in data["rows"]}
+    every = {(k, e) for k in ("cuba", "lif", "asnn") for e in ("direct", "rate", "hybrid")}
+    assert seen == every - {("cuba", "hybrid")}  # hybrid + cuba is refused (not deployable)
+    for row in data["rows"]:
+        for impl in ("ours", "snntorch"):
+            assert _positive(row[impl]["samples_per_s"]["median"]) and row[impl]["peak_rss_growth_mib"] >= 0
+        ratio = row["ours"]["samples_per_s"]["median"] / row["snntorch"]["samples_per_s"]["median"]
+        assert math.isclose(row["ratio_vs_snntorch"], ratio)
+        assert ("plain" in row) == ((row["kind"], row["encoding"]) == ("asnn", "hybrid"))
+        assert len(row["load"]) == 3
+        assert f"| {row['kind']} | {row['encoding']} | {row['timesteps']} |" in md
+    assert "load (1, 5, 15 min)" in md
+
+
+@pytest.mark.parametrize("kind", ["cuba", "lif", "asnn"])
+def test_snntorch_lenet_matches_our_layers(kind):
+    """The snnTorch LeNet has our LeNet's synapse shapes and trains (gradients reach the first conv)."""
+    import torch
+
+    from asnn_neuro.bench.vs_snntorch import SnnTorchLeNet
+    from asnn_neuro.models.config import ModelConfig
+    from asnn_neuro.models.registry import build_model
+
+    net = SnnTorchLeNet(kind, False, (1, 16, 16), 10)
+    ours = build_model(ModelConfig("lenet", (1, 16, 16), 10, kind, "direct", 4))
+    theirs = [tuple(p.shape) for p in (net.conv1.weight, net.conv2.weight, net.conv3.weight, net.fc1.weight,
+                                       net.readout.weight)]
+    mine = [tuple(p.shape[:4] if p.shape[2] > 1 else p.shape[:2]) for n, p in ours.named_parameters()
+            if n.endswith("synapse.weight")]
+    assert theirs == mine
+    out = net([torch.rand(3, 1, 16, 16) for _ in range(4)])
+    assert out.shape == (3, 10)
+    out.sum().backward()
+    assert net.conv1.weight.grad is not None and float(net.conv1.weight.grad.abs().sum()) > 0

@@ -6,6 +6,10 @@ and prints the tables. Sections (see docs/benchmarks.md):
 1. training samples/s of our SLAYER-block LeNet vs a plain per-step PyTorch loop (T = 4, 8);
 2. Lava CPU simulator vs the bit-exact torch executor, samples/s, compile time, scaling;
 3. images/s of every input encoding.
+
+``run_vs("snntorch", smoke, simdir)`` (``asnn bench --vs snntorch``) writes
+``SIMDIR/bench/vs_snntorch.json`` and ``.md``: our LeNet vs the same LeNet in snnTorch
+(bench/vs_snntorch.py).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from asnn_neuro.bench.report import to_markdown
 from asnn_neuro.bench.training import PlainASNNLeNet, TrainBenchConfig, bench_training
 from asnn_neuro.util import atomic
 
-__all__ = ["run_bench", "PlainASNNLeNet", "TrainBenchConfig", "EvalBenchConfig"]
+__all__ = ["run_bench", "run_vs", "PlainASNNLeNet", "TrainBenchConfig", "EvalBenchConfig"]
 
 SCHEMA = "asnn-bench/1"
 TRAIN_RATIO_TARGET = 0.8     # ours >= 0.8 x the plain loop's samples/s
@@ -85,4 +89,25 @@ def run_bench(smoke: bool = False, simdir: str | Path = "sims") -> dict:
     atomic.write_text(out_dir / "bench.md", text)
     print(text)
     print(f"-> {out_dir}/bench.json, {out_dir}/bench.md")
+    return result
+
+
+def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims") -> dict:
+    """``asnn bench --vs snntorch``: write SIMDIR/bench/vs_snntorch.json and .md; print the table."""
+    from asnn_neuro.bench import vs_snntorch as vs
+
+    cfg = vs.SMOKE if smoke else vs.VsConfig()
+    out_dir = Path(simdir) / "bench"
+    t0 = time.perf_counter()
+    with torch_threads(os.cpu_count() or 1):
+        result = {"schema": "asnn-bench-vs/1", "vs": other, "smoke": bool(smoke), "machine": machine_facts()}
+        _log(f"bench --vs {other} ({'smoke' if smoke else 'full'}): training throughput")
+        result.update(vs.bench_vs_snntorch(cfg, log=_log))
+    result["machine"]["load_at_end"] = load_avg()
+    result["total_s"] = time.perf_counter() - t0
+    text = vs.to_markdown(result)
+    atomic.write_json(out_dir / f"vs_{other}.json", result)
+    atomic.write_text(out_dir / f"vs_{other}.md", text)
+    print(text)
+    print(f"-> {out_dir}/vs_{other}.json, {out_dir}/vs_{other}.md")
     return result
