@@ -221,9 +221,13 @@ def _add_apps(sub) -> None:
 
     p = sub.add_parser("bench", help="throughput benchmarks (writes sims/bench/)", epilog=EPILOG)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, just check it runs")
-    p.add_argument("--vs", choices=["snntorch"], default=None,
-                   help="instead: training throughput of our LeNet vs the same LeNet in snnTorch, every neuron "
-                        "kind and encoding class, T = 4 and 8 (writes sims/bench/vs_snntorch.*)")
+    p.add_argument("--vs", choices=["snntorch", "dense"], default=None,
+                   help="instead: snntorch = training throughput of our LeNet vs the same LeNet in snnTorch, every "
+                        "neuron kind and encoding class, T = 4 and 8; dense = the executor's synaptic work as a "
+                        "fraction of torch's dense conv/matmul on the same shapes (writes sims/bench/vs_*.*)")
+    p.add_argument("--batch", type=int, default=None, help="with --vs: batch size (default 64)")
+    p.add_argument("--encodings", default=None, metavar="ENC[,ENC...]",
+                   help="with --vs: encodings to compare (default direct,rate,hybrid)")
     _common(p)
 
 
@@ -459,7 +463,7 @@ def cmd_bench(a) -> int:
     from asnn_neuro.bench import run_bench, run_vs
 
     if a.vs:
-        run_vs(a.vs, smoke=a.smoke, simdir=a.simdir)
+        run_vs(a.vs, smoke=a.smoke, simdir=a.simdir, batch=a.batch, encodings=a.encodings)
     else:
         run_bench(smoke=a.smoke, simdir=a.simdir)
     return 0

@@ -9,11 +9,13 @@ and prints the tables. Sections (see docs/benchmarks.md):
 
 ``run_vs("snntorch", smoke, simdir)`` (``asnn bench --vs snntorch``) writes
 ``SIMDIR/bench/vs_snntorch.json`` and ``.md``: our LeNet vs the same LeNet in snnTorch
-(bench/vs_snntorch.py).
+(bench/vs_snntorch.py); ``run_vs("dense")`` (``--vs dense``) the executor's synaptic work as a
+fraction of torch's dense conv/matmul on the same shapes (bench/executor_peak.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -92,22 +94,47 @@ def run_bench(smoke: bool = False, simdir: str | Path = "sims") -> dict:
     return result
 
 
-def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims") -> dict:
-    """``asnn bench --vs snntorch``: write SIMDIR/bench/vs_snntorch.json and .md; print the table."""
-    from asnn_neuro.bench import vs_snntorch as vs
-
-    cfg = vs.SMOKE if smoke else vs.VsConfig()
+def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: int | None = None,
+           encodings: str | None = None) -> dict:
+    """``asnn bench --vs snntorch`` / ``--vs dense``: write SIMDIR/bench/vs_OTHER.json and .md; print the table.
+    ``batch``, ``encodings`` (comma-separated): override the snntorch run's sizes."""
     out_dir = Path(simdir) / "bench"
     t0 = time.perf_counter()
     with torch_threads(os.cpu_count() or 1):
         result = {"schema": "asnn-bench-vs/1", "vs": other, "smoke": bool(smoke), "machine": machine_facts()}
-        _log(f"bench --vs {other} ({'smoke' if smoke else 'full'}): training throughput")
-        result.update(vs.bench_vs_snntorch(cfg, log=_log))
+        _log(f"bench --vs {other} ({'smoke' if smoke else 'full'})")
+        if other == "dense":
+            from asnn_neuro.bench import executor_peak as ep
+
+            result.update(ep.bench_executor_peak(samples=16 if smoke else 200, repeats=1 if smoke else 3, log=_log))
+            text = ep.to_markdown(result)
+        else:
+            from asnn_neuro.bench import vs_snntorch as vs
+
+            result.update(vs.bench_vs_snntorch(_vs_config(smoke, batch, encodings), log=_log))
+            text = vs.to_markdown(result)
     result["machine"]["load_at_end"] = load_avg()
     result["total_s"] = time.perf_counter() - t0
-    text = vs.to_markdown(result)
     atomic.write_json(out_dir / f"vs_{other}.json", result)
     atomic.write_text(out_dir / f"vs_{other}.md", text)
     print(text)
     print(f"-> {out_dir}/vs_{other}.json, {out_dir}/vs_{other}.md")
     return result
+
+
+def _vs_config(smoke: bool, batch: int | None, encodings: str | None):
+    from asnn_neuro.bench import vs_snntorch as vs
+    from asnn_neuro.errors import InputError
+
+    cfg = vs.SMOKE if smoke else vs.VsConfig()
+    if batch is not None:
+        if batch < 1:
+            raise InputError(f"--batch must be >= 1, got {batch}")
+        cfg = dataclasses.replace(cfg, batch=batch)
+    if encodings:
+        names = tuple(e.strip() for e in encodings.split(",") if e.strip())
+        bad = [e for e in names if e not in vs.ENCODINGS]
+        if bad or not names:
+            raise InputError(f"--encodings {encodings}: choose from {', '.join(vs.ENCODINGS)}")
+        cfg = dataclasses.replace(cfg, encodings=names)
+    return cfg
