@@ -228,6 +228,8 @@ def _add_apps(sub) -> None:
     p.add_argument("--batch", type=int, default=None, help="with --vs: batch size (default 64)")
     p.add_argument("--encodings", default=None, metavar="ENC[,ENC...]",
                    help="with --vs: encodings to compare (default direct,rate,hybrid)")
+    p.add_argument("--kinds", default=None, metavar="KIND[,KIND...]",
+                   help="with --vs: neuron kinds to compare (default cuba,lif,asnn)")
     _common(p)
 
 
@@ -463,7 +465,7 @@ def cmd_bench(a) -> int:
     from asnn_neuro.bench import run_bench, run_vs
 
     if a.vs:
-        run_vs(a.vs, smoke=a.smoke, simdir=a.simdir, batch=a.batch, encodings=a.encodings)
+        run_vs(a.vs, smoke=a.smoke, simdir=a.simdir, batch=a.batch, encodings=a.encodings, kinds=a.kinds)
     else:
         run_bench(smoke=a.smoke, simdir=a.simdir)
     return 0

@@ -95,9 +95,9 @@ def run_bench(smoke: bool = False, simdir: str | Path = "sims") -> dict:
 
 
 def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: int | None = None,
-           encodings: str | None = None) -> dict:
+           encodings: str | None = None, kinds: str | None = None) -> dict:
     """``asnn bench --vs snntorch`` / ``--vs dense``: write SIMDIR/bench/vs_OTHER.json and .md; print the table.
-    ``batch``, ``encodings`` (comma-separated): override the snntorch run's sizes."""
+    ``batch``, ``encodings``, ``kinds`` (comma-separated): override the snntorch run's sizes."""
     out_dir = Path(simdir) / "bench"
     t0 = time.perf_counter()
     with torch_threads(os.cpu_count() or 1):
@@ -111,7 +111,7 @@ def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: 
         else:
             from asnn_neuro.bench import vs_snntorch as vs
 
-            result.update(vs.bench_vs_snntorch(_vs_config(smoke, batch, encodings), log=_log))
+            result.update(vs.bench_vs_snntorch(_vs_config(smoke, batch, encodings, kinds), log=_log))
             text = vs.to_markdown(result)
     result["machine"]["load_at_end"] = load_avg()
     result["total_s"] = time.perf_counter() - t0
@@ -122,7 +122,16 @@ def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: 
     return result
 
 
-def _vs_config(smoke: bool, batch: int | None, encodings: str | None):
+def _names(option: str, value: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    from asnn_neuro.errors import InputError
+
+    names = tuple(e.strip() for e in value.split(",") if e.strip())
+    if not names or any(e not in allowed for e in names):
+        raise InputError(f"--{option} {value}: choose from {', '.join(allowed)}")
+    return names
+
+
+def _vs_config(smoke: bool, batch: int | None, encodings: str | None, kinds: str | None):
     from asnn_neuro.bench import vs_snntorch as vs
     from asnn_neuro.errors import InputError
 
@@ -132,9 +141,7 @@ def _vs_config(smoke: bool, batch: int | None, encodings: str | None):
             raise InputError(f"--batch must be >= 1, got {batch}")
         cfg = dataclasses.replace(cfg, batch=batch)
     if encodings:
-        names = tuple(e.strip() for e in encodings.split(",") if e.strip())
-        bad = [e for e in names if e not in vs.ENCODINGS]
-        if bad or not names:
-            raise InputError(f"--encodings {encodings}: choose from {', '.join(vs.ENCODINGS)}")
-        cfg = dataclasses.replace(cfg, encodings=names)
+        cfg = dataclasses.replace(cfg, encodings=_names("encodings", encodings, vs.ENCODINGS))
+    if kinds:
+        cfg = dataclasses.replace(cfg, kinds=_names("kinds", kinds, vs.KINDS))
     return cfg

@@ -15,7 +15,7 @@ implementations train on the same random batches, in interleaved rounds (A B C A
   the configuration it is written for).
 
 Reported: median samples/s of ``repeats`` rounds (and their spread), the peak resident-memory
-growth of one instrumented step, the ratios ours/snnTorch and ours/plain, and the load average
+growth of the last warm-up step, the ratios ours/snnTorch and ours/plain, and the load average
 at the end of every row (the machine may be shared: read the ratios with it).
 """
 
@@ -50,7 +50,7 @@ class VsConfig:
     timesteps: tuple[int, ...] = (4, 8)
     batch: int = 64
     warmup: int = 1
-    repeats: int = 3
+    repeats: int = 2
     steps_per_repeat: int = 1
     in_shape: tuple[int, int, int] = (1, 28, 28)
     classes: int = 10
@@ -165,17 +165,19 @@ class _Runner:
 def _row(kind: str, encoding: str, steps: int, cfg: VsConfig) -> dict:
     impls = ["ours", "snntorch"] + (["plain"] if (kind, encoding) == ("asnn", "hybrid") else [])
     runners = {k: _Runner(k, kind, encoding, steps, cfg) for k in impls}
-    for r in runners.values():
-        for _ in range(cfg.warmup):
+    peak = {}
+    for k, r in runners.items():
+        for _ in range(cfg.warmup - 1):
             r.step()
+        peak[k] = r.peak_mib()  # the last warm-up step, measured
     rates: dict[str, list[float]] = {k: [] for k in runners}
     n = cfg.batch * cfg.steps_per_repeat
     for _ in range(cfg.repeats):
         for k, r in runners.items():
             rates[k].append(n / r.timed(cfg.steps_per_repeat))
     row: dict = {"kind": kind, "encoding": encoding, "timesteps": steps}
-    for k, r in runners.items():
-        row[k] = {"samples_per_s": spread(rates[k]), "peak_rss_growth_mib": r.peak_mib()}
+    for k in runners:
+        row[k] = {"samples_per_s": spread(rates[k]), "peak_rss_growth_mib": peak[k]}
     median = {k: row[k]["samples_per_s"]["median"] for k in runners}
     row["ratio_vs_snntorch"] = median["ours"] / median["snntorch"]
     if "plain" in median:
