@@ -3,8 +3,10 @@
 For a network and its input, the executor is run once with its synapse calls recorded (kind,
 input shape, weights) and then timed on its own (best of ``repeats``). The dense limit is torch's
 own float32 ``matmul`` / ``conv2d`` on exactly the recorded shapes and weights, random inputs,
-timed per distinct shape (best of ``repeats``) and summed over the calls: the time this CPU needs
-for the same multiply-accumulates done densely. Reported: dense-equivalent MACs, both times,
+each distinct shape timed over up to 50 calls per round and scaled to all its calls, with the torch threads the
+executor uses for that batch: the time this CPU needs for the same multiply-accumulates done
+densely. Executor and dense limit alternate, best of ``repeats`` rounds each.
+Reported: dense-equivalent MACs, both times,
 MAC/s of each and the fraction executor / dense limit, plus the share of non-zero synapse inputs
 (the activity an event path could exploit). The executor path that ran is the dense one (every
 synapse a float32/float64 conv or matmul of the whole input); no event path is used.
@@ -26,6 +28,7 @@ import torch.nn.functional as F
 
 from asnn_neuro.backends import executor as fe
 from asnn_neuro.bench.common import load_avg
+from asnn_neuro.util.threads import threads_for_batch
 
 
 @contextlib.contextmanager
@@ -49,7 +52,7 @@ def _recorded(calls: list[dict]) -> Iterator[None]:
 
 
 def _dense_op(c: dict, x: torch.Tensor) -> torch.Tensor:
-    w = c["weight"].to(torch.float32)
+    w = c["w32"]
     if c["kind"] == "dense":
         return x.reshape(x.shape[0], -1) @ w
     return F.conv2d(x, w, stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=c["groups"])
@@ -62,32 +65,43 @@ def _macs(c: dict, out: torch.Tensor) -> int:
     return int(out.numel() * w.shape[1] * w.shape[2] * w.shape[3])
 
 
-def _best(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def measure(label: str, net, spikes, graded, repeats: int = 3) -> dict:
-    """Executor time vs the dense limit of the same synapse work (see the module doc)."""
+    """Executor time vs the dense limit of the same synapse work (see the module doc). The two are
+    timed in alternation, best of ``repeats`` each; the dense ops run with the torch threads the
+    executor uses for the same batch (``threads_for_batch``)."""
     calls: list[dict] = []
     with _recorded(calls):
         fe.FixedExecutor(net).run(spikes, graded)
-    exec_s = _best(lambda: fe.FixedExecutor(net).run(spikes, graded), repeats)
     groups: dict[tuple, list[dict]] = {}
     for c in calls:
         groups.setdefault((c["kind"], c["shape"], id(c["weight"])), []).append(c)
-    macs, dense_s = 0, 0.0
     gen = torch.Generator().manual_seed(0)
+    work = []  # (call, input, calls of this shape)
+    macs = 0
     for same in groups.values():
-        c = same[0]
+        c = {**same[0], "w32": same[0]["weight"].to(torch.float32)}
         x = (torch.rand(c["shape"], generator=gen) < 0.5).to(torch.float32)
-        out = _dense_op(c, x)
-        dense_s += len(same) * _best(lambda c=c, x=x: _dense_op(c, x), repeats)
-        macs += len(same) * _macs(c, out)
+        macs += len(same) * _macs(c, _dense_op(c, x))
+        work.append((c, x, len(same)))
+
+    def dense() -> float:
+        total = 0.0
+        for c, x, count in work:
+            reps = min(count, 50)  # small ops: time several calls, scale to all of them
+            with threads_for_batch(x.shape[0]):
+                total += count / reps * _seconds(lambda c=c, x=x, reps=reps: [_dense_op(c, x) for _ in range(reps)])
+        return total
+
+    exec_s, dense_s = float("inf"), float("inf")
+    for _ in range(repeats):
+        exec_s = min(exec_s, _seconds(lambda: fe.FixedExecutor(net).run(spikes, graded)))
+        dense_s = min(dense_s, dense())
     nonzero = float(np.mean([c["nonzero"] for c in calls])) if calls else 0.0
     return {"net": label, "synapse_calls": len(calls), "dense_equivalent_macs": macs,
             "executor_s": exec_s, "dense_limit_s": dense_s,
