@@ -230,6 +230,7 @@ def _add_apps(sub) -> None:
                    help="with --vs: encodings to compare (default direct,rate,hybrid)")
     p.add_argument("--kinds", default=None, metavar="KIND[,KIND...]",
                    help="with --vs: neuron kinds to compare (default cuba,lif,asnn)")
+    p.add_argument("--timesteps", default=None, metavar="T[,T...]", help="with --vs: time steps (default 4,8)")
     _common(p)
 
 
@@ -465,7 +466,8 @@ def cmd_bench(a) -> int:
     from asnn_neuro.bench import run_bench, run_vs
 
     if a.vs:
-        run_vs(a.vs, smoke=a.smoke, simdir=a.simdir, batch=a.batch, encodings=a.encodings, kinds=a.kinds)
+        run_vs(a.vs, smoke=a.smoke, simdir=a.simdir, batch=a.batch, encodings=a.encodings, kinds=a.kinds,
+               timesteps=a.timesteps)
     else:
         run_bench(smoke=a.smoke, simdir=a.simdir)
     return 0

@@ -95,9 +95,9 @@ def run_bench(smoke: bool = False, simdir: str | Path = "sims") -> dict:
 
 
 def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: int | None = None,
-           encodings: str | None = None, kinds: str | None = None) -> dict:
+           encodings: str | None = None, kinds: str | None = None, timesteps: str | None = None) -> dict:
     """``asnn bench --vs snntorch`` / ``--vs dense``: write SIMDIR/bench/vs_OTHER.json and .md; print the table.
-    ``batch``, ``encodings``, ``kinds`` (comma-separated): override the snntorch run's sizes."""
+    ``batch``, ``encodings``, ``kinds``, ``timesteps`` (comma-separated): override the snntorch run's sizes."""
     out_dir = Path(simdir) / "bench"
     t0 = time.perf_counter()
     with torch_threads(os.cpu_count() or 1):
@@ -111,7 +111,7 @@ def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: 
         else:
             from asnn_neuro.bench import vs_snntorch as vs
 
-            result.update(vs.bench_vs_snntorch(_vs_config(smoke, batch, encodings, kinds), log=_log))
+            result.update(vs.bench_vs_snntorch(_vs_config(smoke, batch, encodings, kinds, timesteps), log=_log))
             text = vs.to_markdown(result)
     result["machine"]["load_at_end"] = load_avg()
     result["total_s"] = time.perf_counter() - t0
@@ -131,7 +131,8 @@ def _names(option: str, value: str, allowed: tuple[str, ...]) -> tuple[str, ...]
     return names
 
 
-def _vs_config(smoke: bool, batch: int | None, encodings: str | None, kinds: str | None):
+def _vs_config(smoke: bool, batch: int | None, encodings: str | None, kinds: str | None,
+               timesteps: str | None = None):
     from asnn_neuro.bench import vs_snntorch as vs
     from asnn_neuro.errors import InputError
 
@@ -144,4 +145,12 @@ def _vs_config(smoke: bool, batch: int | None, encodings: str | None, kinds: str
         cfg = dataclasses.replace(cfg, encodings=_names("encodings", encodings, vs.ENCODINGS))
     if kinds:
         cfg = dataclasses.replace(cfg, kinds=_names("kinds", kinds, vs.KINDS))
+    if timesteps:
+        try:
+            steps = tuple(int(v) for v in timesteps.split(","))
+        except ValueError:
+            steps = ()
+        if not steps or any(not 1 <= v <= 256 for v in steps):
+            raise InputError(f"--timesteps {timesteps}: comma-separated integers in 1..256")
+        cfg = dataclasses.replace(cfg, timesteps=steps)
     return cfg
