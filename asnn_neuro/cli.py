@@ -226,6 +226,16 @@ def _add_apps(sub) -> None:
 
     p = sub.add_parser("bench", help="throughput benchmarks (writes sims/bench/)", epilog=EPILOG)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, just check it runs")
+    p.add_argument("--vs", choices=["snntorch", "dense"], default=None,
+                   help="instead: snntorch = training throughput of our LeNet vs the same LeNet in snnTorch, every "
+                        "neuron kind and encoding class, T = 4 and 8; dense = the executor's synaptic work as a "
+                        "fraction of torch's dense conv/matmul on the same shapes (writes sims/bench/vs_*.*)")
+    p.add_argument("--batch", type=int, default=None, help="with --vs: batch size (default 64)")
+    p.add_argument("--encodings", default=None, metavar="ENC[,ENC...]",
+                   help="with --vs: encodings to compare (default direct,rate,hybrid)")
+    p.add_argument("--kinds", default=None, metavar="KIND[,KIND...]",
+                   help="with --vs: neuron kinds to compare (default cuba,lif,asnn)")
+    p.add_argument("--timesteps", default=None, metavar="T[,T...]", help="with --vs: time steps (default 4,8)")
     _common(p)
 
 
@@ -465,9 +475,13 @@ def cmd_doctor(a) -> int:
 
 
 def cmd_bench(a) -> int:
-    from asnn_neuro.bench import run_bench
+    from asnn_neuro.bench import run_bench, run_vs
 
-    run_bench(smoke=a.smoke, simdir=a.simdir)
+    if a.vs:
+        run_vs(a.vs, smoke=a.smoke, simdir=a.simdir, batch=a.batch, encodings=a.encodings, kinds=a.kinds,
+               timesteps=a.timesteps)
+    else:
+        run_bench(smoke=a.smoke, simdir=a.simdir)
     return 0
 
 

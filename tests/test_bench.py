@@ -59,3 +59,75 @@ def test_bench_smoke(tmp_path, capsys):
     assert "| 4 | ours" in md and "| 4 | plain" in md
     assert "# asnn-neuro benchmark" in capsys.readouterr().out
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_bench_vs_snntorch_smoke(tmp_path):
+    """``asnn bench --vs snntorch --smoke``: every neuron kind and encoding class, both files, the ratios."""
+    from asnn_neuro.bench import run_vs
+
+    result = run_vs("snntorch", smoke=True, simdir=tmp_path)
+    data = json.loads((tmp_path / "bench" / "vs_snntorch.json").read_text())
+    md = (tmp_path / "bench" / "vs_snntorch.md").read_text()
+    assert data["rows"] == json.loads(json.dumps(result["rows"]))
+    seen = {(r["kind"], r["encoding"]) for r in data["rows"]}
+    every = {(k, e) for k in ("cuba", "lif", "asnn") for e in ("direct", "rate", "hybrid")}
+    assert seen == every - {("cuba", "hybrid")}  # hybrid + cuba is refused (not deployable)
+    for row in data["rows"]:
+        for impl in ("ours", "snntorch"):
+            assert _positive(row[impl]["samples_per_s"]["median"]) and row[impl]["peak_rss_growth_mib"] >= 0
+        ratio = row["ours"]["samples_per_s"]["median"] / row["snntorch"]["samples_per_s"]["median"]
+        assert math.isclose(row["ratio_vs_snntorch"], ratio)
+        assert ("plain" in row) == ((row["kind"], row["encoding"]) == ("asnn", "hybrid"))
+        assert len(row["load"]) == 3
+        assert f"| {row['kind']} | {row['encoding']} | {row['timesteps']} |" in md
+    assert "load (1, 5, 15 min)" in md
+
+
+@pytest.mark.parametrize("kind", ["cuba", "lif", "asnn"])
+def test_snntorch_lenet_matches_our_layers(kind):
+    """The snnTorch LeNet has our LeNet's synapse shapes and trains (gradients reach the first conv)."""
+    import torch
+
+    from asnn_neuro.bench.vs_snntorch import SnnTorchLeNet
+    from asnn_neuro.models.config import ModelConfig
+    from asnn_neuro.models.registry import build_model
+
+    net = SnnTorchLeNet(kind, False, (1, 16, 16), 10)
+    ours = build_model(ModelConfig("lenet", (1, 16, 16), 10, kind, "direct", 4))
+    theirs = [tuple(p.shape) for p in (net.conv1.weight, net.conv2.weight, net.conv3.weight, net.fc1.weight,
+                                       net.readout.weight)]
+    mine = [tuple(p.shape[:4] if p.shape[2] > 1 else p.shape[:2]) for n, p in ours.named_parameters()
+            if n.endswith("synapse.weight")]
+    assert theirs == mine
+    out = net([torch.rand(3, 1, 16, 16) for _ in range(4)])
+    assert out.shape == (3, 10)
+    out.sum().backward()
+    assert net.conv1.weight.grad is not None and float(net.conv1.weight.grad.abs().sum()) > 0
+
+
+def test_executor_dense_limit_counts_the_synapse_work():
+    """``--vs dense`` on a small hand-made net: MACs counted from the executor's own synapse calls."""
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_nets import tiny_hybrid_net
+
+    from asnn_neuro.bench.executor_peak import measure, to_markdown
+
+    net = tiny_hybrid_net()
+    steps = net.timesteps
+    gen = torch.Generator().manual_seed(0)
+    spikes = (torch.rand(5, steps, 1, 6, 6, generator=gen) < 0.3).float()
+    graded = torch.randint(0, 256, (5, steps, 1, 6, 6), generator=gen).float()
+    row = measure("tiny", net, spikes, graded, repeats=1)
+    # per sample and step, masked paths skipped: conv_g at step 0, conv_s at steps 1.., dense every step
+    conv = 4 * 6 * 6 * 1 * 3 * 3
+    dense = 5 * 4 * 6 * 6
+    assert row["dense_equivalent_macs"] == 5 * (conv * steps + dense * steps)
+    assert row["synapse_calls"] == 2 * steps
+    assert _positive(row["executor_s"]) and _positive(row["dense_limit_s"]) and _positive(row["fraction_of_dense"])
+    assert 0 < row["mean_nonzero_input"] <= 1
+    assert "| tiny |" in to_markdown({"rows": [row]})

@@ -6,10 +6,16 @@ and prints the tables. Sections (see docs/benchmarks.md):
 1. training samples/s of our SLAYER-block LeNet vs a plain per-step PyTorch loop (T = 4, 8);
 2. Lava CPU simulator vs the bit-exact torch executor, samples/s, compile time, scaling;
 3. images/s of every input encoding.
+
+``run_vs("snntorch", smoke, simdir)`` (``asnn bench --vs snntorch``) writes
+``SIMDIR/bench/vs_snntorch.json`` and ``.md``: our LeNet vs the same LeNet in snnTorch
+(bench/vs_snntorch.py); ``run_vs("dense")`` (``--vs dense``) the executor's synaptic work as a
+fraction of torch's dense conv/matmul on the same shapes (bench/executor_peak.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -22,7 +28,7 @@ from asnn_neuro.bench.report import to_markdown
 from asnn_neuro.bench.training import PlainASNNLeNet, TrainBenchConfig, bench_training
 from asnn_neuro.util import atomic
 
-__all__ = ["run_bench", "PlainASNNLeNet", "TrainBenchConfig", "EvalBenchConfig"]
+__all__ = ["run_bench", "run_vs", "PlainASNNLeNet", "TrainBenchConfig", "EvalBenchConfig"]
 
 SCHEMA = "asnn-bench/1"
 TRAIN_RATIO_TARGET = 0.8     # ours >= 0.8 x the plain loop's samples/s
@@ -86,3 +92,65 @@ def run_bench(smoke: bool = False, simdir: str | Path = "sims") -> dict:
     print(text)
     print(f"-> {out_dir}/bench.json, {out_dir}/bench.md")
     return result
+
+
+def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: int | None = None,
+           encodings: str | None = None, kinds: str | None = None, timesteps: str | None = None) -> dict:
+    """``asnn bench --vs snntorch`` / ``--vs dense``: write SIMDIR/bench/vs_OTHER.json and .md; print the table.
+    ``batch``, ``encodings``, ``kinds``, ``timesteps`` (comma-separated): override the snntorch run's sizes."""
+    out_dir = Path(simdir) / "bench"
+    t0 = time.perf_counter()
+    with torch_threads(os.cpu_count() or 1):
+        result = {"schema": "asnn-bench-vs/1", "vs": other, "smoke": bool(smoke), "machine": machine_facts()}
+        _log(f"bench --vs {other} ({'smoke' if smoke else 'full'})")
+        if other == "dense":
+            from asnn_neuro.bench import executor_peak as ep
+
+            result.update(ep.bench_executor_peak(samples=16 if smoke else 200, repeats=1 if smoke else 3, log=_log))
+            text = ep.to_markdown(result)
+        else:
+            from asnn_neuro.bench import vs_snntorch as vs
+
+            result.update(vs.bench_vs_snntorch(_vs_config(smoke, batch, encodings, kinds, timesteps), log=_log))
+            text = vs.to_markdown(result)
+    result["machine"]["load_at_end"] = load_avg()
+    result["total_s"] = time.perf_counter() - t0
+    atomic.write_json(out_dir / f"vs_{other}.json", result)
+    atomic.write_text(out_dir / f"vs_{other}.md", text)
+    print(text)
+    print(f"-> {out_dir}/vs_{other}.json, {out_dir}/vs_{other}.md")
+    return result
+
+
+def _names(option: str, value: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    from asnn_neuro.errors import InputError
+
+    names = tuple(e.strip() for e in value.split(",") if e.strip())
+    if not names or any(e not in allowed for e in names):
+        raise InputError(f"--{option} {value}: choose from {', '.join(allowed)}")
+    return names
+
+
+def _vs_config(smoke: bool, batch: int | None, encodings: str | None, kinds: str | None,
+               timesteps: str | None = None):
+    from asnn_neuro.bench import vs_snntorch as vs
+    from asnn_neuro.errors import InputError
+
+    cfg = vs.SMOKE if smoke else vs.VsConfig()
+    if batch is not None:
+        if batch < 1:
+            raise InputError(f"--batch must be >= 1, got {batch}")
+        cfg = dataclasses.replace(cfg, batch=batch)
+    if encodings:
+        cfg = dataclasses.replace(cfg, encodings=_names("encodings", encodings, vs.ENCODINGS))
+    if kinds:
+        cfg = dataclasses.replace(cfg, kinds=_names("kinds", kinds, vs.KINDS))
+    if timesteps:
+        try:
+            steps = tuple(int(v) for v in timesteps.split(","))
+        except ValueError:
+            steps = ()
+        if not steps or any(not 1 <= v <= 256 for v in steps):
+            raise InputError(f"--timesteps {timesteps}: comma-separated integers in 1..256")
+        cfg = dataclasses.replace(cfg, timesteps=steps)
+    return cfg

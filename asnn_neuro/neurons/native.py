@@ -1,4 +1,5 @@
-"""The compiled CPU kernels (``asnn_kernel.c``: ASNN dynamics, spike max-pool), built on first use.
+"""The compiled CPU kernels, built on first use: ``asnn_kernel.c`` (ASNN dynamics, spike max-pool)
+and ``cuba_kernel.c`` (lava-dl's CUBA neuron, see neurons/cuba_cpu.py).
 
 The C source has no Python or torch dependency; it is compiled with the system C compiler
 (``$CC``, else ``cc``) into ``$ASNN_CACHE`` (default ``~/.cache/asnn_neuro``), under a name
@@ -6,9 +7,9 @@ that carries a hash of the source and flags, and loaded with ctypes. The shared 
 written to a temporary name and renamed, so concurrent first uses (DDP workers, pytest
 processes) never load a half-written file.
 
-``kernel()`` returns the loaded library, or ``None`` when it cannot be had (no compiler, a
-failed build, or ``ASNN_NATIVE=0``); callers then use the pure-torch kernel, which gives the
-same spikes and gradients. ``status()`` says which one is in use and why.
+``kernel()`` (and ``cuba_kernel()``) returns the loaded library, or ``None`` when it cannot be
+had (no compiler, a failed build, or ``ASNN_NATIVE=0``); callers then use the pure-torch kernel,
+which gives the same spikes and gradients. ``status()`` says which one is in use and why.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("asnn_kernel.c")
+CUBA_SOURCE = Path(__file__).with_name("cuba_kernel.c")
 FLAGS = ["-O3", "-fPIC", "-shared", "-fopenmp", "-std=c11", "-fno-math-errno", "-fno-trapping-math"]
 
 MAX_STEPS = 256  # the kernels' scratch holds at most this many time steps (MAX_T in asnn_kernel.c)
@@ -37,17 +39,17 @@ def _compiler() -> str | None:
     return shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
 
 
-def _build(cc: str) -> Path:
-    text = SOURCE.read_bytes()
+def _build(cc: str, source: Path = SOURCE) -> Path:
+    text = source.read_bytes()
     tag = hashlib.sha256(text + " ".join([cc, *FLAGS]).encode()).hexdigest()[:16]
-    target = cache_dir() / f"asnn_kernel-{tag}.so"
+    target = cache_dir() / f"{source.stem}-{tag}.so"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        proc = subprocess.run([cc, *FLAGS, str(SOURCE), "-o", tmp, "-lm"], capture_output=True, text=True)
+        proc = subprocess.run([cc, *FLAGS, str(source), "-o", tmp, "-lm"], capture_output=True, text=True)
         if proc.returncode != 0:
             raise OSError(f"{cc} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
         os.replace(tmp, target)
@@ -69,10 +71,21 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
-def kernel() -> ctypes.CDLL | None:
-    """The compiled kernel, or None (see ``status()``). Built and loaded once per process."""
-    if "lib" in _state:
-        return _state["lib"]
+def _bind_cuba(lib: ctypes.CDLL) -> ctypes.CDLL:
+    p, i64, flt, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float, ctypes.c_int
+    lib.li_forward.argtypes = [p, p, p, i64, i64, i64, p, flt, i32, flt, i32]
+    lib.li_backward.argtypes = [p, p, p, p, i64, i64, i64, p, i32]
+    lib.cuba_forward.argtypes = [p, p, p, p, i64, i64, i64, p, p, flt, i32, flt, flt, i32]
+    lib.cuba_surrogate_arg.argtypes = [p, p, p, p, i64, i64, i64, p, p, flt, i32, flt, flt, flt, i32]
+    lib.cuba_backward.argtypes = [p, p, p, p, p, p, p, p, i64, i64, i64, p, p, p, p, flt, i32, flt, flt, flt, i32]
+    for f in (lib.li_forward, lib.li_backward, lib.cuba_forward, lib.cuba_surrogate_arg, lib.cuba_backward):
+        f.restype = i32
+    return lib
+
+
+def _load(key: str, source: Path, bind) -> ctypes.CDLL | None:
+    if key in _state:
+        return _state[key]
     lib, why = None, ""
     if os.environ.get("ASNN_NATIVE", "1") == "0":
         why = "disabled by ASNN_NATIVE=0"
@@ -80,18 +93,29 @@ def kernel() -> ctypes.CDLL | None:
         why = "no C compiler found ($CC, cc, gcc)"
     else:
         try:
-            lib = _bind(ctypes.CDLL(str(_build(cc))))
+            lib = bind(ctypes.CDLL(str(_build(cc, source))))
             why = f"compiled kernel in {cache_dir()}"
         except (OSError, AttributeError) as exc:
             why = f"build failed ({exc})"
-    _state["lib"], _state["why"] = lib, why
+    _state[key], _state[key + "_why"] = lib, why
     return lib
 
 
-def status() -> str:
-    """One line: which ASNN kernel the CPU uses, and why."""
-    lib = kernel()
-    return ("native C kernel: " if lib is not None else "torch kernel: ") + _state["why"]
+def kernel() -> ctypes.CDLL | None:
+    """The compiled ASNN kernel, or None (see ``status()``). Built and loaded once per process."""
+    return _load("lib", SOURCE, _bind)
+
+
+def cuba_kernel() -> ctypes.CDLL | None:
+    """The compiled CUBA kernel (``cuba_kernel.c``), or None (see ``status("cuba")``)."""
+    return _load("cuba", CUBA_SOURCE, _bind_cuba)
+
+
+def status(which: str = "asnn") -> str:
+    """One line: which ASNN (or, with ``which="cuba"``, CUBA) kernel the CPU uses, and why."""
+    key = "cuba" if which == "cuba" else "lib"
+    lib = cuba_kernel() if key == "cuba" else kernel()
+    return ("native C kernel: " if lib is not None else "torch kernel: ") + _state[key + "_why"]
 
 
 def for_tensor(x) -> ctypes.CDLL | None:
