@@ -13,6 +13,9 @@ import traceback
 from pathlib import Path
 
 from asnn_neuro.errors import InputError
+from asnn_neuro.util.lifetime import sigterm_as_interrupt
+from asnn_neuro.util.atomic import WRITE_ERRORS
+from asnn_neuro.util.outputs import check_writable, forcing
 
 EPILOG = "Exit status: 0 done, 2 bad input or usage, 1 internal failure, 130 interrupted."
 
@@ -27,6 +30,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workdir", default="netx_exports", help="where trained models live (default: netx_exports)")
     p.add_argument("--simdir", default="sims", help="where runs are written (default: sims)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--force", action="store_true",
+                   help="replace an output folder that another command made (replaced whole, atomically)")
 
 
 def _integer(text: str) -> int:
@@ -283,6 +288,7 @@ def cmd_export(a) -> int:
     from asnn_neuro.deploy.export import export
     from asnn_neuro.evaluate.quantization import export_and_report
 
+    check_writable(Path(a.workdir) / a.name)
     if a.format == "nir":
         from asnn_neuro.deploy.nir.write import export_nir
 
@@ -383,6 +389,7 @@ def cmd_energy(a) -> int:
     from asnn_neuro.energy.profiles import load_profiles
 
     d = _run_dir(a.run, a.simdir)
+    check_writable(d)
     result = write_energy(d, load_profiles([Path(p) for p in a.profile]) if a.profile else None)
     for dev, info in result["devices"].items():
         print(f"  {dev:12s} {info['joules_per_inference'] * 1e6:10.3f} uJ/inference")
@@ -471,6 +478,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with sigterm_as_interrupt():  # SIGTERM (timeout, kill, systemd) exits 130 like Ctrl-C
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
@@ -485,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError(f"--{option} {folder}: exists and is not a directory")
         from asnn_neuro.neurons.cuba_cpu import fast_cuba
 
-        with fast_cuba():
+        with fast_cuba(), forcing(getattr(args, "force", False)):
             return COMMANDS[args.command](args)
     except InputError as exc:
         if debug:
@@ -497,12 +509,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except Exception as exc:  # noqa: BLE001
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRORS:
+            return _internal(exc, debug)
         if debug:
             traceback.print_exc()
-        print(f"asnn: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the "
-              "traceback)", file=sys.stderr)
-        return 1
+        print(f"asnn: error: {exc.filename or 'a file'}: {WRITE_ERRORS[exc.errno]}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001
+        return _internal(exc, debug)
+
+
+def _internal(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"asnn: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the "
+          "traceback)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from asnn_neuro.energy.fanout import layer_counts
 from asnn_neuro.errors import InputError
 from asnn_neuro.evaluate.inputs import ResolvedNet, dataset_frames, file_frames, resolve_net
 from asnn_neuro.evaluate.reference import float_model_result, reference_predictions
-from asnn_neuro.util import atomic
+from asnn_neuro.util import atomic, outputs
 from asnn_neuro.util.names import check_name
 
 BACKENDS = ("lava", "executor", "loihi")
@@ -142,6 +142,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
             net.timesteps = timesteps
     n = (spikes if spikes is not None else graded).shape[0]
     run_name = name or f"{Path(rnet.label).stem}-{backend}"
+    outputs.check_target(Path(simdir) / run_name, "simulate")  # before the run, not after it
     t0 = time.perf_counter()
     res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, fill=fill)
     wall = time.perf_counter() - t0
@@ -179,7 +180,7 @@ def simulate(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, back
         for i, tr in enumerate(res.traces):
             raster[f"layer{i}"] = tr[0]
     out_dir = Path(simdir) / run_name
-    with atomic.atomic_dir(out_dir) as tmp:
+    with outputs.named_dir(out_dir, "simulate") as tmp:
         atomic.write_json(tmp / "summary.json", summary)
         np.savez(tmp / "counts.npz", **counts)
         np.savez(tmp / "raster.npz", **raster)

@@ -19,7 +19,7 @@ from asnn_neuro.backends.float_executor import FloatExecutor
 from asnn_neuro.deploy.nir.read import load_float
 from asnn_neuro.errors import InputError
 from asnn_neuro.evaluate.inputs import ResolvedNet, dataset_frames, file_frames
-from asnn_neuro.util import atomic
+from asnn_neuro.util import outputs
 
 
 def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None, input_file: str | None,
@@ -42,6 +42,8 @@ def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None
             raise InputError(f"--encoding {encoding}: graded (analog) frames; an imported graph reads spikes")
         frames = spikes
     frames = frames[:samples]
+    out_dir = Path(simdir) / (name or f"{net_arg}-float")
+    outputs.check_target(out_dir, "simulate")  # before the run, not after it
     t0 = time.perf_counter()
     res = FloatExecutor(fg).run(frames, record=1)
     run_s = time.perf_counter() - t0
@@ -62,9 +64,8 @@ def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None
                    for op, c in zip(neurons, res.layers)],
         "predictions": preds.tolist(),
     }
-    out_dir = Path(simdir) / (name or f"{net_arg}-float")
-    with atomic.atomic_dir(out_dir) as tmp:
-        atomic.write_json(tmp / "summary.json", summary)
+    with outputs.named_dir(out_dir, "simulate") as tmp:
+        outputs.atomic.write_json(tmp / "summary.json", summary)
         np.savez(tmp / "raster.npz", **{f"layer{i}": tr[0] for i, tr in enumerate(res.traces or [])})
     summary["run_dir"] = str(out_dir)
     return summary
