@@ -13,8 +13,8 @@ import traceback
 from pathlib import Path
 
 from asnn_neuro.errors import InputError
-from asnn_neuro.util.lifetime import sigterm_as_interrupt
 from asnn_neuro.util.atomic import WRITE_ERRORS
+from asnn_neuro.util.lifetime import sigterm_as_interrupt
 from asnn_neuro.util.outputs import check_writable, forcing
 
 EPILOG = "Exit status: 0 done, 2 bad input or usage, 1 internal failure, 130 interrupted."
