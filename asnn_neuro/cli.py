@@ -14,6 +14,7 @@ from pathlib import Path
 
 from asnn_neuro.errors import InputError
 from asnn_neuro.util.atomic import WRITE_ERRORS
+from asnn_neuro.util.h5budget import limited
 from asnn_neuro.util.lifetime import sigterm_as_interrupt
 from asnn_neuro.util.outputs import check_writable, forcing
 
@@ -30,6 +31,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workdir", default="netx_exports", help="where trained models live (default: netx_exports)")
     p.add_argument("--simdir", default="sims", help="where runs are written (default: sims)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--max-weights", type=_positive, default=None, metavar="N",
+                   help="size budget for HDF5 files read: values per file (default 100000000, or "
+                        "$ASNN_MAX_WEIGHTS)")
     p.add_argument("--force", action="store_true",
                    help="replace an output folder that another command made (replaced whole, atomically)")
 
@@ -497,7 +501,7 @@ def _main(argv: list[str] | None) -> int:
                 raise InputError(f"--{option} {folder}: exists and is not a directory")
         from asnn_neuro.neurons.cuba_cpu import fast_cuba
 
-        with fast_cuba(), forcing(getattr(args, "force", False)):
+        with fast_cuba(), forcing(getattr(args, "force", False)), limited(getattr(args, "max_weights", None)):
             return COMMANDS[args.command](args)
     except InputError as exc:
         if debug:

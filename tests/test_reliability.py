@@ -507,7 +507,7 @@ def test_resumed_training_equals_uninterrupted(tmp_path, monkeypatch):
     monkeypatch.undo()
     split_dir = tmp_path / "split" / "r"
     assert load_checkpoint(split_dir / "checkpoint.pt")["epoch"] == 1
-    assert sorted(p.name for p in split_dir.iterdir()) == ["checkpoint.pt"]  # no train.json, no temp file
+    assert sorted(p.name for p in split_dir.iterdir()) == [".asnn-kind", "checkpoint.pt"]  # no train.json, no temp
     resumed = train(cfg(tmp_path / "split"), resume=True, data=data, show_progress=False)
 
     a = load_checkpoint(tmp_path / "full" / "r" / "checkpoint.pt")
@@ -571,4 +571,5 @@ def test_interrupted_train_leaves_a_loadable_checkpoint(tmp_path):
     model, mcfg, _ = load_model(ckpt)
     assert mcfg.timesteps == 2
     # no temp file, no train.json
-    assert sorted(p.name for p in (work / "int").iterdir()) == ["checkpoint.pt"]
+    assert sorted(p.name for p in (work / "int").iterdir()) == [".asnn-kind", "checkpoint.pt"]
+    assert (work / "int" / ".asnn-kind").read_text() == "train\n"  # marked as a trained model
