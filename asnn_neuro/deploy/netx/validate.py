@@ -12,7 +12,6 @@ from asnn_neuro.chip import limits as lim
 from asnn_neuro.deploy.netx.format import MAX_GEOMETRY, MAX_SHIFT, MAX_TIMESTEPS, MIN_SHIFT
 from asnn_neuro.errors import InputError
 
-
 GEOMETRY_LOW = {"stride": 1, "dilation": 1, "kernel": 1, "padding": 0}
 
 

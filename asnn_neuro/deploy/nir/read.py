@@ -338,7 +338,7 @@ def _infer_shapes(fg: FloatGraph, path: Path) -> None:
                 raise InputError(f"{where}: weight {w.shape} (groups {groups}) does not take an input {ins}")
             k, s = w.shape[2:], _pair(p.get("stride"), 1)
             pad, d = _pair(p.get("padding"), 0), _pair(p.get("dilation"), 1)
-            check_geometry("conv", lambda msg: InputError(f"{where}: {msg}"), stride=s, dilation=d, padding=pad,
+            check_geometry("conv", lambda msg, at=where: InputError(f"{at}: {msg}"), stride=s, dilation=d, padding=pad,
                            kernel=k)
             op.shape = (w.shape[0], _conv_out(ins[1], k[0], s[0], pad[0], d[0]),
                         _conv_out(ins[2], k[1], s[1], pad[1], d[1]))
@@ -348,7 +348,7 @@ def _infer_shapes(fg: FloatGraph, path: Path) -> None:
             k, s, pad = _pair(p.get("kernel_size"), 1), _pair(p.get("stride"), 1), _pair(p.get("padding"), 0)
             if "stride" not in p or p["stride"].size == 0:
                 s = k
-            check_geometry("pool", lambda msg: InputError(f"{where}: {msg}"), kernel=k, stride=s, padding=pad)
+            check_geometry("pool", lambda msg, at=where: InputError(f"{at}: {msg}"), kernel=k, stride=s, padding=pad)
             op.params["kernel_size"], op.params["stride"], op.params["padding"] = (np.array(k), np.array(s),
                                                                                   np.array(pad))
             op.shape = (ins[0], _conv_out(ins[1], k[0], s[0], pad[0]), _conv_out(ins[2], k[1], s[1], pad[1]))
