@@ -16,7 +16,7 @@ from asnn_neuro.errors import InputError
 from asnn_neuro.util.atomic import WRITE_ERRORS
 from asnn_neuro.util.h5budget import limited
 from asnn_neuro.util.lifetime import sigterm_as_interrupt
-from asnn_neuro.util.outputs import check_writable, forcing
+from asnn_neuro.util.outputs import check_writable, forcing, refuse_float_only
 
 EPILOG = "Exit status: 0 done, 2 bad input or usage, 1 internal failure, 130 interrupted."
 
@@ -292,6 +292,7 @@ def cmd_export(a) -> int:
     from asnn_neuro.deploy.export import export
     from asnn_neuro.evaluate.quantization import export_and_report
 
+    refuse_float_only(a.workdir, a.name)
     check_writable(Path(a.workdir) / a.name)
     if a.format == "nir":
         from asnn_neuro.deploy.nir.write import export_nir
@@ -332,6 +333,7 @@ def cmd_quantize(a) -> int:
     from asnn_neuro.deploy.quantize import check_bits
     from asnn_neuro.evaluate.quantization import check_sample_counts, quantization_report
 
+    refuse_float_only(a.workdir, a.name)
     check_bits(a.weight_bits)
     check_sample_counts(a.samples, a.lava_samples)
     if a.qat:
@@ -414,6 +416,7 @@ def cmd_energy(a) -> int:
 def cmd_fit(a) -> int:
     from asnn_neuro.fit.run import run_fit
 
+    refuse_float_only(a.workdir, a.net)
     r, out = run_fit(a.net, chip=a.chip, tiling=a.tiling, workdir=a.workdir, simdir=a.simdir)
     print(f"{r['net']} on {r['chip']} ({r['tiling']}): {r['cores']} cores, {r['chips']} chip(s)"
           + ("" if r["fits"] else "; does NOT fit"))

@@ -70,3 +70,16 @@ def patch(path: Path, **datasets) -> Path:
             del f[full]
             f.create_dataset(full, data=np.asarray(value))
     return Path(path)
+
+
+def delay_nir(path: Path, delay: float, n_in: int = 4, n1: int = 5, n2: int = 3) -> Path:
+    """input -> fc1 -> lif1 -> Delay(``delay`` seconds) -> fc2 -> lif2 -> output."""
+    rng = np.random.default_rng(1)
+    nodes = {"input": nir.Input(input_type={"input": np.array([n_in])}),
+             "fc1": nir.Linear(weight=rng.normal(0, 1, (n1, n_in)).astype(np.float32)), "lif1": lif(n1),
+             "d": nir.Delay(delay=np.full(n1, delay)),
+             "fc2": nir.Linear(weight=rng.normal(0, 1, (n2, n1)).astype(np.float32)), "lif2": lif(n2),
+             "output": nir.Output(output_type={"output": np.array([n2])})}
+    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "d"), ("d", "fc2"), ("fc2", "lif2"), ("lif2", "output")]
+    nir.write(str(path), nir.NIRGraph(nodes=nodes, edges=edges))
+    return Path(path)

@@ -16,6 +16,7 @@ from asnn_neuro.data import load_dataset
 from asnn_neuro.deploy.netx import read_network
 from asnn_neuro.encoding.frames import integer_frames
 from asnn_neuro.errors import InputError
+from asnn_neuro.util.outputs import refuse_float_only
 
 
 @dataclass
@@ -39,11 +40,7 @@ def resolve_net(arg: str, workdir: str | Path = "netx_exports",
     as_export = Path(workdir) / arg / "network.net"
     if "/" not in arg and not arg.endswith(".net") and (Path(workdir) / arg).is_dir():
         if not as_export.is_file():
-            imported = Path(workdir) / arg / "import.json"
-            if imported.is_file():
-                reason = json.loads(imported.read_text()).get("chip_refused") or "no chip network"
-                raise InputError(f"{as_export}: '{arg}' was imported without a chip network ({reason}); "
-                                 "run it with --backend executor --precision float")
+            refuse_float_only(workdir, arg)
             raise InputError(f"{as_export}: not exported yet (run: asnn export {arg})")
         path = as_export
     else:

@@ -128,3 +128,23 @@ def claim(folder: str | Path, kind: str) -> Path:
     if not (folder / MARKER).is_file():
         write_marker(folder, kind)
     return folder
+
+
+def refuse_float_only(workdir: str | Path, name: str) -> None:
+    """InputError if export ``name`` is an import whose chip path was refused (float graph only):
+    every command that needs the chip network says so, and why, in the same words."""
+    import json
+
+    if "/" in name or name.endswith(".net"):
+        return
+    folder = Path(workdir) / name
+    info = folder / "import.json"
+    if (folder / "network.net").is_file() or not info.is_file():
+        return
+    try:
+        reason = json.loads(info.read_text()).get("chip_refused")
+    except (OSError, ValueError, AttributeError):
+        reason = None
+    why = reason or "of an unknown reason"
+    raise InputError(f"{folder}: float-only import: the chip path was refused because {why}; only "
+                     f"'asnn simulate {name} --backend executor --precision float' runs it")
