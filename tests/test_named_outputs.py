@@ -135,6 +135,7 @@ def run_on_tmpfs(tmp: Path, mount: Path, size: str, readonly: bool, prepare: str
     return codes, [ln for ln in out.stderr.splitlines() if ln.strip()], left
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _tmpfs_works(), reason="needs root and unshare to mount a private tmpfs")
 def test_read_only_output_is_refused_before_the_work(env):
     """import, simulate, energy, report, fit and train on a read-only file system: exit 2 naming
@@ -153,6 +154,7 @@ def test_read_only_output_is_refused_before_the_work(env):
     assert all(str(ro) in line and ("not writable" in line or "read-only" in line) for line in err), err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _tmpfs_works(), reason="needs root and unshare to mount a private tmpfs")
 def test_a_full_disk_is_bad_input_naming_the_path(env):
     """8 kB of tmpfs: the import's and the run's files do not fit -> exit 2 naming the folder, and no

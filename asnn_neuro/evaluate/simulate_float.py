@@ -19,7 +19,7 @@ from asnn_neuro.backends.float_executor import FloatExecutor
 from asnn_neuro.deploy.nir.read import load_float
 from asnn_neuro.errors import InputError
 from asnn_neuro.evaluate.inputs import ResolvedNet, dataset_frames, file_frames
-from asnn_neuro.util import outputs
+from asnn_neuro.util import atomic, outputs
 
 
 def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None, input_file: str | None,
@@ -65,7 +65,7 @@ def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None
         "predictions": preds.tolist(),
     }
     with outputs.named_dir(out_dir, "simulate") as tmp:
-        outputs.atomic.write_json(tmp / "summary.json", summary)
+        atomic.write_json(tmp / "summary.json", summary)
         np.savez(tmp / "raster.npz", **{f"layer{i}": tr[0] for i, tr in enumerate(res.traces or [])})
     summary["run_dir"] = str(out_dir)
     return summary
