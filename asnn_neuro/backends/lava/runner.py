@@ -62,15 +62,23 @@ def _lava_error(root) -> LavaRunError:
 
 def _stop(root, failed: bool = False) -> None:
     """Stop the runtime; after a process failed, only its workers (``root.stop`` would wait for
-    the dead process to answer, for ever)."""
+    the dead process to answer, for ever). A runtime created but never started (interrupted
+    before its first run) has workers waiting for a first command that never comes: they are
+    killed (they ignore SIGINT/SIGTERM), or joining them would wait for ever."""
     runtime = getattr(root, "_runtime", None)
     if runtime is None:
         return
-    if not failed:
+    started = bool(getattr(runtime, "_is_started", True))
+    if not failed and started:
         with contextlib.suppress(Exception):
             root.stop()
+    infra = getattr(runtime, "_messaging_infrastructure", None)
+    if not started:
+        for actor in getattr(infra, "actors", None) or []:
+            with contextlib.suppress(Exception):
+                actor.kill()
     with contextlib.suppress(Exception):
-        runtime._messaging_infrastructure.stop()
+        infra.stop()
 
 
 def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | None, *,
