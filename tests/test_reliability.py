@@ -252,10 +252,22 @@ def nir_bomb(e, shape=BOMB) -> Path:
     return path
 
 
+def write_dense_net(e, name: str = "n.net") -> Path:
+    """One CUBA dense layer reading one input stream (1x6x6, T = 3): it takes graded input too."""
+    rng = np.random.default_rng(4)
+    net = ir.Network(input=ir.InputSpec(shape=(1, 6, 6)),
+                     layers=[ir.Layer("d", (3,), ir.CubaNeuron(4096, 400, 20),
+                                      [ir.Path(source=ir.INPUT_SPIKES, kind="dense",
+                                               weight=rng.integers(-50, 50, (3, 36)) * 2)])],
+                     timesteps=3, meta={"encoding": "rate"})
+    write_network(net, e.tmp / name)
+    return e.tmp / name
+
+
 def _input_values(*values, shape=(2, 6, 6, 1, 3)):
-    """A spike input (0/1) of the tiny net with its first values replaced."""
+    """A spike input (0/1) of a one-stream net with its first values replaced."""
     def setup(e):
-        write_net(e)
+        write_dense_net(e)
         x = np.random.default_rng(0).integers(0, 2, shape).astype(np.float64)
         x.reshape(-1)[: len(values)] = values
         np.save(e.tmp / "x.npy", x)

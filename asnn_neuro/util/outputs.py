@@ -97,8 +97,8 @@ def check_target(folder: str | Path, kind: str) -> bool:
     found = kind_of(folder)
     if found != kind and not _FORCE.get():
         what = f"made by asnn {found}" if found else "not made by asnn"
-        raise InputError(f"{folder}: exists and is {what}, not by asnn {kind}; choose another name, or pass "
-                         "--force to replace it")
+        raise InputError(f"{folder}: exists and is not a previous {kind} ({what}); choose another name, or "
+                         "pass --force to replace it")
     return True
 
 
