@@ -13,6 +13,10 @@ import traceback
 from pathlib import Path
 
 from asnn_neuro.errors import InputError
+from asnn_neuro.util.atomic import WRITE_ERRORS
+from asnn_neuro.util.h5budget import limited
+from asnn_neuro.util.lifetime import sigterm_as_interrupt
+from asnn_neuro.util.outputs import check_writable, forcing, refuse_float_only
 
 EPILOG = "Exit status: 0 done, 2 bad input or usage, 1 internal failure, 130 interrupted."
 
@@ -27,6 +31,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workdir", default="netx_exports", help="where trained models live (default: netx_exports)")
     p.add_argument("--simdir", default="sims", help="where runs are written (default: sims)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--max-weights", type=_positive, default=None, metavar="N",
+                   help="size budget for HDF5 files read: values per file (default 100000000, or "
+                        "$ASNN_MAX_WEIGHTS)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an output folder that another command made (replaced whole, atomically)")
 
 
 def _integer(text: str) -> int:
@@ -294,6 +303,8 @@ def cmd_export(a) -> int:
     from asnn_neuro.deploy.export import export
     from asnn_neuro.evaluate.quantization import export_and_report
 
+    refuse_float_only(a.workdir, a.name)
+    check_writable(Path(a.workdir) / a.name)
     if a.format == "nir":
         from asnn_neuro.deploy.nir.write import export_nir
 
@@ -336,6 +347,7 @@ def cmd_quantize(a) -> int:
     from asnn_neuro.deploy.quantize import check_bits
     from asnn_neuro.evaluate.quantization import check_sample_counts, quantization_report
 
+    refuse_float_only(a.workdir, a.name)
     check_bits(a.weight_bits)
     check_sample_counts(a.samples, a.lava_samples)
     if a.qat:
@@ -396,6 +408,7 @@ def cmd_energy(a) -> int:
     from asnn_neuro.api import energy
 
     d = _run_dir(a.run, a.simdir)
+    check_writable(d)
     result = energy(d, a.profile).data
     for dev, info in result["devices"].items():
         print(f"  {dev:12s} {info['joules_per_inference'] * 1e6:10.3f} uJ/inference")
@@ -420,6 +433,7 @@ def cmd_energy(a) -> int:
 def cmd_fit(a) -> int:
     from asnn_neuro.fit.run import run_fit
 
+    refuse_float_only(a.workdir, a.net)
     r, out = run_fit(a.net, chip=a.chip, tiling=a.tiling, workdir=a.workdir, simdir=a.simdir)
     print(f"{r['net']} on {r['chip']} ({r['tiling']}): {r['cores']} cores, {r['chips']} chip(s)"
           + ("" if r["fits"] else "; does NOT fit"))
@@ -502,6 +516,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with sigterm_as_interrupt():  # SIGTERM (timeout, kill, systemd) exits 130 like Ctrl-C
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
@@ -514,12 +533,13 @@ def main(argv: list[str] | None = None) -> int:
             folder = getattr(args, option, None)
             if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
                 raise InputError(f"--{option} {folder}: exists and is not a directory")
-        if args.command not in SLAYER_COMMANDS:
-            return COMMANDS[args.command](args)
-        from asnn_neuro.neurons.cuba_cpu import fast_cuba
+        with forcing(getattr(args, "force", False)), limited(getattr(args, "max_weights", None)):
+            if args.command not in SLAYER_COMMANDS:
+                return COMMANDS[args.command](args)
+            from asnn_neuro.neurons.cuba_cpu import fast_cuba
 
-        with fast_cuba():
-            return COMMANDS[args.command](args)
+            with fast_cuba():
+                return COMMANDS[args.command](args)
     except InputError as exc:
         if debug:
             traceback.print_exc()
@@ -530,12 +550,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except Exception as exc:  # noqa: BLE001
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRORS:
+            return _internal(exc, debug)
         if debug:
             traceback.print_exc()
-        print(f"asnn: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the "
-              "traceback)", file=sys.stderr)
-        return 1
+        print(f"asnn: error: {exc.filename or 'a file'}: {WRITE_ERRORS[exc.errno]}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001
+        return _internal(exc, debug)
+
+
+def _internal(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"asnn: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the "
+          "traceback)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

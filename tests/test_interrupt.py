@@ -8,6 +8,7 @@ even one orphaned and re-parented to init -- keeps that session id; /proc is sca
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -157,3 +158,152 @@ def test_an_exception_mid_run_stops_the_workers(trained, monkeypatch):
     while workers() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not workers(), [(pid, _cmdline(pid)) for pid in workers()]
+
+
+# ----------------------------------------------------------------------------- issue 21
+def _tiny_lava_run(tmp_path: Path, samples: int) -> list[str]:
+    """``asnn simulate`` of the tiny hybrid net (6x6 input, T = 3) on Lava, ``samples`` samples."""
+    import numpy as np
+    from tiny_nets import tiny_hybrid_net
+
+    from asnn_neuro.deploy.netx.write import write_network
+
+    write_network(tiny_hybrid_net(), tmp_path / "n.net")
+    x = np.random.default_rng(0).integers(0, 2, (samples, 6, 6, 1, 3)).astype(np.float64)
+    np.save(tmp_path / "x.npy", x)
+    return [sys.executable, "-m", "asnn_neuro", "simulate", str(tmp_path / "n.net"), "--backend", "lava",
+            "--input", str(tmp_path / "x.npy"), "--samples", str(samples), "--simdir", str(tmp_path / "sims"),
+            "--quiet"]
+
+
+def _wait_gone(sid: int, seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while session_members(sid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return session_members(sid)
+
+
+@pytest.mark.parametrize("delay", [0.1, 2.0], ids=["at-0.1s", "at-2s"])
+def test_sigint_early_in_a_lava_run_exits_130(tmp_path, delay):
+    """Ctrl-C at 0.1 s (Python starting) or 2 s (imports, graph, Lava start-up): exit 130 within
+    seconds, nothing of the run left. Before issue 21 a signal during Lava's start-up was dropped."""
+    proc = subprocess.Popen(_tiny_lava_run(tmp_path, 3000), cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=default_sigint)
+    try:
+        time.sleep(delay)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # start-up (Lava's compile) may have to finish first
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    err = err.decode(errors="replace")
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "asnn: interrupted", err
+    left = _wait_gone(proc.pid, 10)
+    assert not left, [(pid, _cmdline(pid)) for pid in left]
+    assert not (tmp_path / "sims").exists() or not any((tmp_path / "sims").iterdir())
+
+
+def test_a_signal_during_lava_start_up_is_honoured(monkeypatch):
+    """SIGINT while the runtime is being created (sent from inside that window): the start-up
+    finishes, then the run stops with KeyboardInterrupt and every worker is gone (before issue 21
+    the signal was ignored and the run went on)."""
+    import numpy as np
+    from tiny_nets import tiny_hybrid_net
+
+    from asnn_neuro.backends.lava import runner
+
+    spikes = np.random.default_rng(0).integers(0, 2, (5, 3, 1, 6, 6))
+    real = runner.quiet_compiler
+
+    @contextlib.contextmanager
+    def signal_inside():
+        with real():
+            os.kill(os.getpid(), signal.SIGINT)  # arrives while create_runtime runs
+            yield
+
+    monkeypatch.setattr(runner, "quiet_compiler", signal_inside)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_lava(tiny_hybrid_net(), spikes, None, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    me = os.getpid()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and [p for p in descendants(me) if "resource_tracker" not in _cmdline(p)
+                                           and _stat(p) is not None and _stat(p)[0] != "Z"]:
+        time.sleep(0.2)
+    left = [p for p in descendants(me) if "resource_tracker" not in _cmdline(p) and _stat(p) is not None
+            and _stat(p)[0] != "Z"]
+    assert not left, [(p, _cmdline(p)) for p in left]
+
+
+def test_lava_workers_die_with_a_killed_parent(tmp_path):
+    """SIGKILL (or the OOM killer) of the main process: no Lava worker is alive 10 s later."""
+    proc = subprocess.Popen(_tiny_lava_run(tmp_path, 20000), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while len(lava_workers(proc.pid)) < 3:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no Lava workers after 300 s"
+            time.sleep(0.2)
+        workers = descendants(proc.pid)
+        proc.kill()
+        proc.wait()
+        left = _wait_gone(proc.pid, 10)
+        assert not left, [(pid, _cmdline(pid)) for pid in left]
+        assert not [pid for pid in workers if _stat(pid) is not None and _stat(pid)[0] != "Z"]
+    finally:
+        for pid in session_members(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_compare_children_die_with_a_killed_parent(tmp_path):
+    """asnn compare starts each run with ``_pin``'s pre-exec hook: the child is stopped when the
+    comparison's process dies (before: it ran on, re-parented to init)."""
+    parent = ("import subprocess, sys, time\n"
+              "from asnn_neuro.apps.compare import _pin\n"
+              "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], preexec_fn=_pin(set()))\n"
+              "print(p.pid, flush=True)\n"
+              "time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        child = int(proc.stdout.readline())
+        assert _stat(child) is not None
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while _stat(child) is not None and _stat(child)[0] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _stat(child) is None or _stat(child)[0] == "Z", _cmdline(child)
+    finally:
+        for pid in session_members(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_sigterm_outside_lava_exits_130(tmp_path):
+    """SIGTERM (timeout, kill, a service stop) while no Lava run is active: 130, like Ctrl-C."""
+    cmd = [sys.executable, "-m", "asnn_neuro", "train", "--dataset", "digits", "--epochs", "200", "--timesteps", "2",
+           "--device", "cpu", "--workdir", str(tmp_path / "work"), "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (tmp_path / "work").exists():  # the training has started (its folder exists)
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err.decode(errors="replace")
+    assert err.decode(errors="replace").strip().splitlines()[-1] == "asnn: interrupted"

@@ -65,7 +65,7 @@ def test_import_writes_chip_network(library, tmp_path):
                str(tmp_path / "exp"), "--timesteps", str(T)])
     assert rc == 0
     d = tmp_path / "exp" / "m"
-    assert {p.name for p in d.iterdir()} == {"network.net", "float.npz", "import.json"}
+    assert {p.name for p in d.iterdir()} == {"network.net", "float.npz", "import.json", ".asnn-kind"}
     import json
 
     info = json.loads((d / "import.json").read_text())

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 from tiny_nets import tiny_hybrid_net
+from tiny_nir import conv_nir, delay_nir, mlp_nir, patch
 
 from asnn_neuro import ir
 from asnn_neuro.cli import main
@@ -234,6 +235,63 @@ def _sim(e):
     write_input(e)
 
 
+BOMB = (12000, 12000)  # 1.15 GB of float64 declared; a few kB on disk (gzip of the fill value, never written)
+
+
+def bomb_dataset(f: h5py.File, key: str, shape=BOMB) -> None:
+    """Replace dataset ``key`` by a gzip-compressed one declaring ``shape`` float64 (nothing is allocated)."""
+    del f[key]
+    f.create_dataset(key, shape=shape, dtype=np.float64, compression="gzip", chunks=tuple(min(s, 1000) for s in shape))
+
+
+def nir_bomb(e, shape=BOMB) -> Path:
+    path = mlp_nir(e.tmp / "bomb.nir")
+    with h5py.File(path, "r+") as f:
+        bomb_dataset(f, "node/nodes/fc/weight", shape)
+    assert path.stat().st_size < 100_000
+    return path
+
+
+def write_dense_net(e, name: str = "n.net") -> Path:
+    """One CUBA dense layer reading one input stream (1x6x6, T = 3): it takes graded input too."""
+    rng = np.random.default_rng(4)
+    net = ir.Network(input=ir.InputSpec(shape=(1, 6, 6)),
+                     layers=[ir.Layer("d", (3,), ir.CubaNeuron(4096, 400, 20),
+                                      [ir.Path(source=ir.INPUT_SPIKES, kind="dense",
+                                               weight=rng.integers(-50, 50, (3, 36)) * 2)])],
+                     timesteps=3, meta={"encoding": "rate"})
+    write_network(net, e.tmp / name)
+    return e.tmp / name
+
+
+def _input_values(*values, shape=(2, 6, 6, 1, 3)):
+    """A spike input (0/1) of a one-stream net with its first values replaced."""
+    def setup(e):
+        write_dense_net(e)
+        x = np.random.default_rng(0).integers(0, 2, shape).astype(np.float64)
+        x.reshape(-1)[: len(values)] = values
+        np.save(e.tmp / "x.npy", x)
+    return setup
+
+
+def _float_only_import(e):
+    """work/f: an import whose chip path was refused (a 100-step delay; the chip's are <= 62)."""
+    assert main(["import", str(delay_nir(e.tmp / "d.nir", 0.01)), "--name", "f", "--workdir", str(e.work),
+                 "--quiet"]) == 0
+    assert not (e.work / "f" / "network.net").exists()
+
+
+def _trained_folder(e, name: str = "t1", marker: bool = False) -> None:
+    write_bytes(e.work / name / "checkpoint.pt", e.checkpoint)
+    write_bytes(e.work / name / "train.json", b"{}")
+    if marker:
+        write_bytes(e.work / name / ".asnn-kind", b"train\n")
+
+
+FLOAT_ONLY = ("{work}/f", "float-only import: the chip path was refused because", "62")
+LONG = "n" * 300
+
+
 CASES: list[Case] = [
     # ---------------------------------------------------------------- train
     Case("train-unknown-dataset", "train --dataset nosuch", None, ("nosuch",)),
@@ -389,6 +447,61 @@ CASES: list[Case] = [
     Case("bench-simdir-is-a-file", "bench --smoke --simdir {tmp}/file",
          lambda e: write_bytes(e.tmp / "file", b"x"), ("--simdir",)),
     Case("compare-bad-only", "compare --only hybrid-asnn", None, ("--only",)),
+    # ---------------------------------------------------------------- issue 21: named folders
+    Case("import-over-a-trained-model", "import {tmp}/m.nir --name t1",
+         lambda e: (_trained_folder(e), mlp_nir(e.tmp / "m.nir")), ("{work}/t1", "asnn train", "--force")),
+    Case("import-over-a-marked-trained-model", "import {tmp}/m.nir --name t1",
+         lambda e: (_trained_folder(e, marker=True), mlp_nir(e.tmp / "m.nir")), ("{work}/t1", "--force")),
+    Case("import-name-is-a-plain-file", "import {tmp}/m.nir --name plain",
+         lambda e: (write_bytes(e.work / "plain", b"x"), mlp_nir(e.tmp / "m.nir")), ("{work}/plain", "not a folder")),
+    Case("import-name-is-a-plain-file-force", "import {tmp}/m.nir --name plain --force",
+         lambda e: (write_bytes(e.work / "plain", b"x"), mlp_nir(e.tmp / "m.nir")), ("{work}/plain", "not a folder")),
+    Case("import-name-300-chars", f"import {{tmp}}/m.nir --name {LONG}", lambda e: mlp_nir(e.tmp / "m.nir"),
+         ("--name", "300 characters")),
+    Case("simulate-name-300-chars", f"{SIMN} --name {LONG}", _sim, ("--name", "300 characters")),
+    Case("simulate-over-a-report", f"{SIMN} --name rep",
+         lambda e: (_sim(e), write_bytes(e.sims / "rep" / "report.json", b"{}")), ("{sims}/rep", "asnn report")),
+    Case("simulate-over-a-foreign-folder", f"{SIMN} --name mine",
+         lambda e: (_sim(e), write_bytes(e.sims / "mine" / "notes.txt", b"x")), ("{sims}/mine", "--force")),
+    Case("report-over-a-run", "report good --name good2",
+         lambda e: (copy_run(e), copy_run(e, "good2")), ("{sims}/good2", "asnn simulate")),
+    Case("train-over-an-import", "train --dataset digits --name f", _float_only_import, ("{work}/f", "asnn import")),
+    # ---------------------------------------------------------------- issue 21: size bombs
+    Case("import-nir-size-bomb", "import {tmp}/bomb.nir --name b", nir_bomb,
+         ("{tmp}/bomb.nir", "node/nodes/fc/weight", "12000x12000", "--max-weights")),
+    Case("simulate-netx-size-bomb", SIMN,
+         lambda e: (write_net(e, mutate=lambda f: bomb_dataset(f, "layer/1/weight")), write_input(e)),
+         ("{tmp}/n.net", "layer/1/weight", "12000x12000")),
+    Case("fit-netx-size-bomb", "fit {tmp}/n.net",
+         lambda e: write_net(e, mutate=lambda f: bomb_dataset(f, "layer/1/weight")), ("{tmp}/n.net", "layer/1/weight")),
+    Case("import-nir-over-a-lowered-budget", "import {tmp}/bomb.nir --name b --max-weights 1000",
+         lambda e: nir_bomb(e, (40, 40)), ("{tmp}/bomb.nir", "node/nodes/fc/weight", "1,000")),
+    # ---------------------------------------------------------------- issue 21: NIR geometry and values
+    *[Case(f"import-{name}", "import {tmp}/g.nir --name g", setup, ("{tmp}/g.nir", *words)) for name, setup, words in (
+        ("conv-dilation-0", lambda e: conv_nir(e.tmp / "g.nir", dilation=0), ("'conv'", "dilation")),
+        ("conv-dilation-negative", lambda e: conv_nir(e.tmp / "g.nir", dilation=-1), ("'conv'", "dilation")),
+        ("conv-stride-2-62", lambda e: conv_nir(e.tmp / "g.nir", stride=2 ** 62), ("'conv'", "stride")),
+        ("conv-stride-0", lambda e: patch(conv_nir(e.tmp / "g.nir"), **{"conv/stride": [0, 0]}), ("'conv'", "stride")),
+        ("pool-kernel-0", lambda e: conv_nir(e.tmp / "g.nir", pool_kernel=0, pool_stride=2), ("'pool'", "kernel")),
+        ("pool-stride-0", lambda e: patch(conv_nir(e.tmp / "g.nir", pool_kernel=2), **{"pool/stride": [0, 0]}),
+         ("'pool'", "stride")),
+        ("delay-1e6-s", lambda e: delay_nir(e.tmp / "g.nir", 1e6), ("'d'", "Delay", "1024")),
+        ("lif-tau-0", lambda e: mlp_nir(e.tmp / "g.nir", tau=0.0), ("'lif'", "'tau'", "> 0")),
+    )],
+    # ---------------------------------------------------------------- issue 21: input values
+    Case("simulate-input-1e30", SIMN, _input_values(1e30), ("{tmp}/x.npy", "1e+30", "graded range")),
+    Case("simulate-input-2-62", SIMN, _input_values(2.0 ** 62), ("{tmp}/x.npy", "graded range")),
+    Case("simulate-input-2-32-plus-3", SIMN, _input_values(2.0 ** 32 + 3), ("{tmp}/x.npy", "graded range")),
+    Case("simulate-input-fraction", SIMN, _input_values(0.5), ("{tmp}/x.npy", "0.5", "whole number")),
+    Case("simulate-input-0-samples", SIMN, _input_values(shape=(0, 6, 6, 1, 3)), ("{tmp}/x.npy", "no samples")),
+    Case("verify-input-2-32-plus-3", "verify {tmp}/n.net --input {tmp}/x.npy --samples 2",
+         _input_values(2.0 ** 32 + 3), ("{tmp}/x.npy", "graded range")),
+    # ---------------------------------------------------------------- issue 21: float-only imports
+    Case("fit-float-only-import", "fit f", _float_only_import, FLOAT_ONLY),
+    Case("verify-float-only-import", "verify f --samples 2", _float_only_import, FLOAT_ONLY),
+    Case("export-nir-float-only-import", "export f --format nir", _float_only_import, FLOAT_ONLY),
+    Case("export-float-only-import", "export f", _float_only_import, FLOAT_ONLY),
+    Case("quantize-float-only-import", "quantize f", _float_only_import, FLOAT_ONLY),
     Case("compare-unknown-encoding", "compare --dataset digits --only nosuch:asnn:2", None, ("nosuch",)),
     Case("unknown-command", "frobnicate", None, ("frobnicate",)),
 ]
@@ -507,7 +620,7 @@ def test_resumed_training_equals_uninterrupted(tmp_path, monkeypatch):
     monkeypatch.undo()
     split_dir = tmp_path / "split" / "r"
     assert load_checkpoint(split_dir / "checkpoint.pt")["epoch"] == 1
-    assert sorted(p.name for p in split_dir.iterdir()) == ["checkpoint.pt"]  # no train.json, no temp file
+    assert sorted(p.name for p in split_dir.iterdir()) == [".asnn-kind", "checkpoint.pt"]  # no train.json, no temp
     resumed = train(cfg(tmp_path / "split"), resume=True, data=data, show_progress=False)
 
     a = load_checkpoint(tmp_path / "full" / "r" / "checkpoint.pt")
@@ -571,4 +684,5 @@ def test_interrupted_train_leaves_a_loadable_checkpoint(tmp_path):
     model, mcfg, _ = load_model(ckpt)
     assert mcfg.timesteps == 2
     # no temp file, no train.json
-    assert sorted(p.name for p in (work / "int").iterdir()) == ["checkpoint.pt"]
+    assert sorted(p.name for p in (work / "int").iterdir()) == [".asnn-kind", "checkpoint.pt"]
+    assert (work / "int" / ".asnn-kind").read_text() == "train\n"  # marked as a trained model

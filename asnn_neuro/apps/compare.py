@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from asnn_neuro.apps.compare_grid import SETTINGS_KEYS, Row, Settings, check_row
 from asnn_neuro.apps.compare_table import load_runs, write_table
 from asnn_neuro.errors import InputError, UnsupportedLayerError
 from asnn_neuro.util.cores import usable_cores
+from asnn_neuro.util.lifetime import die_with_parent
 
 CONVERGENCE_EPOCHS = 3  # each run stores its held-out accuracy over its last epochs (the table's 'moved')
 
@@ -206,7 +208,10 @@ def _run_parallel(todo: list[tuple[Row, int]], s: Settings) -> list[dict]:
 
 
 def _pin(cores: set[int]):
-    def pin() -> None:
+    parent = os.getpid()
+
+    def pin() -> None:  # in the child, before exec: it is stopped (SIGTERM) if this process dies
+        die_with_parent(parent, signal.SIGTERM)
         if cores and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, cores)
     return pin

@@ -16,6 +16,7 @@ from asnn_neuro.data import load_dataset
 from asnn_neuro.deploy.netx import read_network
 from asnn_neuro.encoding.frames import integer_frames
 from asnn_neuro.errors import InputError
+from asnn_neuro.util.outputs import refuse_float_only
 
 
 @dataclass
@@ -39,11 +40,7 @@ def resolve_net(arg: str, workdir: str | Path = "netx_exports",
     as_export = Path(workdir) / arg / "network.net"
     if "/" not in arg and not arg.endswith(".net") and (Path(workdir) / arg).is_dir():
         if not as_export.is_file():
-            imported = Path(workdir) / arg / "import.json"
-            if imported.is_file():
-                reason = json.loads(imported.read_text()).get("chip_refused") or "no chip network"
-                raise InputError(f"{as_export}: '{arg}' was imported without a chip network ({reason}); "
-                                 "run it with --backend executor --precision float")
+            refuse_float_only(workdir, arg)
             raise InputError(f"{as_export}: not exported yet (run: asnn export {arg})")
         path = as_export
     else:
@@ -88,12 +85,35 @@ def dataset_frames(rnet: ResolvedNet, dataset: str, samples: int, seed: int = 0,
     return spikes, graded, data.test_y[:n].numpy(), data.test_x[:n]
 
 
+GRADED_MIN, GRADED_MAX = -(1 << 23), (1 << 23) - 1  # a graded spike's payload on Loihi 2: 24-bit signed
+
+
+def check_input_values(arr: np.ndarray, path: str | Path) -> None:
+    """InputError (one line, naming the first offending value) unless every value of an input file
+    is finite, whole and within the graded range (see ``file_frames``)."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(f"{path}: contains NaN or inf")
+    for mask, why in ((arr != np.floor(arr), "is not a whole number: spikes are 0/1 and graded payloads "
+                       "integers (an image in [0, 1] is sent as round(255 x))"),
+                      ((arr < GRADED_MIN) | (arr > GRADED_MAX), f"is outside the chip's graded range "
+                       f"[{GRADED_MIN}, {GRADED_MAX}] (24-bit signed messages)")):
+        if mask.any():
+            where = tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), arr.shape))
+            raise InputError(f"{path}: value {arr[where]:g} at index {list(where)} {why}")
+
+
 def file_frames(net: ir.Network, path: str | Path, timesteps: int | None = None):
     """(spikes, graded) frames (N, T, *input shape) from a .npy: the network input in Lava's
     (x, y, z) order with time last, or flat (neurons, T) in the order a dense layer reads it
     (C, H, W), each with or without a leading sample axis (a flat network input also as (n, 1, 1)
     or (1, 1, n)); or one static (x, y, z) frame repeated
-    for ``timesteps`` steps. 0/1 values are spikes, anything else graded payloads."""
+    for ``timesteps`` steps. 0/1 values are spikes, anything else graded payloads.
+
+    The values must be whole numbers (a fraction is refused, not rounded: an image in [0, 1] is sent
+    as round(255 x), which is for the user to choose) and graded payloads must fit the chip's
+    24-bit signed messages, [-2**23, 2**23 - 1] (beyond it Lava keeps 32 bits, the executor 64, the
+    chip 24: three different answers). A file with no samples (or no steps) is refused."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such input file")
@@ -117,10 +137,11 @@ def file_frames(net: ir.Network, path: str | Path, timesteps: int | None = None)
     if not flat and (arr.ndim != len(lava) + 2 or arr.shape[1:-1] != lava):
         raise InputError(f"{path}: array of shape {arr.shape}; the network input is {lava} (x, y, z) "
                          f"or {n_in} neurons, with time last, optionally with a leading sample axis")
+    if arr.size == 0:
+        raise InputError(f"{path}: array of shape {arr.shape} holds no samples (or no time steps)")
     arr = np.asarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{path}: contains NaN or inf")
-    ints = np.rint(arr).astype(np.int64)
+    check_input_values(arr, path)
+    ints = arr.astype(np.int64)
     if flat:
         ints = np.moveaxis(ints, -1, 1).reshape(ints.shape[0], ints.shape[-1], *net.input.shape)
     elif len(lava) == 3:

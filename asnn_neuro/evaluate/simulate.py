@@ -30,6 +30,7 @@ from asnn_neuro.evaluate.inputs import ResolvedNet, dataset_frames, file_frames,
 from asnn_neuro.evaluate.record import RunSetup, Timing, counts_arrays, output_xyzt, record_run
 from asnn_neuro.evaluate.reference import float_model_result, reference_predictions
 from asnn_neuro.runs import LayerRecord, OutputInfo, RunRecord
+from asnn_neuro.util import outputs
 from asnn_neuro.util.names import check_name
 
 __all__ = ["BACKENDS", "PRECISIONS", "canonical_backend", "output_xyzt", "run_backend", "run_frames",
@@ -157,6 +158,7 @@ def run_frames(rnet: ResolvedNet, spikes, graded, out_dir: Path, *, backend: str
                encoding: str | None = None, progress: bool = True, fill: bool = False) -> RunRecord:
     """Run integer input frames (N, T, *input shape) on ``backend`` and write the run folder
     ``out_dir``; accuracy and the float model's agreement when ``labels`` are given."""
+    outputs.check_target(out_dir, "simulate")  # before the run, not after it
     net = rnet.net
     t0 = time.perf_counter()
     res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, fill=fill)

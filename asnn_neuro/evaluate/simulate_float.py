@@ -24,6 +24,7 @@ from asnn_neuro.evaluate.float_activity import float_layers
 from asnn_neuro.evaluate.inputs import ResolvedNet, dataset_frames, file_frames
 from asnn_neuro.evaluate.record import RunSetup, Timing, record_run
 from asnn_neuro.runs import OutputInfo, RunRecord
+from asnn_neuro.util import outputs
 
 
 def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None, input_file: str | None,
@@ -49,6 +50,8 @@ def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None
             raise InputError(f"--encoding {encoding}: graded (analog) frames; an imported graph reads spikes")
         frames = spikes
     frames = frames[:samples]
+    out_dir = Path(simdir) / (name or f"{net_arg}-float")
+    outputs.check_target(out_dir, "simulate")  # before the run, not after it
     t0 = time.perf_counter()
     res = FloatExecutor(fg).run(frames, record=1)
     run_s = time.perf_counter() - t0
@@ -64,7 +67,7 @@ def simulate_float(net_arg: str, *, dataset: str, samples: int, name: str | None
     raster = {f"layer{i}": tr[0] for i, tr in enumerate(res.traces or [])}
     raster["input"] = frames[0].reshape(steps, -1).numpy()
     layers = float_layers(fg, res, graded_input=bool(((frames != 0) & (frames != 1)).any()))
-    return record_run(Path(simdir) / (name or f"{net_arg}-float"), setup, res, layers, output, out_shape,
+    return record_run(out_dir, setup, res, layers, output, out_shape,
                       Timing(wall_s=run_s, run_s=run_s, compile_s=0.0, steps=int(n * steps)), labels=labels,
                       raster=raster)
 

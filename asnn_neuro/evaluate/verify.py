@@ -23,7 +23,7 @@ from asnn_neuro.backends.executor import FixedExecutor
 from asnn_neuro.encoding.frames import as_numpy
 from asnn_neuro.evaluate.inputs import dataset_frames, resolve_net
 from asnn_neuro.evaluate.simulate import file_inputs, validate
-from asnn_neuro.util import atomic
+from asnn_neuro.util import atomic, outputs
 from asnn_neuro.util.names import check_name
 
 
@@ -75,6 +75,8 @@ def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: 
     else:
         spikes, graded, labels, _ = dataset_frames(rnet, dataset, samples, encoding=encoding, timesteps=timesteps)
     n = (spikes if spikes is not None else graded).shape[0]
+    out_dir = Path(simdir) / (name or f"{Path(rnet.label).stem}-verify")
+    outputs.check_target(out_dir, "verify")  # before the run, not after it
     ref_net = net
     if rnet.ours and not input_file:  # a file's input may re-route the input paths: both then read the file
         from asnn_neuro.deploy.export import build_network
@@ -100,8 +102,7 @@ def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: 
         "per_layer": cmp["per_layer"],
         "executor_s": t_ref, "lava_run_s": timing.run_s, "lava_compile_s": timing.compile_s,
     }
-    out_dir = Path(simdir) / (name or f"{Path(rnet.label).stem}-verify")
-    atomic.write_json(out_dir / "verify.json", result)
+    atomic.write_json(outputs.claim(out_dir, "verify") / "verify.json", result)
     result["run_dir"] = str(out_dir)
     return result
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from asnn_neuro import ir
 from asnn_neuro.errors import InputError, UnsupportedLayerError
+from asnn_neuro.util.h5budget import check_file
 
 
 @dataclass
@@ -104,6 +105,7 @@ def _read_hdf5(path: Path) -> Census:
 
     try:
         with h5py.File(path, "r") as f:
+            check_file(path, f)  # the size budget, before any dataset is read
             return _census_of(path, f)
     except (KeyError, ValueError, TypeError, OSError) as exc:
         raise InputError(f"{path}: cannot count its layers ({type(exc).__name__}: {exc})") from None

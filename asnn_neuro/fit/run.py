@@ -12,6 +12,7 @@ from asnn_neuro.fit.chips import chip_spec
 from asnn_neuro.fit.markdown import render_fit_md
 from asnn_neuro.fit.partition import partition
 from asnn_neuro.util.atomic import write_json, write_text
+from asnn_neuro.util.outputs import check_target, claim
 
 
 def network_file(net: str, workdir: str | Path = "netx_exports") -> Path:
@@ -75,7 +76,8 @@ def run_fit(net: str, chip: str = "loihi2", tiling: str = DEFAULT_TILING, workdi
         result["measured"] = {k: row.get(k) for k in ("name", "chip", "cores", "step_seconds", "fps",
                                                       "dynamic_mj", "static_w", "source", "can_run")}
     out = Path(simdir) / f"{name}-fit"
+    check_target(out, "fit")
     text = render_fit_md(result)  # rendered first: a failure leaves neither file
-    write_json(out / "fit.json", result)
+    write_json(claim(out, "fit") / "fit.json", result)
     write_text(out / "fit.md", text)
     return result, out

@@ -13,7 +13,8 @@ from asnn_neuro.report.collect import ReportRow, collect_run, run_energy
 from asnn_neuro.report.markdown import render_report_md
 from asnn_neuro.report.plots import make_plots
 from asnn_neuro.runs import read_run
-from asnn_neuro.util.atomic import atomic_dir, write_json, write_text
+from asnn_neuro.util.atomic import write_json, write_text
+from asnn_neuro.util.outputs import check_target, named_dir
 
 
 def _check_dirs(run_dirs: list[Path], out_dir: Path) -> None:
@@ -28,11 +29,7 @@ def _check_dirs(run_dirs: list[Path], out_dir: Path) -> None:
         names.add(r.name)
         if r.resolve() == out_dir.resolve():
             raise InputError(f"{out_dir}: the report would overwrite run {r.name}; choose another --name")
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise InputError(f"{out_dir}: exists and is not a directory")
-        if any(out_dir.iterdir()) and not (out_dir / "report.json").exists():
-            raise InputError(f"{out_dir}: exists and is not a previous report; choose another --name")
+    check_target(out_dir, "report")
 
 
 def _sources(records: list[ReportRow], profiles: Profiles) -> dict[str, str]:
@@ -67,7 +64,7 @@ def build_report(
     records = [collect_run(r, nets.get(r.name), profiles, energy)
                for r, (energy, _) in zip(run_dirs, energies)]
     devices = list(dict.fromkeys(d for r in records for d in r.energy_joules_per_inference))
-    with atomic_dir(out_dir) as tmp:
+    with named_dir(out_dir, "report") as tmp:
         plots, notes = make_plots(records, tmp, profiles.headline_snn)
         data = {
             "name": out_dir.name,

@@ -16,16 +16,18 @@ from asnn_neuro import ir
 from asnn_neuro.errors import InputError
 from asnn_neuro.runs.record import RunRecord
 from asnn_neuro.util import atomic
+from asnn_neuro.util import outputs as named
 
 SUMMARY = "summary.json"
 
 
 def write_run(out_dir: str | Path, record: RunRecord, counts: dict[str, np.ndarray],
               outputs: np.ndarray | None, raster: dict[str, np.ndarray] | None = None) -> RunRecord:
-    """Write ``out_dir`` (replaced whole, atomically): summary.json from ``record``, counts.npz,
-    outputs.npz (``output``: (samples, *output shape in x, y, z order, T)) and raster.npz."""
+    """Write ``out_dir`` (replaced whole, atomically, and only if it is a run folder or ``--force``
+    is on: util/outputs.py): summary.json from ``record``, counts.npz, outputs.npz (``output``:
+    (samples, *output shape in x, y, z order, T)) and raster.npz."""
     out_dir = Path(out_dir)
-    with atomic.atomic_dir(out_dir) as tmp:
+    with named.named_dir(out_dir, "simulate") as tmp:
         atomic.write_json(tmp / SUMMARY, record.to_dict())
         np.savez(tmp / "counts.npz", **counts)
         if outputs is not None:

@@ -32,7 +32,7 @@ from asnn_neuro.neurons.cuba_cpu import fast_cuba
 from asnn_neuro.training import distributed
 from asnn_neuro.training.checkpoint import load_checkpoint, save_checkpoint
 from asnn_neuro.training.config import TrainConfig, pick_device, validate
-from asnn_neuro.util import atomic
+from asnn_neuro.util import atomic, outputs
 from asnn_neuro.util.cores import usable_cores
 from asnn_neuro.util.cpu_memory import keep_large_allocations
 from asnn_neuro.util.progress import progress_bar
@@ -140,6 +140,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, da
     ``prepare(model)``, when given, is applied after the model is built and at the start of every
     epoch (quantisation-aware fine-tuning puts its fake-quantisers in this way)."""
     validate(cfg)
+    outputs.check_target(cfg.out_dir, "train")  # refuse another command's folder before any work
     if cfg.qat_bits and prepare is None:
         raise InputError(f"'{cfg.name}' is a quantisation-aware fine-tune: continue it with asnn quantize --qat")
     keep_large_allocations()
@@ -287,7 +288,7 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo, resume: bool, show_prog
     if resume:
         _resume(run)
     if distributed.is_main(info):
-        cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        outputs.claim(cfg.out_dir, "train")
     for epoch in range(len(run.history), cfg.epochs):
         if prepare is not None:
             prepare(run.model)

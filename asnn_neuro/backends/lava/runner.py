@@ -3,13 +3,14 @@
 One compile, one network, N samples back to back (state reset per layer phase),
 run in chunks so a progress bar can move. The runtime is stopped on every exit
 path: normal end, exceptions, Ctrl-C and SIGTERM (turned into KeyboardInterrupt
-while the run is active).
+while the run is active). A signal during the runtime's start-up is held back until the
+runtime exists, then honoured (the runtime is stopped); every worker Lava forks ignores
+SIGINT/SIGTERM (the main process stops it) and is killed by Linux if the main process dies.
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from asnn_neuro import ir
 from asnn_neuro.backends.results import Counts, ExecResult
 from asnn_neuro.compat.lava_runtime import allow_lava_start_method, quiet_compiler
 from asnn_neuro.errors import InputError
+from asnn_neuro.util.lifetime import children_die_with_parent, deferred_signals, sigterm_as_interrupt
 from asnn_neuro.util.progress import progress_bar
 
 
@@ -33,41 +35,6 @@ class LavaTiming:
     compile_s: float
     run_s: float
     steps: int
-
-
-@contextlib.contextmanager
-def signal_handlers(handlers: dict):
-    """Within the block, ``handlers`` ({signal: handler}) replace the current ones; restored after.
-    Does nothing outside the main thread (Python only lets the main thread set handlers)."""
-    try:
-        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
-    except ValueError:  # not in the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def sigterm_as_interrupt():
-    """Within the block, SIGTERM raises KeyboardInterrupt (so cleanup runs)."""
-    return signal_handlers({signal.SIGTERM: _raise_interrupt})
-
-
-def workers_ignore_signals():
-    """Lava forks its worker processes in ``create_runtime``: fork them with SIGINT/SIGTERM ignored.
-
-    A Ctrl-C in a terminal goes to the whole process group. Workers that die of it leave the
-    main process waiting for them forever; workers that ignore it let the main process catch
-    it and stop the runtime cleanly, which ends them.
-    """
-    return signal_handlers({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})
 
 
 def _run_config(backend: str, precision: str):
@@ -95,15 +62,23 @@ def _lava_error(root) -> LavaRunError:
 
 def _stop(root, failed: bool = False) -> None:
     """Stop the runtime; after a process failed, only its workers (``root.stop`` would wait for
-    the dead process to answer, for ever)."""
+    the dead process to answer, for ever). A runtime created but never started (interrupted
+    before its first run) has workers waiting for a first command that never comes: they are
+    killed (they ignore SIGINT/SIGTERM), or joining them would wait for ever."""
     runtime = getattr(root, "_runtime", None)
     if runtime is None:
         return
-    if not failed:
+    started = bool(getattr(runtime, "_is_started", True))
+    if not failed and started:
         with contextlib.suppress(Exception):
             root.stop()
+    infra = getattr(runtime, "_messaging_infrastructure", None)
+    if not started:
+        for actor in getattr(infra, "actors", None) or []:
+            with contextlib.suppress(Exception):
+                actor.kill()
     with contextlib.suppress(Exception):
-        runtime._messaging_infrastructure.stop()
+        infra.stop()
 
 
 def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | None, *,
@@ -146,8 +121,10 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
         t0 = time.perf_counter()
         compile_s = 0.0
         try:
-            with sigterm_as_interrupt():
-                with workers_ignore_signals(), quiet_compiler():
+            # A terminal's Ctrl-C reaches the whole process group: workers that died of it would
+            # leave the main process waiting for ever, so they ignore it and are stopped by it.
+            with sigterm_as_interrupt(), children_die_with_parent():
+                with deferred_signals(), quiet_compiler():
                     root.create_runtime(run_cfg=cfg)
                 compile_s = time.perf_counter() - t0
                 t1 = time.perf_counter()

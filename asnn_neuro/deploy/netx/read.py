@@ -21,6 +21,7 @@ from asnn_neuro.chip import limits as lim
 from asnn_neuro.deploy.netx.format import FORMAT, MAX_TIMESTEPS, SUPPORTED_TYPES
 from asnn_neuro.deploy.netx.validate import check_conv_shape, check_ranges
 from asnn_neuro.errors import InputError, UnsupportedLayerError
+from asnn_neuro.util.h5budget import check_file
 
 
 class _Reader:
@@ -191,6 +192,7 @@ def read_network(path: str | Path, input_shape: tuple[int, ...] | None = None) -
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"{path}: not a readable HDF5 file ({type(exc).__name__})") from None
     with f:
+        check_file(path, f)  # the size budget, from metadata only, before any dataset is read
         try:
             return _read(path, f, input_shape)
         except InputError:

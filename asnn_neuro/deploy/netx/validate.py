@@ -12,14 +12,25 @@ from asnn_neuro.chip import limits as lim
 from asnn_neuro.deploy.netx.format import MAX_GEOMETRY, MAX_SHIFT, MAX_TIMESTEPS, MIN_SHIFT
 from asnn_neuro.errors import InputError
 
+GEOMETRY_LOW = {"stride": 1, "dilation": 1, "kernel": 1, "padding": 0}
+
+
+def check_geometry(kind: str, fail, **values) -> None:
+    """Conv/pool geometry (stride, dilation, kernel, padding: sequences of ints) within
+    [GEOMETRY_LOW, MAX_GEOMETRY]; ``fail(message)`` makes the exception. Shared by the NetX and
+    NIR readers, so what one refuses the other never writes."""
+    for what, vals in values.items():
+        vals = tuple(int(v) for v in vals)
+        low = GEOMETRY_LOW[what]
+        if not vals or min(vals) < low or max(vals) > MAX_GEOMETRY:
+            raise fail(f"{kind} {what} {vals} out of range [{low}, {MAX_GEOMETRY}]")
+
 
 def check_conv_shape(path: ir.Path, in_shape, out_shape, fail) -> None:
     if len(in_shape) != 3 or len(out_shape) != 3:
         raise fail(f"conv needs (C, H, W) shapes, got {in_shape} -> {out_shape}")
-    for what, values, low in (("stride", path.stride, 1), ("dilation", path.dilation, 1),
-                              ("padding", path.padding, 0), ("kernel", path.kernel, 1)):
-        if min(values) < low or max(values) > MAX_GEOMETRY:
-            raise fail(f"conv {what} {tuple(values)} out of range [{low}, {MAX_GEOMETRY}]")
+    check_geometry("conv", fail, stride=path.stride, dilation=path.dilation, padding=path.padding,
+                   kernel=path.kernel)
     for axis in (0, 1):
         size = (in_shape[1 + axis] + 2 * path.padding[axis] - path.dilation[axis] * (path.kernel[axis] - 1) - 1) \
             // path.stride[axis] + 1

@@ -23,7 +23,7 @@ from asnn_neuro.deploy.nir.read import convention, from_nir_graph, read_nir, sav
 from asnn_neuro.deploy.quantize import DEFAULT_MAX_CLIP, check_bits
 from asnn_neuro.encoding import MAX_TIMESTEPS
 from asnn_neuro.errors import InputError
-from asnn_neuro.util import atomic
+from asnn_neuro.util import atomic, outputs
 from asnn_neuro.util.names import check_name
 
 
@@ -35,6 +35,7 @@ def import_nir(file: str | Path | Any, name: str, source: str = "nir", dt: float
     each). ``timesteps`` is the default T of ``--dataset`` runs; the network runs any T an input
     file brings."""
     check_name(name)
+    outputs.check_target(Path(workdir) / name, "import")  # before reading: never over a trained model
     check_bits(weight_bits)
     if not 1 <= timesteps <= MAX_TIMESTEPS:
         raise InputError(f"--timesteps must be between 1 and {MAX_TIMESTEPS}, got {timesteps}")
@@ -64,7 +65,7 @@ def import_nir(file: str | Path | Any, name: str, source: str = "nir", dt: float
         info["neurons"] = int(sum(layer.neurons for layer in low.net.layers))
         info["synapses"] = int(sum(np.asarray(p.weight).size for layer in low.net.layers for p in layer.paths
                                    if p.weight is not None))
-    with atomic.atomic_dir(Path(workdir) / name) as tmp:
+    with outputs.named_dir(Path(workdir) / name, "import") as tmp:
         save_float(fg, tmp / "float.npz")
         if low.net is not None:
             write_network(low.net, tmp / "network.net")

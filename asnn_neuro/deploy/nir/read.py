@@ -13,12 +13,16 @@ Every problem raises ``InputError`` (exit 2) naming the file, the node and its t
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from asnn_neuro.chip.limits import MAX_TIMESTEPS
+from asnn_neuro.deploy.netx.validate import check_geometry
 from asnn_neuro.errors import InputError, UnsupportedLayerError
+from asnn_neuro.util.h5budget import check_file
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,9 @@ def _params(path: Path, name: str, kind: str, node) -> dict[str, np.ndarray]:
         arr = _array(value)
         if not np.all(np.isfinite(arr)):
             raise InputError(f"{path}: node '{name}' ({kind}): '{key}' contains NaN or inf")
+        if key.startswith("tau") and np.any(arr <= 0):
+            raise InputError(f"{path}: node '{name}' ({kind}): '{key}' must be > 0 (a time constant in "
+                             f"seconds), got {float(arr.min()):g}")
         out[key] = arr
     return out
 
@@ -189,8 +196,11 @@ def read_nir(path: str | Path, source: str = "nir", dt: float | None = None,
         import nir
     except ImportError:
         raise InputError("reading NIR needs the 'nir' package (pip install -e '.[nir]')") from None
+    _precheck(path)
     try:
-        graph = nir.read(str(path))
+        with warnings.catch_warnings(), np.errstate(all="ignore"):  # its shape arithmetic on odd files
+            warnings.simplefilter("ignore")
+            graph = nir.read(str(path))
     except Exception as exc:  # noqa: BLE001 - any failure of the reader is a bad file
         try:  # Norse and Rockpool write a batched input type [1, n] that nir's own type check refuses
             graph = nir.read(str(path), type_check=False)
@@ -216,6 +226,33 @@ def _check_taus(path: Path, ops: list[Op], conv: Convention) -> None:
                     "give the step the file was written with (--dt)")
             raise InputError(f"{path}: node '{op.name}' ({op.kind}): {key} {tau:.6g} s is shorter than the step "
                              f"dt {conv.dt:g} s (decay 1 - dt/tau = {1 - conv.dt / tau:.6g}); {hint}")
+
+
+_GEOMETRY_KEYS = {"stride": "stride", "dilation": "dilation", "padding": "padding", "kernel_size": "kernel"}
+
+
+def _precheck(path: Path) -> None:
+    """Before the nir library reads anything: every dataset within the size budget, and conv/pool
+    geometry sane (the library would divide by it), each refused naming the node."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except Exception:  # noqa: BLE001 - nir.read reports an unreadable file in its own words
+        return
+    with f:
+        check_file(path, f)
+        nodes = f.get("node/nodes")
+        for name, g in (nodes.items() if isinstance(nodes, h5py.Group) else ()):
+            kind = g.get("type") if isinstance(g, h5py.Group) else None
+            kind = kind[()] if isinstance(kind, h5py.Dataset) else None
+            kind = kind.decode(errors="replace") if isinstance(kind, bytes) else str(kind)
+            if kind not in ("Conv2d", "SumPool2d", "AvgPool2d"):
+                continue
+            values = {what: np.asarray(g[key][()]).reshape(-1) for key, what in _GEOMETRY_KEYS.items()
+                      if isinstance(g.get(key), h5py.Dataset) and g[key].dtype.kind in "iuf" and g[key].size}
+            check_geometry(kind, lambda msg, n=name, k=kind: InputError(f"{path}: node '{n}' ({k}): {msg}"),
+                           **values)
 
 
 def from_nir_graph(graph, conv: Convention, path: Path | str = "<graph>") -> FloatGraph:
@@ -257,6 +294,11 @@ def from_nir_graph(graph, conv: Convention, path: Path | str = "<graph>") -> Flo
         raise InputError(f"{path}: input node '{inputs[0]}' has shape {list(in_shape)}; expected (C, H, W) or (n,)")
     fg = FloatGraph(input_shape=in_shape, ops=ops, output=outputs[0], convention=conv, source_file=str(path))
     _infer_shapes(fg, path)
+    for op in fg.ops:  # a delay no run can see the end of: refused before a run allocates it
+        if op.kind == "Delay" and float(op.params["delay"].max(initial=0)) / conv.dt > MAX_TIMESTEPS:
+            raise InputError(f"{path}: node '{op.name}' (Delay): {float(op.params['delay'].max()):g} s is "
+                             f"{float(op.params['delay'].max()) / conv.dt:.3g} steps of dt {conv.dt:g} s; a run "
+                             f"has at most {MAX_TIMESTEPS} steps (the chip delays at most 62)")
     return fg
 
 
@@ -337,6 +379,8 @@ def _infer_shapes(fg: FloatGraph, path: Path) -> None:
                 raise InputError(f"{where}: weight {w.shape} (groups {groups}) does not take an input {ins}")
             k, s = w.shape[2:], _pair(p.get("stride"), 1)
             pad, d = _pair(p.get("padding"), 0), _pair(p.get("dilation"), 1)
+            check_geometry("conv", lambda msg, at=where: InputError(f"{at}: {msg}"), stride=s, dilation=d, padding=pad,
+                           kernel=k)
             op.shape = (w.shape[0], _conv_out(ins[1], k[0], s[0], pad[0], d[0]),
                         _conv_out(ins[2], k[1], s[1], pad[1], d[1]))
         elif op.kind in ("SumPool2d", "AvgPool2d"):
@@ -345,6 +389,7 @@ def _infer_shapes(fg: FloatGraph, path: Path) -> None:
             k, s, pad = _pair(p.get("kernel_size"), 1), _pair(p.get("stride"), 1), _pair(p.get("padding"), 0)
             if "stride" not in p or p["stride"].size == 0:
                 s = k
+            check_geometry("pool", lambda msg, at=where: InputError(f"{at}: {msg}"), kernel=k, stride=s, padding=pad)
             op.params["kernel_size"], op.params["stride"], op.params["padding"] = (np.array(k), np.array(s),
                                                                                   np.array(pad))
             op.shape = (ins[0], _conv_out(ins[1], k[0], s[0], pad[0]), _conv_out(ins[2], k[1], s[1], pad[1]))
