@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from asnn_neuro import ir
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.chip.neurons import registry
 from asnn_neuro.deploy.nir.discrete import Discrete, discretize
 from asnn_neuro.deploy.nir.read import FloatGraph, Op
 from asnn_neuro.deploy.quantize import (
@@ -240,7 +241,7 @@ class _Builder:
         if is_output or any(d is None or not np.array_equal(d.reshape(-1), delay) for d in self.reads[op.name]):
             raise ChipRefusal(f"{where}: some reader of '{op.name}' (another node or the Output) sees it "
                               "undelayed or delayed differently; the chip delays the layer itself")
-        if not isinstance(layer.neuron, ir.CubaNeuron) or any(p.source == self.index[op.name] for p in layer.paths):
+        if not registry.of(layer.neuron).delay or any(p.source == self.index[op.name] for p in layer.paths):
             raise ChipRefusal(f"{where}: only a CUBA layer without recurrent path takes a delay on the chip")
         if np.any(ir.summed_bias(layer.paths, layer.shape)):
             raise ChipRefusal(f"{where}: the node has a bias (or v_leak drive), so delaying its input is not "
