@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asnn_neuro.chip.neurons import asnn, cuba, rf, sdnn
+from asnn_neuro.chip.neurons import asnn, cuba, cuba_sub, rf, sdnn
 from asnn_neuro.chip.neurons.base import Kind
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
@@ -15,6 +15,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     asnn.KIND,
     sdnn.KIND,
     rf.KIND,
+    cuba_sub.KIND,
 )}
 
 
