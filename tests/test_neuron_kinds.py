@@ -17,7 +17,9 @@ import torch
 
 from asnn_neuro import ir
 from asnn_neuro.chip.neurons import registry
+from asnn_neuro.chip.neurons.alif import AdaptiveLifNeuron
 from asnn_neuro.chip.neurons.base import Drive, PortDrive
+from asnn_neuro.chip.neurons.cuba_li import CubaIntegratorNeuron
 from asnn_neuro.chip.neurons.cuba_sub import SubtractiveCubaNeuron
 
 PACKAGE = Path(__file__).resolve().parents[1] / "asnn_neuro"
@@ -66,6 +68,8 @@ EXAMPLES = {
     "SDNN": ir.SigmaDeltaNeuron(vth_mant=1),
     "RF": ir.ResonateNeuron(sin_decay=900, cos_decay=3800, vth=2000),
     "CUBA_SUB": SubtractiveCubaNeuron(i_decay=1000, v_decay=300, vth_mant=40),
+    "CUBA_LI": CubaIntegratorNeuron(i_decay=1000, v_decay=300),
+    "ALIF": AdaptiveLifNeuron(i_decay=1000, v_decay=300, th_decay=500, ref_decay=500, vth_mant=40, vth_step=10),
 }
 
 
@@ -125,6 +129,10 @@ def executor_equals_lava(net: ir.Network, seed: int, samples: int = 16) -> dict[
 
 NEW_KINDS = {
     "CUBA_SUB": lambda i: SubtractiveCubaNeuron(i_decay=1024 + 1000 * i, v_decay=300, vth_mant=(400, 1500)[i]),
+    "CUBA_LI": lambda i: (ir.CubaNeuron(i_decay=1024, v_decay=300, vth_mant=400) if i == 0
+                          else CubaIntegratorNeuron(i_decay=2048, v_decay=500)),
+    "ALIF": lambda i: AdaptiveLifNeuron(i_decay=1024, v_decay=128, th_decay=400, ref_decay=400,
+                                        vth_mant=(300, 1000)[i], vth_step=(100, 300)[i]),
 }
 
 

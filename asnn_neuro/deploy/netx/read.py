@@ -540,9 +540,9 @@ def _delay(r: _Reader, g, where: str, shape: tuple[int, ...]) -> np.ndarray | No
 
 
 _REFUSED = {
-    "ALIF": "adaptive LIF: lava-dl exports it but its NetX loader cannot load it (no Lava process)",
     "ADRF": "adaptive resonate-and-fire: lava-dl's NetX loader runs it as a plain RF neuron, without its "
-            "adaptive threshold",
+            "adaptive threshold; ours has no ADRF neuron kind (a resonator with ALIF's threshold and "
+            "refractory terms)",
 }
 
 
