@@ -181,7 +181,7 @@ CASES: list[tuple[str, Callable[[Path], Setup], bool]] = [
     ("RF (slayer.block.rf, RF_PHASE)", _other_neuron("rf"), True),
     ("RF-IZ (slayer.block.rf_iz, RF_IZHIKEVICH)", _other_neuron("rf_iz"), True),
     ("ALIF (slayer.block.alif)", _other_neuron("alif", slayer_check=True), True),
-    ("ADRF (slayer.block.adrf, ADRF_PHASE)", _other_neuron("adrf"), True),
+    ("ADRF (slayer.block.adrf, ADRF_PHASE)", _other_neuron("adrf", slayer_check=True), True),
 ]
 
 
@@ -313,12 +313,13 @@ def markdown(rows: list[Row], command: str) -> str:
         "  steps, before lava-dl's reset; tests/test_netx_shipped.py), and so does our Lava graph, every",
         "  layer: Lava's CPU Conv model overflows int8 on the 200-wide input (lava-dl's own test runs it",
         "  on Loihi only), so convs wider than 127 run in our own integer conv process there.",
-        "- ALIF: lava-dl exports it but its loader cannot load it (no neuron mapping). Ours runs it",
-        "  (the ALIF neuron kind, chip/neurons/alif.py) and is compared with SLAYER's own fixed-point",
-        "  forward of the same blocks, layer by layer and step by step (also for 3 seeds:",
-        "  tests/test_netx_conformance.py::test_alif_matches_slayer_fixed_point). ADRF: lava-dl's loader",
-        "  runs it as a plain RF neuron (it matches 'RF' in the type name), dropping the adaptive",
-        "  threshold: refused here rather than run wrongly (ours has no ADRF kind yet).",
+        "- ALIF: lava-dl exports it but its loader cannot load it (no neuron mapping). ADRF: lava-dl's",
+        "  loader runs it as a plain RF neuron (it matches 'RF' in the type name), dropping the adaptive",
+        "  threshold, so its 'runs' is not a reference. Ours runs both (the ALIF and ADRF neuron kinds,",
+        "  chip/neurons/) and is compared with SLAYER's own fixed-point forward of the same blocks,",
+        "  layer by layer and step by step (also for 3 seeds each:",
+        "  tests/test_netx_conformance.py::test_adaptive_neurons_match_slayer_fixed_point).",
+        "  ADRF_IZHIKEVICH stays refused (the ADRF kind has no Izhikevich form).",
         "- RF / RF-IZ: as lava-dl maps them (Lava's RF / RF_IZ behind a complex dense synapse), with",
         "  the integer sin / cos decays lava-dl derives through floats from the file's sinDecay /",
         "  cosDecay (one less than the file's value in some cases) and Lava's int16 input ports.",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asnn_neuro.chip.neurons import alif, asnn, cuba, cuba_li, cuba_sub, rf, sdnn
+from asnn_neuro.chip.neurons import adrf, alif, asnn, cuba, cuba_li, cuba_sub, rf, sdnn
 from asnn_neuro.chip.neurons.base import Kind
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
@@ -18,6 +18,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     cuba_sub.KIND,
     cuba_li.KIND,
     alif.KIND,
+    adrf.KIND,
 )}
 
 

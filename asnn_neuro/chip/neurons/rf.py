@@ -45,7 +45,7 @@ def _wrap16(x: Array) -> Array:
     return ((x + (1 << 15)) & ((1 << 16) - 1)) - (1 << 15)
 
 
-def _scaled(x: Array) -> Array:
+def scaled(x: Array) -> Array:
     return sign(x) * (absolute(x) >> lim.DECAY_BITS)
 
 
@@ -57,8 +57,8 @@ def step(p: ResonateNeuron, s: ResonateState, drive: Drive) -> tuple[Array, Reso
     a_re = _wrap16(drive.total()) << p.state_exp
     a_im = _wrap16(drive.total(("imag",))) << p.state_exp
     top = lim.LIF_MAX_UV - 1
-    re = clip(_scaled(p.cos_decay * s.real) - _scaled(p.sin_decay * s.imag) + a_re, -top, top)
-    im = clip(_scaled(p.sin_decay * s.real) + _scaled(p.cos_decay * s.imag) + a_im, -top, top)
+    re = clip(scaled(p.cos_decay * s.real) - scaled(p.sin_decay * s.imag) + a_re, -top, top)
+    im = clip(scaled(p.sin_decay * s.real) + scaled(p.cos_decay * s.imag) + a_im, -top, top)
     if p.izhikevich:
         spikes = im >= p.vth
         return spikes, ResonateState(where(spikes, re * 0, re), where(spikes, im * 0 + (p.vth - 1), im))

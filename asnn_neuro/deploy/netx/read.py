@@ -541,8 +541,7 @@ def _delay(r: _Reader, g, where: str, shape: tuple[int, ...]) -> np.ndarray | No
 
 _REFUSED = {
     "ADRF": "adaptive resonate-and-fire: lava-dl's NetX loader runs it as a plain RF neuron, without its "
-            "adaptive threshold; ours has no ADRF neuron kind (a resonator with ALIF's threshold and "
-            "refractory terms)",
+            "adaptive threshold; ours runs ADRF_PHASE only (no Izhikevich form of the ADRF kind)",
 }
 
 
