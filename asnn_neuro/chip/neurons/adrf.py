@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from asnn_neuro.chip import fixed_point as fx
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.chip.arrays import Array, clip
 from asnn_neuro.chip.neurons import alif
@@ -61,11 +60,9 @@ def step(p: AdaptiveResonateNeuron, s: AdaptiveResonateState, drive: Drive) -> t
               + (drive.total() << lim.LIF_ACT_SHIFT), -top, top)
     im = clip(scaled(p.sin_decay * s.real) + scaled(p.cos_decay * s.imag)
               + (drive.total(("imag",)) << lim.LIF_ACT_SHIFT), -top, top)
-    ref = fx.lif_decay(s.ref, p.ref_decay)
-    th = fx.lif_decay(s.th - p.th0, p.th_decay) + p.th0
+    th, ref = alif.decay_threshold(p, s.th, s.ref)
     spikes = (re >= th + ref) & (im >= 0) & (s.imag < 0)
-    step_q = int(p.vth_step) << lim.LIF_VTH_SHIFT
-    return spikes, AdaptiveResonateState(re, im, th + spikes * step_q, ref + spikes * (2 * th))
+    return spikes, AdaptiveResonateState(re, im, *alif.after_spike(p, spikes, th, ref))
 
 
 def check(p: AdaptiveResonateNeuron, steps: int) -> str | None:

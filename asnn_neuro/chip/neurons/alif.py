@@ -16,7 +16,9 @@ from typing import Any, Literal, NamedTuple
 from asnn_neuro.chip import fixed_point as fx
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.chip.arrays import Array
+from asnn_neuro.chip.neurons import cuba
 from asnn_neuro.chip.neurons.base import Drive, Kind, NetxFields
+from asnn_neuro.chip.neurons.cuba import CubaState
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,22 @@ def step(p: AdaptiveLifNeuron, s: AdaptiveLifState, drive: Drive) -> tuple[Array
     """Integrate; decay the refractory term and the threshold's excess over its base (rounding
     toward zero); spike where v >= threshold + refractory; then the threshold steps up by
     vth_step << 6 and the refractory term grows by twice the (pre-step) threshold."""
-    u, v = fx.lif_integrate(s.u, s.v, drive.total(), int(p.i_decay) - 1, int(p.v_decay),
-                            drive.bias() << lim.LIF_ACT_SHIFT)
-    ref = fx.lif_decay(s.ref, p.ref_decay)
-    th = fx.lif_decay(s.th - p.th0, p.th_decay) + p.th0
+    u, v = cuba.integrate(p.i_decay, p.v_decay, CubaState(s.u, s.v), drive)
+    th, ref = decay_threshold(p, s.th, s.ref)
     spikes = v >= th + ref
-    step_q = int(p.vth_step) << lim.LIF_VTH_SHIFT
-    return spikes, AdaptiveLifState(u, v, th + spikes * step_q, ref + spikes * (2 * th))
+    return spikes, AdaptiveLifState(u, v, *after_spike(p, spikes, th, ref))
+
+
+def decay_threshold(p: Any, th: Array, ref: Array) -> tuple[Array, Array]:
+    """SLAYER's adaptive threshold and refractory decays (toward the base th0, toward 0), rounded
+    toward zero; ``p`` has th0, th_decay, ref_decay (ALIF, ADRF)."""
+    return fx.lif_decay(th - p.th0, p.th_decay) + p.th0, fx.lif_decay(ref, p.ref_decay)
+
+
+def after_spike(p: Any, spikes: Array, th: Array, ref: Array) -> tuple[Array, Array]:
+    """Where a neuron spiked: the threshold steps up by vth_step << 6, the refractory term grows
+    by twice the (pre-step) threshold."""
+    return th + spikes * (int(p.vth_step) << lim.LIF_VTH_SHIFT), ref + spikes * (2 * th)
 
 
 def check(p: AdaptiveLifNeuron, steps: int) -> str | None:

@@ -48,6 +48,13 @@ def init(p: Any, shape: tuple[int, ...], like: Any) -> CubaState:
     return CubaState(d.zeros(), d.zeros())
 
 
+def integrate(i_decay: int, v_decay: int, s: CubaState, drive: Drive) -> CubaState:
+    """Lava's bit-accurate LIF decay and integration without its spike (``fixed_point.lif_integrate``):
+    the summed input << 6 enters the current, the bias << 6 the voltage. For the CUBA family."""
+    u, v = fx.lif_integrate(s.u, s.v, drive.total(), int(i_decay) - 1, int(v_decay), drive.bias() << lim.LIF_ACT_SHIFT)
+    return CubaState(u, v)
+
+
 def step(p: CubaNeuron, state: CubaState, drive: Drive) -> tuple[Array, CubaState]:
     """Lava's bit-accurate LIF step on the summed input of every port, bias << 6."""
     s, u, v = fx.lif_step(state.u, state.v, drive.total(), p.du, p.dv, drive.bias() << lim.LIF_ACT_SHIFT,

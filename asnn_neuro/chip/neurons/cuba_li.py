@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from asnn_neuro.chip import fixed_point as fx
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.chip.arrays import Array
 from asnn_neuro.chip.neurons import cuba
@@ -29,9 +28,8 @@ class CubaIntegratorNeuron:
 
 def step(p: CubaIntegratorNeuron, s: CubaState, drive: Drive) -> tuple[Array, CubaState]:
     """Integrate (no spike, no reset); the output is the voltage."""
-    u, v = fx.lif_integrate(s.u, s.v, drive.total(), int(p.i_decay) - 1, int(p.v_decay),
-                            drive.bias() << lim.LIF_ACT_SHIFT)
-    return v, CubaState(u, v)
+    s = cuba.integrate(p.i_decay, p.v_decay, s, drive)
+    return s.v, s
 
 
 def check(p: CubaIntegratorNeuron, steps: int) -> str | None:

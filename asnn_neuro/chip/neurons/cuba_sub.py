@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from asnn_neuro.chip import fixed_point as fx
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.chip.arrays import Array
 from asnn_neuro.chip.neurons import cuba
@@ -30,8 +29,7 @@ class SubtractiveCubaNeuron:
 
 
 def step(p: SubtractiveCubaNeuron, s: CubaState, drive: Drive) -> tuple[Array, CubaState]:
-    u, v = fx.lif_integrate(s.u, s.v, drive.total(), int(p.i_decay) - 1, int(p.v_decay),
-                            drive.bias() << lim.LIF_ACT_SHIFT)
+    u, v = cuba.integrate(p.i_decay, p.v_decay, s, drive)
     vth = p.vth_mant << lim.LIF_VTH_SHIFT
     spikes = v > vth
     return spikes, CubaState(u, v - spikes * vth)
