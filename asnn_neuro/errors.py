@@ -15,9 +15,3 @@ class InputError(Exception):
 
 class UnsupportedLayerError(InputError):
     """A layer or option that cannot be deployed; names the layer."""
-
-
-def require(condition: bool, message: str) -> None:
-    """Raise InputError(message) unless condition holds."""
-    if not condition:
-        raise InputError(message)

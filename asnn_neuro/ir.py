@@ -19,6 +19,12 @@ from typing import Literal, Union
 import numpy as np
 
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.chip.neurons import registry
+from asnn_neuro.chip.neurons.asnn import AdaptiveNeuron  # noqa: F401  (the kinds' IR nodes, re-exported)
+from asnn_neuro.chip.neurons.base import Params
+from asnn_neuro.chip.neurons.cuba import CubaNeuron
+from asnn_neuro.chip.neurons.rf import ResonateNeuron  # noqa: F401
+from asnn_neuro.chip.neurons.sdnn import SigmaDeltaNeuron  # noqa: F401
 from asnn_neuro.errors import InputError
 
 SynapseKind = Literal["conv", "convT", "dense", "pool", "identity"]
@@ -66,115 +72,17 @@ class WeightGrid:
     bits: int = 8
 
 
-@dataclass(frozen=True)
-class CubaNeuron:
-    """Loihi's stock CUBA-LIF (Lava ``LIF``), as NetX describes it.
-
-    i_decay, v_decay: 12-bit decays as written in NetX (Lava's du = i_decay - 1, dv = v_decay);
-    vth_mant: threshold mantissa (compared as v > vth_mant << 6).
-    """
-
-    i_decay: int
-    v_decay: int
-    vth_mant: int
-    ref_delay: int = 1
-    graded_spike: bool = False
-    kind: Literal["CUBA"] = "CUBA"
-
-    @property
-    def du(self) -> int:
-        return int(self.i_decay) - 1
-
-    @property
-    def dv(self) -> int:
-        return int(self.v_decay)
-
-
-@dataclass(frozen=True)
-class AdaptiveNeuron:
-    """The ASNN neuron with per-step schedules (length = period = time steps per sample).
-
-    leak, gain: lam[t] and g[t] times 4096; threshold: in state units (4096 == 1.0);
-    readout: non-spiking integrator whose state is the network output;
-    reset: what a spike subtracts from the state (None: the threshold, the ASNN soft reset).
-    """
-
-    leak: tuple[int, ...]
-    gain: tuple[int, ...]
-    threshold: int = 4096
-    readout: bool = False
-    reset: int | None = None
-    kind: Literal["ASNN"] = "ASNN"
-
-    @property
-    def reset_amount(self) -> int:
-        """What a spike subtracts from the state, in state units."""
-        return int(self.threshold if self.reset is None else self.reset)
-
-    @property
-    def period(self) -> int:
-        return len(self.leak)
-
-
-SigmaDeltaRole = Literal["delta", "sigma_delta", "sigma"]
-
-
-@dataclass(frozen=True)
-class SigmaDeltaNeuron:
-    """lava-dl's sigma-delta neuron (NetX ``type = 'SDNN'``) as its loader runs it on Lava.
-
-    role: ``delta`` (an input layer: sends the changes of its input), ``sigma_delta`` (sums its
-    graded input, adds the bias, ReLU, sends the changes), ``sigma`` (an output layer marked
-    ``sigma_output``: sends its running sum); vth_mant: the delta threshold, compared as
-    |change| >= vth_mant << (spike_exp + state_exp); spike_exp: fraction bits of a graded spike,
-    state_exp: extra fraction bits of the state (lava-dl's defaults 6 and 6). lava-dl's loader
-    always uses ReLU and no cumulative error (``cum_error`` False), whatever the file says.
-    """
-
-    vth_mant: int = 0
-    role: SigmaDeltaRole = "sigma_delta"
-    spike_exp: int = 6
-    state_exp: int = 6
-    cum_error: bool = False
-    kind: Literal["SDNN"] = "SDNN"
-
-    @property
-    def vth(self) -> int:
-        """The threshold in state units."""
-        return int(self.vth_mant) << (self.spike_exp + self.state_exp)
-
-
-@dataclass(frozen=True)
-class ResonateNeuron:
-    """A resonate-and-fire neuron (NetX ``RF_PHASE`` / ``RF_IZHIKEVICH``) as lava-dl's loader runs
-    it: Lava's RF (fires when the phase crosses zero with the real part above threshold) or RF_IZ
-    (fires when the imaginary part reaches the threshold, then resets).
-
-    sin_decay, cos_decay: (1 - alpha) sin / cos of the rotation per step, 12-bit fractions (as
-    lava-dl derives them from the file's sinDecay / cosDecay); vth: threshold in state units
-    (vThMant << 6). Its paths with ``imag`` set drive the imaginary part."""
-
-    sin_decay: int
-    cos_decay: int
-    vth: int
-    izhikevich: bool = False
-    state_exp: int = 6
-    kind: Literal["RF"] = "RF"
-
-
-Neuron = CubaNeuron | AdaptiveNeuron | SigmaDeltaNeuron | ResonateNeuron
+Neuron = Params  # a neuron kind's parameter dataclass (``chip.neurons``; ``registry.of`` gives its kind)
 
 
 def sends_values(layer: Layer) -> bool:
     """True when a layer sends graded values (sigma-delta messages, readout states), not 0/1."""
-    n = layer.neuron
-    return isinstance(n, SigmaDeltaNeuron) or (isinstance(n, AdaptiveNeuron) and n.readout)
+    return registry.of(layer.neuron).sends_values(layer.neuron)
 
 
 def is_state_readout(layer: Layer) -> bool:
     """True when a layer's output is its state at the last step (ASNN readout, SDNN sigma)."""
-    n = layer.neuron
-    return (isinstance(n, AdaptiveNeuron) and n.readout) or (isinstance(n, SigmaDeltaNeuron) and n.role == "sigma")
+    return registry.of(layer.neuron).state_readout(layer.neuron)
 
 
 @dataclass
@@ -234,11 +142,11 @@ class Layer:
         return self.paths[0].kind if self.paths else "input"
 
     def port_groups(self) -> dict[str, list[Path]]:
-        """Paths grouped by the neuron port they drive ('spike' or 'graded'); a port sums its
-        paths, so they must share the shift and the mask."""
-        groups: dict[str, list[Path]] = {"spike": [], "graded": []}
+        """Paths grouped by the neuron port they drive ('spike', 'graded', or 'imag': a resonator's
+        imaginary part); a port sums its paths, so they must share the shift and the mask."""
+        groups: dict[str, list[Path]] = {"spike": [], "graded": [], "imag": []}
         for p in self.paths:
-            groups["graded" if p.graded else "spike"].append(p)
+            groups["imag" if p.imag else "graded" if p.graded else "spike"].append(p)
         for name, paths in groups.items():
             if len({(p.shift, p.mask) for p in paths}) > 1:
                 raise InputError(f"layer '{self.name}': paths into its {name} port differ in shift or mask")
@@ -275,7 +183,7 @@ def or_pool(layer: Layer) -> Path | None:
     spike, otherwise nothing was added). Such a layer can run as ``conv(x) > 0``.
     """
     n = layer.neuron
-    if not isinstance(n, CubaNeuron) or len(layer.paths) != 1:
+    if n.kind != CubaNeuron.kind or len(layer.paths) != 1:
         return None
     p = layer.paths[0]
     if n.i_decay != lim.DECAY_ONE or n.vth_mant != 0 or p.kind != "conv" or p.graded or is_input(p.source):

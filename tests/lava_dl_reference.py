@@ -11,6 +11,7 @@ from asnn_neuro.apps.lava_dl_reference import (  # noqa: F401
     slayer_cuba_conv,
     slayer_cuba_dense,
     slayer_cuba_recurrent,
+    slayer_dense_forward,
     slayer_other_dense,
     slayer_sigma_delta,
     slayer_transposed,

@@ -15,10 +15,10 @@ from asnn_neuro.neurons.asnn import asnn_dynamics
 pytestmark = pytest.mark.skipif(native.kernel() is None, reason=native.status())
 
 
-def _run(current, lam, gain, weight, quant_step=0.0):
+def _run(current, lam, gain, weight):
     current = current.detach().requires_grad_()
     lam, gain = lam.detach().requires_grad_(), gain.detach().requires_grad_()
-    spikes = asnn_dynamics(current, lam, gain, quant_step=quant_step)
+    spikes = asnn_dynamics(current, lam, gain)
     grads = torch.autograd.grad((spikes * weight).sum(), (current, lam, gain))
     return spikes.detach(), grads
 
@@ -33,12 +33,11 @@ def _case(shape, steps, seed):
 
 
 @pytest.mark.parametrize("steps", [1, 2, 4, 8, 17])
-@pytest.mark.parametrize("quant_step", [0.0, 1 / 4096])
-def test_native_matches_torch_kernel(steps, quant_step, monkeypatch):
+def test_native_matches_torch_kernel(steps, monkeypatch):
     case = _case((6, 5, 7, 3), steps, seed=steps)
-    spikes, grads = _run(*case, quant_step=quant_step)
+    spikes, grads = _run(*case)
     monkeypatch.setattr(asnn, "_native_for", lambda current: None)
-    want_spikes, want_grads = _run(*case, quant_step=quant_step)
+    want_spikes, want_grads = _run(*case)
     assert spikes.sum() > 0 and torch.equal(spikes, want_spikes)
     for got, want in zip(grads, want_grads):
         assert torch.allclose(got, want, rtol=1e-4, atol=1e-4), (got - want).abs().max()

@@ -18,6 +18,7 @@ from lava_dl_reference import (
     slayer_cuba_conv,
     slayer_cuba_dense,
     slayer_cuba_recurrent,
+    slayer_dense_forward,
     slayer_other_dense,
     slayer_sigma_delta,
     slayer_transposed,
@@ -192,7 +193,23 @@ def test_conv_transpose_and_unpool_match_slayer(tmp_path, seed, unpool):
     assert_layers_equal(slayer_out, ex, lava)
 
 
-@pytest.mark.parametrize("kind", ["ALIF", "ADRF_PHASE", "ADRF_IZHIKEVICH"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("block,kind", [("alif", "ALIF"), ("adrf", "ADRF")])
+def test_adaptive_neurons_match_slayer_fixed_point(tmp_path, block, kind, seed):
+    """slayer.block.alif / adrf Dense blocks, exported by lava-dl (whose loader cannot load ALIF and
+    runs ADRF as a plain RF): ours equal SLAYER's own fixed-point forward of the same blocks, every
+    layer and step, on both backends."""
+    blocks = slayer_other_dense(block, [10, 8, 4], seed)
+    export_blocks(tmp_path / "a.net", blocks)
+    net = read_network(tmp_path / "a.net")
+    assert [layer.neuron.kind for layer in net.layers] == [kind, kind]
+    x = (np.random.default_rng(seed).random((30, 10)) < 0.4).astype(np.int64)
+    theirs = slayer_dense_forward(blocks, x)
+    assert all(t.sum() > 0 for t in theirs)
+    assert_layers_equal(theirs, *ours(net, x))
+
+
+@pytest.mark.parametrize("kind", ["ADRF_IZHIKEVICH"])
 def test_neurons_not_run_are_refused_with_a_reason(tmp_path, kind):
     export_blocks(tmp_path / "d.net", slayer_cuba_dense([6, 4, 2], 0, delay=False))
     with h5py.File(tmp_path / "d.net", "a") as f:

@@ -105,7 +105,7 @@ def test_stock_layers_of_our_file_load_in_lava_dl(tmp_path):
     (lambda f: f.__delitem__("layer"), "no 'layer' group"),
     (lambda f: f["layer/1"].__delitem__("weight"), "missing 'weight'"),
     (lambda f: (f["layer/1/type"].__setitem__(0, b"lstm")), "layer type 'lstm' is not supported"),
-    (lambda f: (f["layer/1/neuron/type"].__setitem__(0, b"ALIF")), "neuron type 'ALIF'"),
+    (lambda f: (f["layer/1/neuron/type"].__setitem__(0, b"ADRF")), "neuron type 'ADRF'"),
     (lambda f: (f["layer/3"].__delitem__("weight"), f["layer/3"].create_dataset("weight", data=np.ones((5, 3)))),
      "dense weight has shape"),
     (lambda f: (f["layer/1"].__delitem__("weight"),

@@ -82,15 +82,6 @@ def test_lif_variant_shares_one_leak_and_gain():
     assert lam.shape == (5,) and torch.all(lam == lam[0])
 
 
-def test_quantisation_aware_mode_rounds_state():
-    current = torch.full((1, 1, 2), 0.3)
-    n = Neuron(timesteps=2, leak=0.5, gain=1.0)
-    n.quant_step = 1 / 8
-    # u0 = 0.3 -> 0.25 on the 1/8 grid; u1 = 0.125 + 0.3 = 0.425 -> 0.375
-    out = asnn_dynamics(current, n.leak, n.gain, quant_step=n.quant_step)
-    assert out.sum() == 0
-
-
 @pytest.mark.parametrize("block", ["conv", "dense"])
 def test_asnn_blocks_are_slayer_blocks_with_hdf5_export(tmp_path, block):
     if block == "conv":

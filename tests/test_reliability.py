@@ -68,7 +68,7 @@ def _scaled_weight(value: float):
 NET_MUTATIONS = {
     "no-layer-group": (lambda f: f.__delitem__("layer"), "no 'layer' group"),
     "unknown-layer-type": (lambda f: _retype(f, "layer/1/type", "lstm"), "lstm"),
-    "unknown-neuron-type": (lambda f: _retype(f, "layer/1/neuron/type", "ALIF"), "ALIF"),
+    "unknown-neuron-type": (lambda f: _retype(f, "layer/1/neuron/type", "ADRF"), "ADRF"),
     "missing-weights": (lambda f: f["layer/1"].__delitem__("weight"), "weight"),
     "nan-weights": (_scaled_weight(np.nan), "NaN"),
     "inf-weights": (_scaled_weight(np.inf), "inf"),

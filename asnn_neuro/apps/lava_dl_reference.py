@@ -211,6 +211,18 @@ def slayer_other_dense(block: str, sizes: list[int], seed: int, weight_scale: in
                    for a, b in zip(sizes[:-1], sizes[1:])], (sizes[0],))
 
 
+def slayer_dense_forward(blocks: list, frames: np.ndarray) -> list[np.ndarray]:
+    """SLAYER's own forward (its fixed-point neuron dynamics, quantised weights) of Dense
+    ``blocks`` on one sample's frames (T, n): each block's output spikes (T, neurons)."""
+    outs = []
+    with torch.no_grad():
+        x = torch.from_numpy(np.asarray(frames, dtype=np.float32).T[None].copy())
+        for b in blocks:
+            x = b(x)
+            outs.append(x[0].T.numpy().astype(np.int64))
+    return outs
+
+
 def slayer_cuba_recurrent(seed: int) -> list:
     """A cuba.Recurrent block (10 -> 8, NetX ``dense_rec``: input and recurrent weights), then Dense (4)."""
     torch.manual_seed(seed)

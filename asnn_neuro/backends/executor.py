@@ -18,12 +18,16 @@ from asnn_neuro import ir
 from asnn_neuro.backends.results import Counts, ExecResult
 from asnn_neuro.chip import fixed_point as fx
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.chip.neurons import registry
+from asnn_neuro.chip.neurons.base import Drive, PortDrive
 from asnn_neuro.errors import InputError
 from asnn_neuro.util.cpu_memory import keep_large_allocations
 from asnn_neuro.util.threads import threads_for_batch
 
-or_pool = ir.or_pool  # re-exported: the executor runs such layers as a max-pool
 
+def states_shape(layer: ir.Layer, like: torch.Tensor) -> tuple[int, ...]:
+    """(N, *layer shape): the shape of a layer's state for a batch like ``like`` (N, ...)."""
+    return (like.shape[0], *layer.shape)
 
 
 class _Synapse:
@@ -72,7 +76,8 @@ class FixedExecutor:
         self.synapses = {id(p): _Synapse(p, self._wide(p)) for layer in net.layers for p in layer.paths}
         self.biases = [{k: torch.from_numpy(ir.summed_bias(v, layer.shape)) for k, v in g.items()}
                        for layer, g in zip(net.layers, self.groups)]
-        self.or_pools = [or_pool(layer) for layer in net.layers]
+        self.or_pools = [ir.or_pool(layer) for layer in net.layers]
+        self.kinds = [registry.of(layer.neuron) for layer in net.layers]
 
     def _wide(self, p: ir.Path, big_input: bool = False) -> bool:
         if ir.is_input(p.source):
@@ -123,7 +128,8 @@ class FixedExecutor:
         spikes = zeros if spikes is None else spikes.to(torch.float32)
         graded = zeros if graded is None else graded.to(torch.float32)
         layers = self.net.layers
-        states = [self._init_state(layer, n) for layer in layers]
+        states = [k.init(layer.neuron, (n, *layer.shape), ref) for k, layer in zip(self.kinds, layers)]
+        lines = [self._delay_line(layer, n) for layer in layers]
         per_neuron = [torch.zeros(layer.neurons, dtype=torch.float64) for layer in layers]
         per_step = [torch.zeros(steps, dtype=torch.float64) for _ in layers]
         per_sample = [torch.zeros(n, dtype=torch.float64) for _ in layers]
@@ -139,7 +145,7 @@ class FixedExecutor:
             spk, grd = (spikes[:, t], graded[:, t]) if t >= 0 else (zeros[:, 0], zeros[:, 0])
             for i, layer in enumerate(layers):
                 outs.append(prev[i])  # what a recurrent path into layer i reads: its previous step
-                out = self._step(i, layer, t, spk, grd, outs, states[i]) if t >= -depths[i] else prev[i] * 0
+                out = self._step(i, layer, t, spk, grd, outs, states, lines) if t >= -depths[i] else prev[i] * 0
                 outs[i] = out
                 if t < 0:  # the pipeline fill: not part of the sample
                     continue
@@ -171,19 +177,12 @@ class FixedExecutor:
         )
 
     @staticmethod
-    def _init_state(layer: ir.Layer, n: int) -> dict[str, torch.Tensor]:
-        shape = (n, *layer.shape)
-        if isinstance(layer.neuron, ir.SigmaDeltaNeuron):
-            return {k: torch.zeros(shape, dtype=torch.int64) for k in ("sigma", "act", "residue", "error")}
-        if isinstance(layer.neuron, ir.ResonateNeuron):
-            return {k: torch.zeros(shape, dtype=torch.int64) for k in ("real", "imag")}
-        if isinstance(layer.neuron, ir.CubaNeuron):
-            state = {"u": torch.zeros(shape, dtype=torch.int64), "v": torch.zeros(shape, dtype=torch.int64)}
-            if layer.delay is not None:
-                state["delay"] = torch.from_numpy(np.asarray(layer.delay, dtype=np.int64))
-                state["ring"] = torch.zeros((int(layer.delay.max()) + 1, *shape), dtype=torch.int64)
-            return state
-        return {"u": torch.zeros(shape, dtype=torch.int64)}
+    def _delay_line(layer: ir.Layer, n: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(ring of the last D + 1 inputs, delay per neuron) of a layer with NetX delays, or None."""
+        if layer.delay is None:
+            return None
+        delay = torch.from_numpy(np.asarray(layer.delay, dtype=np.int64))
+        return torch.zeros((int(layer.delay.max()) + 1, n, *layer.shape), dtype=torch.int64), delay
 
     def _source(self, src: int, spk, grd, outs) -> torch.Tensor:
         if src == ir.INPUT_SPIKES:
@@ -201,7 +200,7 @@ class FixedExecutor:
             total = acc if total is None else total + acc
         return total
 
-    def _step(self, i: int, layer: ir.Layer, t: int, spk, grd, outs, state) -> torch.Tensor:
+    def _step(self, i: int, layer: ir.Layer, t: int, spk, grd, outs, states, lines) -> torch.Tensor:
         groups = self.groups[i]
         neuron = layer.neuron
         pool = self.or_pools[i]
@@ -211,48 +210,18 @@ class FixedExecutor:
                     and pool.groups == x.shape[1] and pool.weight.shape[1] == 1:
                 return (F.max_pool2d(x, pool.kernel, pool.stride) > 0).to(torch.float32)
             return (self.synapses[id(pool)](x, layer.shape) > 0).to(torch.float32)
-        if isinstance(neuron, ir.ResonateNeuron):
-            parts = {}
-            for imag in (False, True):
-                paths = [p for p in layer.paths if p.imag == imag]
-                a = self._port_accum(paths, layer, spk, grd, outs)
-                parts[imag] = torch.zeros_like(state["real"]) if a is None else a
-            s = fx.rf_step(state, parts[False], parts[True], neuron.sin_decay, neuron.cos_decay, neuron.vth,
-                           neuron.izhikevich, neuron.state_exp)
-            return s.to(torch.float32)
-        if isinstance(neuron, ir.SigmaDeltaNeuron):
-            acc = None
-            for name in ("spike", "graded"):
-                a = self._port_accum(groups[name], layer, spk, grd, outs)
-                if a is not None:
-                    acc = a if acc is None else acc + a
-            bias = self.biases[i]["spike"] + self.biases[i]["graded"]
-            return fx.sigma_delta_step(state, acc.to(torch.int64), neuron.vth, neuron.role, bias, neuron.spike_exp,
-                                       neuron.state_exp, neuron.cum_error)
-        if isinstance(neuron, ir.CubaNeuron):
-            acc = None
-            for name in ("spike", "graded"):
-                a = self._port_accum(groups[name], layer, spk, grd, outs)
-                if a is not None:
-                    acc = a if acc is None else acc + a
-            if "ring" in state:
-                acc = fx.delay_push_select(state["ring"], t, acc, state["delay"])
-            bias = (self.biases[i]["spike"] + self.biases[i]["graded"]) << 6
-            s, state["u"], state["v"] = fx.lif_step(state["u"], state["v"], acc, neuron.du, neuron.dv, bias,
-                                                    neuron.vth_mant)
-            return s.to(torch.float32)
-        steps = neuron.period
-        k = t % steps
-        current = torch.zeros_like(state["u"])
-        for name in ("spike", "graded"):
-            paths = groups[name]
-            if not paths or (paths[0].mask is not None and not paths[0].mask[k]):
+        kind = self.kinds[i]
+        ports = {}
+        for name, paths in groups.items():
+            if not paths:
                 continue
-            a = self._port_accum(paths, layer, spk, grd, outs)
-            current = current + fx.asnn_input(a, self.biases[i][name], int(neuron.gain[k]), paths[0].shift)
-        u = fx.asnn_update(state["u"], current, int(neuron.leak[k]))
-        if neuron.readout:
-            state["u"] = u
-            return u
-        s, state["u"] = fx.asnn_fire(u, neuron.threshold, neuron.reset_amount)
-        return s.to(torch.float32)
+            mask = paths[0].mask
+            live = mask is None or bool(mask[t % len(mask)])  # a masked port's synapse idles
+            acc = self._port_accum(paths, layer, spk, grd, outs) if live else None
+            ports[name] = PortDrive(acc, self.biases[i][name], paths[0].shift, mask)
+        if lines[i] is not None:  # the delay line holds the summed input of every port
+            drive = Drive(t, ports, states_shape(layer, spk), spk)
+            acc = fx.delay_push_select(lines[i][0], t, drive.total(), lines[i][1])
+            ports = {"spike": PortDrive(acc, drive.bias())}
+        out, states[i] = kind.step(neuron, states[i], Drive(t, ports, states_shape(layer, spk), spk))
+        return out if kind.sends_values(neuron) else out.to(torch.float32)

@@ -18,10 +18,14 @@ Conventions (all integers; the constants come from ``chip.limits``):
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from asnn_neuro.chip.arrays import Array
+from asnn_neuro.chip.arrays import absolute as _abs
+from asnn_neuro.chip.arrays import clip as _clip
+from asnn_neuro.chip.arrays import is_torch as _is_torch
+from asnn_neuro.chip.arrays import sign as _sign
+from asnn_neuro.chip.arrays import where as _where
 from asnn_neuro.chip.limits import (  # noqa: F401  (re-exported: the arithmetic's own constants)
     CONV_CLAMP,
     DECAY_BITS,
@@ -36,8 +40,6 @@ from asnn_neuro.chip.limits import (  # noqa: F401  (re-exported: the arithmetic
     STATE_ONE,
 )
 
-Array = Any  # numpy int64 array or torch int64 tensor
-
 EXACT_FLOAT32 = 1 << 24  # integers up to this magnitude are exact in float32 sums
 
 
@@ -48,32 +50,6 @@ def sums_exact_in_float32(weight: np.ndarray, graded: bool) -> bool:
     w = np.asarray(weight, dtype=np.float64)
     fan = np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max(initial=0) if w.size else 0.0
     return fan * (GRADED_LEVELS if graded else 1) < EXACT_FLOAT32
-
-
-def _is_torch(x: Array) -> bool:
-    return type(x).__module__.startswith("torch")
-
-
-def _where(cond: Array, a: Array, b: Array) -> Array:
-    if _is_torch(cond):
-        import torch
-
-        return torch.where(cond, a, b)
-    return np.where(cond, a, b)
-
-
-def _clip(x: Array, lo: int, hi: int) -> Array:
-    if _is_torch(x):
-        return x.clamp(lo, hi)
-    return np.clip(x, lo, hi)
-
-
-def _abs(x: Array) -> Array:
-    return x.abs() if _is_torch(x) else np.abs(x)
-
-
-def _sign(x: Array) -> Array:
-    return x.sign() if _is_torch(x) else np.sign(x)
 
 
 def round_shift(x: Array, shift: int) -> Array:
@@ -119,19 +95,24 @@ def lif_decay(x: Array, decay: int) -> Array:
     return _sign(x) * ((_abs(x) * (DECAY_ONE - decay)) >> DECAY_BITS)
 
 
-def lif_step(
-    u: Array, v: Array, a_in: Array, du: int, dv: int, bias: Array | int, vth_mant: int
-) -> tuple[Array, Array, Array]:
-    """One step of Lava's bit-accurate LIF (PyLifModelBitAcc): returns (spikes, u, v).
-
-    ``du``/``dv`` are Lava's parameters; like Loihi, the current decay adds a 1-bit offset
-    (``ds_offset = 1``), so the effective current decay is du + 1 (NetX's iDecay).
-    """
+def lif_integrate(u: Array, v: Array, a_in: Array, du: int, dv: int, bias: Array | int) -> tuple[Array, Array]:
+    """The decay-and-integrate half of Lava's bit-accurate LIF (PyLifModelBitAcc): returns the new
+    (u, v) before any spike. Like Loihi, the current decay adds a 1-bit offset (``ds_offset =
+    1``), so the effective current decay is du + 1 (NetX's iDecay); the current wraps at 24 bits,
+    the voltage saturates."""
     u = lif_decay(u, du + LIF_DS_OFFSET) + (a_in << LIF_ACT_SHIFT)
     u = _where(u > LIF_MAX_UV, u - 2 * LIF_MAX_UV, u)
     u = _where(u <= -LIF_MAX_UV, u + 2 * LIF_MAX_UV, u)
     v = lif_decay(v, dv) + u + bias
-    v = _clip(v, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
+    return u, _clip(v, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
+
+
+def lif_step(
+    u: Array, v: Array, a_in: Array, du: int, dv: int, bias: Array | int, vth_mant: int
+) -> tuple[Array, Array, Array]:
+    """One step of Lava's bit-accurate LIF (PyLifModelBitAcc): ``lif_integrate``, then a spike
+    where v > vth_mant << 6, which resets v to 0. Returns (spikes, u, v)."""
+    u, v = lif_integrate(u, v, a_in, du, dv, bias)
     spikes = v > (vth_mant << LIF_VTH_SHIFT)
     v = _where(spikes, v * 0, v)
     return spikes, u, v
@@ -156,68 +137,6 @@ def delay_push_select(ring: Array, t: int, value: Array, delay: Array) -> Array:
         idx = np.broadcast_to(np.asarray(lag % slots), (1, *value.shape))
         out = np.take_along_axis(ring, idx, axis=0)[0]
     return out
-
-
-def sigma_delta_step(state: dict, a_in: Array, vth: int, role: str, bias: Array | int = 0,
-                     spike_exp: int = 6, state_exp: int = 6, cum_error: bool = False) -> Array:
-    """One step of Lava's fixed-point sigma-delta neuron (``lava.proc.sdn``: Delta, SigmaDelta,
-    Sigma, ReLU), updating ``state`` (int arrays 'sigma', 'act', 'residue', 'error') in place.
-
-    a_in: the integer synaptic input (delta: the raw input); vth: the threshold in state units
-    (``vth_mant << (spike_exp + state_exp)``); bias: per neuron, in input units. Returns the
-    graded message sent: delta -> the change >> state_exp, sigma -> the running sum."""
-    if role == "sigma":
-        state["sigma"] = state["sigma"] + a_in
-        return state["sigma"]
-    if role == "delta":
-        act = a_in << (spike_exp + state_exp)
-    else:
-        state["sigma"] = state["sigma"] + a_in
-        act = state["sigma"] + bias * (1 << (spike_exp + state_exp))
-        act = _where(act > 0, act, act * 0)  # ReLU
-    delta = act - state["act"] + state["residue"]
-    if cum_error:
-        state["error"] = state["error"] + delta
-        out = _where(_abs(state["error"]) >= vth, delta, delta * 0)
-        state["error"] = _where(out != 0, state["error"] * 0, state["error"])
-    else:
-        out = _where(_abs(delta) >= vth, delta, delta * 0)
-    state["residue"] = delta - out
-    state["act"] = act
-    return out >> state_exp
-
-
-def _wrap16(x: Array) -> Array:
-    """Lava's RF input ports hold int16: larger synaptic sums wrap around."""
-    return ((x + (1 << 15)) & ((1 << 16) - 1)) - (1 << 15)
-
-
-def rf_step(state: dict, a_real: Array, a_imag: Array, sin_decay: int, cos_decay: int, vth: int,
-            izhikevich: bool, state_exp: int = 6) -> Array:
-    """One step of Lava's fixed-point resonate-and-fire neuron (``lava.proc.rf`` / ``rf_iz``),
-    updating ``state`` ('real', 'imag') in place; returns the spikes (0/1).
-
-    The state rotates by the 12-bit (sin, cos) decays (each product rounded toward zero), adds
-    the input << state_exp and saturates to 24 bits. RF fires when the imaginary part crosses
-    zero upwards with the real part >= vth; RF-IZ fires when the imaginary part reaches vth,
-    then zeroes the real part and holds the imaginary one at vth - 1."""
-    re, im = state["real"], state["imag"]
-    a_re = _wrap16(a_real) << state_exp
-    a_im = _wrap16(a_imag) << state_exp
-
-    def scaled(x):
-        return _sign(x) * (_abs(x) >> DECAY_BITS)
-
-    new_re = _clip(scaled(cos_decay * re) - scaled(sin_decay * im) + a_re, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
-    new_im = _clip(scaled(sin_decay * re) + scaled(cos_decay * im) + a_im, -LIF_MAX_UV + 1, LIF_MAX_UV - 1)
-    if izhikevich:
-        spikes = new_im >= vth
-        state["real"] = _where(spikes, new_re * 0, new_re)
-        state["imag"] = _where(spikes, new_im * 0 + (vth - 1), new_im)
-    else:
-        spikes = (new_re >= vth) & (new_im >= 0) & (im < 0)
-        state["real"], state["imag"] = new_re, new_im
-    return spikes
 
 
 def _exact_conv(x: Array, weight: np.ndarray, op) -> Array:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from asnn_neuro import ir
+from asnn_neuro.chip.neurons import registry
 from asnn_neuro.deploy.lower import lower
 from asnn_neuro.deploy.netx.write import write_network
 from asnn_neuro.deploy.quantize import DEFAULT_MAX_CLIP, check_bits
@@ -36,7 +37,7 @@ def describe(net: ir.Network) -> list[dict]:
         n = layer.neuron
         out.append({
             "name": layer.name, "type": layer.type, "shape": list(layer.shape), "neurons": layer.neurons,
-            "neuron": n.kind + (" readout" if isinstance(n, ir.AdaptiveNeuron) and n.readout else ""),
+            "neuron": registry.of(n).name_of(n),
             "depth": depth,
             "paths": [{"source": ir.source_code(p.source), "kind": p.kind, "graded": p.graded,
                        "weight_exponent": p.grid.exponent, "weight_bits": p.grid.bits} for p in layer.paths],

@@ -49,7 +49,7 @@ from asnn_neuro.models.resnet import BasicBlock
 from asnn_neuro.models.spikformer import SpikformerBlock
 from asnn_neuro.neurons import asnn
 
-# fires whenever any input in its window spiked: full current decay, threshold 0 (see backends.executor.or_pool)
+# fires whenever any input in its window spiked: full current decay, threshold 0 (see ir.or_pool)
 OR_NEURON = ir.CubaNeuron(i_decay=lim.DECAY_ONE, v_decay=lim.DECAY_ONE - 1, vth_mant=0)
 
 

@@ -174,12 +174,11 @@ def run_network(compiled: _Compiled, x: torch.Tensor, encoding: str) -> list[tor
             outs.append(_or_layer(layer, pool, sources[0]))
             continue
         accs = [_synapse(compiled, p, layer, src, x.dtype) for p, src in zip(layer.paths, sources)]
-        if isinstance(layer.neuron, ir.CubaNeuron):
-            outs.append(_cuba_layer(layer, origin, accs))
-        elif layer.neuron.readout:
-            outs.append(_readout_layer(layer, origin, accs))
-        else:
-            outs.append(_asnn_layer(layer, origin, accs))
+        rule = _LAYER_RULES.get(layer.neuron.kind)
+        if rule is None:
+            raise UnsupportedLayerError(f"layer '{layer.name}': {layer.neuron.kind} neurons have no "
+                                        "quantisation-aware form")
+        outs.append(rule(layer, origin, accs))
     return outs
 
 
@@ -372,6 +371,14 @@ def _cuba_layer(layer: ir.Layer, origin: LayerOrigin, accs: list[_Acc]) -> torch
     current = _shadow_current(layer, accs, masked=False).movedim(1, -1)
     shadow = _cuba_shadow(module, current)
     return straight_through(shadow.movedim(-1, 1), spikes)
+
+
+def _adaptive_layer(layer: ir.Layer, origin: LayerOrigin, accs: list[_Acc]) -> torch.Tensor:
+    """An ASNN layer: the spiking neuron, or the readout integrator."""
+    return (_readout_layer if layer.neuron.readout else _asnn_layer)(layer, origin, accs)
+
+
+_LAYER_RULES = {"CUBA": _cuba_layer, "ASNN": _adaptive_layer}  # neuron kind -> its quantisation-aware layer
 
 
 def _cuba_shadow(neuron, current: torch.Tensor) -> torch.Tensor:

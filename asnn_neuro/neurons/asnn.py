@@ -14,8 +14,7 @@ The compiled CPU kernel implements the detached reset only; ``reset_grad`` takes
 ``asnn_step`` is one step on plain tensors (readable, used by the tests);
 ``asnn_dynamics`` is the fused kernel used in training: one pass over time in
 the forward, one reverse pass in the backward, no autograd graph per step.
-With ``quant_step`` set, the state is rounded to that grid after every update
-(quantisation-aware mode matching the deployed 12-bit state).
+(Quantisation-aware training runs the deployed integers instead: ``deploy.qat``.)
 """
 
 from __future__ import annotations
@@ -47,10 +46,6 @@ def asnn_step(
     return spikes, ASNNState(u - threshold * spikes)
 
 
-def _round_to(x: torch.Tensor, step: float) -> torch.Tensor:
-    return torch.floor(x / step + 0.5) * step
-
-
 class _ASNNDynamics(torch.autograd.Function):
     """Fused kernel. On the CPU in float32 it is the compiled C kernel (``asnn_kernel.c``: one
     pass per neuron over its T adjacent steps, no copies). Otherwise (CUDA, float64, no compiler)
@@ -58,7 +53,7 @@ class _ASNNDynamics(torch.autograd.Function):
     one reverse pass for the state gradient and batched reductions for the rest."""
 
     @staticmethod
-    def forward(ctx, current, leak, gain, threshold: float, alpha: float, quant_step: float, reset_grad: bool):
+    def forward(ctx, current, leak, gain, threshold: float, alpha: float, reset_grad: bool):
         ctx.threshold = threshold
         ctx.alpha = alpha
         ctx.reset_grad = reset_grad
@@ -70,7 +65,7 @@ class _ASNNDynamics(torch.autograd.Function):
             lam, g = leak.detach().contiguous(), gain.detach().contiguous()
             steps = cur.shape[-1]
             native.check(lib.asnn_forward(cur.data_ptr(), u_pre.data_ptr(), spikes.data_ptr(), cur.numel() // steps,
-                                          steps, lam.data_ptr(), g.data_ptr(), threshold, quant_step,
+                                          steps, lam.data_ptr(), g.data_ptr(), threshold,
                                           torch.get_num_threads()), "ASNN")
             ctx.save_for_backward(cur, lam, g, u_pre)
             return spikes
@@ -81,8 +76,6 @@ class _ASNNDynamics(torch.autograd.Function):
         u = torch.zeros_like(cur[0])
         for t in range(cur.shape[0]):
             u.mul_(lam[t]).add_(cur[t], alpha=g[t])
-            if quant_step > 0:
-                u = _round_to(u, quant_step)
             u_pre[t] = u
             torch.ge(u, threshold, out=spikes[t])
             u.sub_(spikes[t], alpha=threshold)
@@ -121,7 +114,7 @@ class _ASNNDynamics(torch.autograd.Function):
                 - theta * torch.linalg.vecdot(g1, spikes[:-1].reshape(steps - 1, -1))
         shape = (steps,) + (1,) * (cur.dim() - 1)
         grad_current = grad_u.mul_(gain.reshape(shape)).movedim(0, -1)
-        return grad_current, grad_leak, grad_gain, None, None, None, None
+        return grad_current, grad_leak, grad_gain, None, None, None
 
 
 def _native_for(current: torch.Tensor):
@@ -140,12 +133,12 @@ def _native_backward(ctx, grad_spikes):
     native.check(lib.asnn_backward(grad.data_ptr(), cur.data_ptr(), u_pre.data_ptr(), cur.numel() // steps, steps,
                                    lam.data_ptr(), g.data_ptr(), ctx.threshold, ctx.alpha, grad_cur.data_ptr(),
                                    grad_leak.data_ptr(), grad_gain.data_ptr(), torch.get_num_threads()), "ASNN")
-    return grad_cur, grad_leak.to(lam.dtype), grad_gain.to(g.dtype), None, None, None, None
+    return grad_cur, grad_leak.to(lam.dtype), grad_gain.to(g.dtype), None, None, None
 
 
 def asnn_dynamics(
     current: torch.Tensor, leak: torch.Tensor, gain: torch.Tensor,
-    threshold: float = 1.0, alpha: float = 4.0, quant_step: float = 0.0, reset_grad: bool = False,
+    threshold: float = 1.0, alpha: float = 4.0, reset_grad: bool = False,
 ) -> torch.Tensor:
     """Spikes (..., T) of ASNN neurons driven by ``current`` (..., T); leak, gain (T,).
 
@@ -156,7 +149,7 @@ def asnn_dynamics(
     if leak.shape[0] != steps or gain.shape[0] != steps:
         raise ValueError(f"schedules of length {leak.shape[0]}/{gain.shape[0]} for {steps} time steps")
     return _ASNNDynamics.apply(current, leak.to(current.dtype), gain.to(current.dtype),
-                               float(threshold), float(alpha), float(quant_step), bool(reset_grad))
+                               float(threshold), float(alpha), bool(reset_grad))
 
 
 class Neuron(base.Neuron):
@@ -183,7 +176,6 @@ class Neuron(base.Neuron):
         n = self.timesteps if adaptive else 1
         self.leak = torch.nn.Parameter(torch.full((n,), float(leak)), requires_grad=requires_grad)
         self.gain = torch.nn.Parameter(torch.full((n,), float(gain)), requires_grad=requires_grad)
-        self.quant_step = 0.0
         self.reset_grad = False  # gradient through the soft reset (set by models.method.apply_method)
 
     def clamp(self) -> None:
@@ -222,11 +214,7 @@ class Neuron(base.Neuron):
             current = self.norm(current)
         if self.requires_grad:
             self.clamp()
-        leak, gain = self.leak, self.gain
-        if self.quant_step > 0:  # quantisation-aware: 12-bit schedules, straight-through gradient
-            leak = leak + (torch.round(leak * lim.DECAY_ONE) / lim.DECAY_ONE - leak).detach()
-            gain = gain + (torch.round(gain * lim.DECAY_ONE) / lim.DECAY_ONE - gain).detach()
-        spikes = asnn_dynamics(current, leak, gain, self.threshold, self.alpha, self.quant_step, self.reset_grad)
+        spikes = asnn_dynamics(current, self.leak, self.gain, self.threshold, self.alpha, self.reset_grad)
         if self.drop is not None:
             spikes = self.drop(spikes)
         return spikes

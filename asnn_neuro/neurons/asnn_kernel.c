@@ -6,9 +6,9 @@
  * recurrence runs over t with the LANES neurons side by side (so the compiler vectorises it),
  * and the results are copied back. Memory is read and written once; no layout copies.
  *
- * Forward  (per neuron):  u = lam[t] u + g[t] I[t]  [rounded to q if q > 0];  u_pre[t] = u;
+ * Forward  (per neuron):  u = lam[t] u + g[t] I[t];  u_pre[t] = u;
  *                         s[t] = (u >= theta);  u -= theta s[t].
- * Backward (reset path detached, straight-through rounding):
+ * Backward (reset path detached):
  *   gu[t]    = dL/ds[t] * a sig(a (u_pre[t] - theta)) (1 - sig(...)) + lam[t+1] gu[t+1]
  *   dL/dI[t] = g[t] gu[t];  dL/dg[t] += gu[t] I[t];  dL/dlam[t] += gu[t] (u_pre[t-1] - theta s[t-1]).
  * The schedule gradients are summed in double: per lane, then lanes, then threads, in a fixed order.
@@ -43,7 +43,6 @@ static inline float exp_nonpositive(float x) {
     return p * scale.f;
 }
 
-static inline float round_to(float u, float q) { return floorf(u / q + 0.5f) * q; }
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -77,14 +76,12 @@ INLINE void scatter(float *dst, float src[][LANES], int nb, int64_t steps) {
 typedef struct { float x[MAX_T][LANES], p[MAX_T][LANES], s[MAX_T][LANES]; } Scratch;
 
 INLINE void forward_block(Scratch *w, const float *cur, float *u_pre, float *spikes, int nb, int64_t steps,
-                          const float *lam, const float *gain, float theta, float q) {
+                          const float *lam, const float *gain, float theta) {
     gather(w->x, cur, nb, steps);
     float u[LANES] = {0};
     for (int64_t t = 0; t < steps; t++) {
         float lt = lam[t], gt = gain[t];
         for (int b = 0; b < LANES; b++) w->p[t][b] = lt * u[b] + gt * w->x[t][b];
-        if (q > 0.0f)
-            for (int b = 0; b < LANES; b++) w->p[t][b] = round_to(w->p[t][b], q);
         for (int b = 0; b < LANES; b++) {
             float sp = w->p[t][b] >= theta ? 1.0f : 0.0f;
             w->s[t][b] = sp;
@@ -96,7 +93,7 @@ INLINE void forward_block(Scratch *w, const float *cur, float *u_pre, float *spi
 }
 
 int asnn_forward(const float *cur, float *u_pre, float *spikes, int64_t rows, int64_t steps,
-                 const float *lam, const float *gain, float theta, float q, int threads) {
+                 const float *lam, const float *gain, float theta, int threads) {
     if (steps < 1 || steps > MAX_T || threads < 1) return 1;
     int64_t blocks = (rows + LANES - 1) / LANES;
     int failed = 0;
@@ -109,7 +106,7 @@ int asnn_forward(const float *cur, float *u_pre, float *spikes, int64_t rows, in
             if (!w) continue;
             int64_t r0 = blk * LANES;
             int nb = rows - r0 < LANES ? (int)(rows - r0) : LANES;
-#define FWD(T_) forward_block(w, cur + r0 * (T_), u_pre + r0 * (T_), spikes + r0 * (T_), nb, (T_), lam, gain, theta, q)
+#define FWD(T_) forward_block(w, cur + r0 * (T_), u_pre + r0 * (T_), spikes + r0 * (T_), nb, (T_), lam, gain, theta)
             DISPATCH_T(steps, FWD)
 #undef FWD
         }

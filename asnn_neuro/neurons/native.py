@@ -62,7 +62,7 @@ def _build(cc: str, source: Path = SOURCE) -> Path:
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     f32p, f64p, i64 = ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
     flt, i32 = ctypes.c_float, ctypes.c_int
-    lib.asnn_forward.argtypes = [f32p, f32p, f32p, i64, i64, f32p, f32p, flt, flt, i32]
+    lib.asnn_forward.argtypes = [f32p, f32p, f32p, i64, i64, f32p, f32p, flt, i32]
     lib.asnn_backward.argtypes = [f32p, f32p, f32p, i64, i64, f32p, f32p, flt, flt, f32p, f64p, f64p, i32]
     lib.pool_forward.argtypes = [f32p, f32p, ctypes.c_void_p, i64, i64, i64, i64, i32, i32, i32]
     lib.pool_backward.argtypes = [f32p, ctypes.c_void_p, f32p, i64, i64, i64, i64, i32, i32, i32]

@@ -2,7 +2,8 @@
 
 Stock parts are Lava's own processes: ``Conv`` / ``Dense`` synapses and, for
 CUBA layers, ``LIFReset`` -- the same processes lava-dl's NetX blocks assemble.
-ASNN layers use ``AdaptiveNeuron``. Inputs come from ``FrameSource`` processes
+ASNN layers use ``AdaptiveNeuron``; every other neuron kind a ``KindNeuron``, which runs the
+kind's own step (``chip.neurons``). Inputs come from ``FrameSource`` processes
 (a binary and/or a graded stream), every layer's output goes to a ``SpikeProbe``.
 
 Timing: a layer at depth d (see ``ir.Network.depth``) sees step t of sample k at
@@ -27,13 +28,13 @@ from asnn_neuro.backends.lava.processes import (
     AdaptiveNeuron,
     FrameSource,
     IntegerConv,
-    ResonateNeuron,
+    KindNeuron,
     SampleGate,
-    SigmaDeltaNeuron,
     SpikeProbe,
     SynapticDelay,
 )
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.chip.neurons import registry
 from asnn_neuro.deploy.netx.validate import check_conv_shape
 from asnn_neuro.errors import UnsupportedLayerError
 
@@ -104,10 +105,10 @@ def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: in
                                  name=f"{layer.name}.delay")
             line.a_out.connect(neuron.a_in)
         for port_name, paths in groups.items():
-            port = neuron.a_in if port_name == "spike" or not isinstance(neuron, AdaptiveNeuron) else neuron.a_graded
-            port = line.a_in if line is not None else port
+            port = getattr(neuron, _PORTS[port_name], neuron.a_in)  # a stock process has one input port
+            target_port = line.a_in if line is not None else port
             for p in paths:
-                target = neuron.a_imag if p.imag else port
+                target = target_port
                 if p.source == i:  # recurrent: silent at each sample's first step
                     gate = SampleGate(shape=shape, period=T, offset=depth, name=f"{layer.name}.recurrent_gate")
                     gate.a_out.connect(target)
@@ -133,23 +134,37 @@ def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
     raise UnsupportedLayerError(f"{where}: bias up to {top} exceeds Loihi's 13-bit bias mantissa")
 
 
+_PORTS = {"spike": "a_in", "graded": "a_graded", "imag": "a_imag"}  # IR port -> process port
+
+
 def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProcess:
+    """The layer's neuron process: the kind's dedicated process, or ``KindNeuron`` running its step."""
+    builder = _DEDICATED.get(registry.of(layer.neuron).lava, _kind_neuron)
+    return builder(layer, shape, groups, depth, T)
+
+
+def _kind_neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> KindNeuron:
+    live = {name: paths for name, paths in groups.items() if paths}
+    return KindNeuron(shape=shape, params=layer.neuron, period=T, offset=depth, name=layer.name,
+                      bias={k: to_lava(ir.summed_bias(v, layer.shape), layer.shape) for k, v in live.items()},
+                      shift={k: v[0].shift for k, v in live.items()}, mask={k: v[0].mask for k, v in live.items()})
+
+
+def _lif_reset(layer: ir.Layer, shape, groups, depth: int, T: int) -> LIFReset:
+    """Lava's stock LIF with a reset every sample (CUBA), as lava-dl's NetX blocks build it."""
     n = layer.neuron
-    if isinstance(n, ir.ResonateNeuron):
-        return ResonateNeuron(shape=shape, sin_decay=n.sin_decay, cos_decay=n.cos_decay, vth=n.vth,
-                              izhikevich=n.izhikevich, period=T, offset=depth, state_exp=n.state_exp, name=layer.name)
-    if isinstance(n, ir.SigmaDeltaNeuron):
-        return SigmaDeltaNeuron(shape=shape, role=n.role, vth=n.vth, period=T, offset=depth,
-                                bias=to_lava(ir.summed_bias(layer.paths, layer.shape), layer.shape),
-                                spike_exp=n.spike_exp, state_exp=n.state_exp, cum_error=n.cum_error, name=layer.name)
-    if isinstance(n, ir.CubaNeuron):
-        if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX or not -1 <= n.du < lim.DECAY_ONE or not 0 <= n.dv <= lim.DECAY_ONE:
-            raise UnsupportedLayerError(f"layer '{layer.name}': CUBA parameters out of Loihi's ranges "
-                                        f"(vThMant {n.vth_mant}, iDecay {n.i_decay}, vDecay {n.v_decay})")
-        mant, exp = lif_bias(ir.summed_bias(layer.paths, layer.shape), f"layer '{layer.name}'")
-        return LIFReset(shape=shape, vth=int(n.vth_mant), du=int(n.du), dv=int(n.dv),
-                        bias_mant=to_lava(mant, layer.shape), bias_exp=exp,
-                        reset_interval=T, reset_offset=(depth + 1) % T, name=layer.name)
+    if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX or not -1 <= n.du < lim.DECAY_ONE or not 0 <= n.dv <= lim.DECAY_ONE:
+        raise UnsupportedLayerError(f"layer '{layer.name}': CUBA parameters out of Loihi's ranges "
+                                    f"(vThMant {n.vth_mant}, iDecay {n.i_decay}, vDecay {n.v_decay})")
+    mant, exp = lif_bias(ir.summed_bias(layer.paths, layer.shape), f"layer '{layer.name}'")
+    return LIFReset(shape=shape, vth=int(n.vth_mant), du=int(n.du), dv=int(n.dv),
+                    bias_mant=to_lava(mant, layer.shape), bias_exp=exp,
+                    reset_interval=T, reset_offset=(depth + 1) % T, name=layer.name)
+
+
+def _adaptive(layer: ir.Layer, shape, groups, depth: int, T: int) -> AdaptiveNeuron:
+    """The ASNN neuron's own process (it also has a float model)."""
+    n = layer.neuron
     if n.period not in (1, T):
         raise UnsupportedLayerError(f"layer '{layer.name}': schedule of {n.period} steps in a T={T} network")
     spk, grd = groups["spike"], groups["graded"]
@@ -165,6 +180,9 @@ def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProce
         period=T, offset=depth, readout=n.readout, threshold=int(n.threshold), reset=n.reset_amount,
         name=layer.name,
     )
+
+
+_DEDICATED = {"lif_reset": _lif_reset, "adaptive": _adaptive}  # a kind's ``lava`` -> its process builder
 
 
 def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, port) -> None:

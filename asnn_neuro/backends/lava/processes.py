@@ -33,6 +33,8 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from asnn_neuro.chip import fixed_point as fx
+from asnn_neuro.chip.neurons import registry
+from asnn_neuro.chip.neurons.base import Drive, PortDrive
 from asnn_neuro.util.threads import one_thread_in_worker
 
 
@@ -199,94 +201,52 @@ class PyAdaptiveNeuronFloat(_AdaptiveNeuronBase):
         self.s_out.send(spikes.astype(float))
 
 
-class SigmaDeltaNeuron(AbstractProcess):
-    """lava-dl's sigma-delta neuron (Lava's Delta / SigmaDelta / Sigma with ReLU) with the
-    arithmetic of ``fixed_point.sigma_delta_step``, restarting at every sample start.
+class KindNeuron(AbstractProcess):
+    """Any registered neuron kind (``chip.neurons``): each step runs the kind's own ``step`` on
+    what its ports received, so its integers are the executor's; restarts at every sample start.
 
-    role: 'delta', 'sigma_delta' or 'sigma'; vth: threshold in state units; bias: per neuron."""
+    params: the kind's parameter dataclass; bias, shift, mask: per port ('spike', 'graded',
+    'imag') its paths' summed bias (Lava layout), shared shift and per-step mask (or None);
+    graded: the layer sends values (24-bit messages) rather than 0/1 spikes."""
 
-    def __init__(self, *, shape: tuple[int, ...], role: str, vth: int, bias: np.ndarray, period: int,
-                 offset: int, spike_exp: int = 6, state_exp: int = 6, cum_error: bool = False,
-                 name: str | None = None) -> None:
-        super().__init__(shape=shape, role=role, vth=int(vth), period=period, offset=offset, spike_exp=spike_exp,
-                         state_exp=state_exp, cum_error=bool(cum_error), name=name)
+    def __init__(self, *, shape: tuple[int, ...], params, bias: dict[str, np.ndarray], shift: dict[str, int],
+                 mask: dict[str, tuple[int, ...] | None], period: int, offset: int, name: str | None = None) -> None:
+        super().__init__(shape=shape, params=params, bias=bias, shift=shift, mask=mask, period=period,
+                         offset=offset, name=name)
         self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.bias = Var(shape=shape, init=np.broadcast_to(bias, shape).copy())
-        for key in _SD_STATE:
-            setattr(self, key, Var(shape=shape, init=0))
-
-
-_SD_STATE = ("sigma", "act", "residue", "error")
-
-
-@implements(proc=SigmaDeltaNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-class PySigmaDeltaNeuron(PyLoihiProcessModel):
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    bias: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=16)
-    sigma: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
-    act: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
-    residue: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
-    error: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
-
-    def run_spk(self) -> None:
-        a = self.a_in.recv().astype(np.int64)
-        p = self.proc_params
-        k, t = local_step(self.time_step, p["offset"], p["period"])
-        if k < 0:
-            self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
-            return
-        state = {key: getattr(self, key).astype(np.int64) for key in _SD_STATE}
-        if t == 0:
-            state = {key: v * 0 for key, v in state.items()}
-        out = fx.sigma_delta_step(state, a, p["vth"], p["role"], self.bias.astype(np.int64), p["spike_exp"],
-                                  p["state_exp"], p["cum_error"])
-        for key in _SD_STATE:
-            getattr(self, key)[...] = state[key]
-        self.s_out.send(out.astype(np.int32))
-
-
-class ResonateNeuron(AbstractProcess):
-    """Resonate-and-fire (Lava's RF / RF_IZ as lava-dl's loader configures them) with the
-    arithmetic of ``fixed_point.rf_step``, restarting at every sample start; the real and the
-    imaginary part each have an input port."""
-
-    def __init__(self, *, shape: tuple[int, ...], sin_decay: int, cos_decay: int, vth: int, izhikevich: bool,
-                 period: int, offset: int, state_exp: int = 6, name: str | None = None) -> None:
-        super().__init__(shape=shape, sin_decay=int(sin_decay), cos_decay=int(cos_decay), vth=int(vth),
-                         izhikevich=bool(izhikevich), period=period, offset=offset, state_exp=state_exp, name=name)
-        self.a_in = InPort(shape=shape)
+        self.a_graded = InPort(shape=shape)
         self.a_imag = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
-        self.real = Var(shape=shape, init=0)
-        self.imag = Var(shape=shape, init=0)
 
 
-@implements(proc=ResonateNeuron, protocol=LoihiProtocol)
+@implements(proc=KindNeuron, protocol=LoihiProtocol)
 @requires(CPU)
-class PyResonateNeuron(PyLoihiProcessModel):
+class PyKindNeuron(PyLoihiProcessModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_graded: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     a_imag: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    real: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
-    imag: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        self._kind = registry.of(proc_params["params"])
+        self._state = None
 
     def run_spk(self) -> None:
-        a_re = self.a_in.recv().astype(np.int64)
-        a_im = self.a_imag.recv().astype(np.int64)
+        received = {"spike": self.a_in.recv(), "graded": self.a_graded.recv(), "imag": self.a_imag.recv()}
         p = self.proc_params
         k, t = local_step(self.time_step, p["offset"], p["period"])
         if k < 0:
             self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
             return
-        state = {"real": self.real.astype(np.int64) * (t != 0), "imag": self.imag.astype(np.int64) * (t != 0)}
-        spikes = fx.rf_step(state, a_re, a_im, p["sin_decay"], p["cos_decay"], p["vth"], p["izhikevich"],
-                            p["state_exp"])
-        self.real[...] = state["real"]
-        self.imag[...] = state["imag"]
-        self.s_out.send(spikes.astype(np.int32))
+        shape = tuple(self.s_out.shape)
+        like = np.zeros(0, dtype=np.int64)
+        if t == 0:
+            self._state = self._kind.init(p["params"], shape, like)
+        ports = {name: PortDrive(received[name].astype(np.int64), p["bias"][name], p["shift"][name], p["mask"][name])
+                 for name in p["bias"]}
+        out, self._state = self._kind.step(p["params"], self._state, Drive(t, ports, shape, like))
+        self.s_out.send(np.asarray(out).astype(np.int32))
 
 
 class IntegerConv(AbstractProcess):

@@ -18,10 +18,36 @@ import numpy as np
 
 from asnn_neuro import ir
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.chip.neurons import registry
 from asnn_neuro.deploy.netx.format import FORMAT, MAX_TIMESTEPS, SUPPORTED_TYPES
 from asnn_neuro.deploy.netx.validate import check_conv_shape, check_ranges
 from asnn_neuro.errors import InputError, UnsupportedLayerError
 from asnn_neuro.util.h5budget import check_file
+
+
+class _Fields:
+    """One layer's ``neuron`` group as a neuron kind reads it (``chip.neurons.base.NetxFields``)."""
+
+    def __init__(self, r: _Reader, g: h5py.Group, where: str):
+        self.r, self.g, self.where = r, g, where
+
+    def scalar(self, key: str, default=...) -> int:
+        return self.r.scalar(self.g, key, self.where, default is ..., None if default is ... else default)
+
+    def ints(self, key: str) -> np.ndarray:
+        return self.r.ints(self.g, key, self.where)
+
+    def text(self, key: str) -> str:
+        return self.r.text(self.g, key, self.where + "/neuron")
+
+    def has(self, key: str) -> bool:
+        return key in self.g
+
+    def fail(self, what: str) -> InputError:
+        return self.r.fail(self.where, what)
+
+    def refuse(self, what: str) -> UnsupportedLayerError:
+        return UnsupportedLayerError(f"{self.r.path}: {self.where}/neuron: {what}")
 
 
 class _Reader:
@@ -114,34 +140,13 @@ class _Reader:
         if "neuron" not in g or not isinstance(g["neuron"], h5py.Group):
             raise self.fail(where, "missing 'neuron' description")
         n = g["neuron"]
-        kind = self.text(n, "type", where + "/neuron")
-        if kind in ("CUBA", "LOIHI"):
-            return ir.CubaNeuron(
-                i_decay=self.scalar(n, "iDecay", where), v_decay=self.scalar(n, "vDecay", where),
-                vth_mant=self.scalar(n, "vThMant", where),
-                ref_delay=self.scalar(n, "refDelay", where, False, 1),
-                graded_spike=bool(self.scalar(n, "gradedSpike", where, False, 0)),
-            )
-        if kind == "ASNN":
-            leak = self.ints(n, "leak", where).reshape(-1)
-            gain = self.ints(n, "gain", where).reshape(-1)
-            if leak.size == 0 or leak.size != gain.size:
-                raise self.fail(where, f"ASNN schedules of lengths {leak.size} and {gain.size}")
-            return ir.AdaptiveNeuron(leak=tuple(int(v) for v in leak), gain=tuple(int(v) for v in gain),
-                                     threshold=self.scalar(n, "vThMant", where),
-                                     readout=bool(self.scalar(n, "readout", where, False, 0)),
-                                     reset=self.scalar(n, "reset", where, False, None))
-        if "RF" in kind and "ADRF" not in kind:
-            return _resonate(self, n, where, kind)
-        if kind == "SDNN":
-            act = self.text(n, "activation", where + "/neuron") if "activation" in n else "relu"
-            if act != "relu":
-                raise UnsupportedLayerError(f"{self.path}: {where}/neuron: SDNN activation '{act}': lava-dl's "
-                                            "loader runs every SDNN neuron as ReLU; only 'relu' is run")
-            role = "delta" if is_input else "sigma" if "sigma_output" in n else "sigma_delta"
-            return ir.SigmaDeltaNeuron(vth_mant=self.scalar(n, "vThMant", where, False, 0), role=role)
-        raise UnsupportedLayerError(f"{self.path}: {where}: neuron type '{kind}' is not supported "
-                                    f"(supported: {', '.join(NEURON_TYPES)}){_refusal_reason(kind)}")
+        netx_type = self.text(n, "type", where + "/neuron")
+        kind = registry.for_netx_type(netx_type)
+        if kind is None or kind.netx_read is None:
+            raise UnsupportedLayerError(f"{self.path}: {where}: neuron type '{netx_type}' is not supported "
+                                        f"(supported: {', '.join(registry.netx_types())})"
+                                        f"{_refusal_reason(netx_type)}")
+        return kind.netx_read(_Fields(self, n, where), netx_type, is_input)
 
     def conv_path(self, g, where, source, in_shape, out_shape, weight=None, groups=None) -> ir.Path:
         if weight is None:
@@ -326,7 +331,7 @@ class _Walk:
         sources = self.pending_concat or [_own_source(r, g, where, self.current, len(self.layers), self.ours)]
         self.pending_concat = None
         in_shapes = [self.input_spec.shape if ir.is_input(s) else self.layers[s].shape for s in sources]
-        if isinstance(neuron, ir.ResonateNeuron):
+        if "imag" in registry.of(neuron).ports:  # a resonator: real and imaginary weights
             paths = _complex_paths(r, g, where, kind, sources, in_shapes, self.current_shape, shape)
         else:
             paths = _read_paths(r, g, where, kind, sources, in_shapes, self.current_shape, shape, self.ours,
@@ -341,7 +346,7 @@ class _Walk:
                     raise r.fail(where, f"recurrent path source {rec.source} is not the layer itself ({own})")
                 rec.bias = r.ints(rg, "bias", where, False)
             paths.append(rec)
-        if isinstance(neuron, ir.SigmaDeltaNeuron) and neuron.role == "sigma":
+        if getattr(neuron, "role", None) == "sigma":
             for p_ in paths:
                 p_.bias = None  # lava-dl's Sigma output has no bias
         return ir.Layer(name=name, shape=shape, neuron=neuron, paths=paths, delay=_delay(r, g, where, shape))
@@ -349,7 +354,7 @@ class _Walk:
 
 def _schedule_timesteps(layers: list[ir.Layer]) -> int:
     """T of a file without a time base: its ASNN schedules' length if they agree, else 0 (from the input)."""
-    steps = {l_.neuron.period for l_ in layers if isinstance(l_.neuron, ir.AdaptiveNeuron) and l_.neuron.period > 1}
+    steps = {p for p in (getattr(l_.neuron, "period", 1) for l_ in layers) if p > 1}
     return steps.pop() if len(steps) == 1 else 0
 
 
@@ -536,11 +541,9 @@ def _delay(r: _Reader, g, where: str, shape: tuple[int, ...]) -> np.ndarray | No
     return per
 
 
-NEURON_TYPES = ("CUBA", "LOIHI", "SDNN", "RF_PHASE", "RF_IZHIKEVICH", "ASNN")
 _REFUSED = {
-    "ALIF": "adaptive LIF: lava-dl exports it but its NetX loader cannot load it (no Lava process)",
     "ADRF": "adaptive resonate-and-fire: lava-dl's NetX loader runs it as a plain RF neuron, without its "
-            "adaptive threshold",
+            "adaptive threshold; ours runs ADRF_PHASE only (no Izhikevich form of the ADRF kind)",
 }
 
 
@@ -550,24 +553,6 @@ def _refusal_reason(kind: str) -> str:
         if key in kind:
             return f"; {why}"
     return ""
-
-
-def _resonate(r: _Reader, n, where: str, kind: str) -> ir.ResonateNeuron:
-    """An RF neuron with the integer decays lava-dl's loader gives Lava's RF process: it turns the
-    file's sinDecay / cosDecay into a period and a decay (slayer's ``rf.neuron_params``), and RF
-    back into 12-bit sin / cos, truncated (the same float operations, so the same integers)."""
-    sin_q = r.scalar(n, "sinDecay", where)
-    cos_q = r.scalar(n, "cosDecay", where)
-    sin_f, cos_f = np.float64(sin_q) / lim.DECAY_ONE, np.float64(cos_q) / lim.DECAY_ONE
-    alpha = 1 - np.sqrt(sin_f ** 2 + cos_f ** 2)
-    frequency = np.arctan2(sin_f, cos_f) / 2 / np.pi
-    if not frequency > 0:
-        raise r.fail(where, f"RF decays (sinDecay {sin_q}, cosDecay {cos_q}) give no positive frequency")
-    period = 1 / frequency
-    sin_d = int(np.int32((1 - alpha) * np.sin(np.pi * 2 * 1 / period) * lim.DECAY_ONE))
-    cos_d = int(np.int32((1 - alpha) * np.cos(np.pi * 2 * 1 / period) * lim.DECAY_ONE))
-    vth = int(r.scalar(n, "vThMant", where) * (1 << lim.LIF_ACT_SHIFT))
-    return ir.ResonateNeuron(sin_decay=sin_d, cos_decay=cos_d, vth=vth, izhikevich="PHASE" not in kind)
 
 
 def _complex_paths(r: _Reader, g, where, kind, sources, in_shapes, current_shape, shape) -> list[ir.Path]:

@@ -9,6 +9,7 @@ import numpy as np
 
 from asnn_neuro import ir
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.chip.neurons import registry
 from asnn_neuro.deploy.netx.format import MAX_GEOMETRY, MAX_SHIFT, MAX_TIMESTEPS, MIN_SHIFT
 from asnn_neuro.errors import InputError
 
@@ -49,33 +50,14 @@ def check_ranges(path: Path, net: ir.Network) -> None:
         raise InputError(f"{path}: timesteps {steps} out of range [1, {MAX_TIMESTEPS}]")
     for layer in net.layers:
         n = layer.neuron
-        if layer.delay is not None and not isinstance(n, ir.CubaNeuron):
+        kind = registry.of(n)
+        if layer.delay is not None and not kind.delay:
             raise fail(layer, f"delay on a {n.kind} neuron: only CUBA layers take delays")
         if layer.delay is not None and (layer.delay.min() < 0 or layer.delay.max() > lim.AXON_DELAY_MAX):
             raise fail(layer, f"delay outside [0, {lim.AXON_DELAY_MAX}]")
-        if isinstance(n, ir.ResonateNeuron):
-            if not (0 <= n.sin_decay <= lim.DECAY_ONE and 0 <= abs(n.cos_decay) <= lim.DECAY_ONE
-                    and 0 <= n.vth < lim.LIF_MAX_UV):
-                raise fail(layer, f"RF parameters out of range (sin {n.sin_decay}, cos {n.cos_decay}, vth {n.vth})")
-        elif isinstance(n, ir.SigmaDeltaNeuron):
-            if not 0 <= n.vth < 1 << 31:
-                raise fail(layer, f"SDNN vThMant {n.vth_mant} outside [0, 2**19)")
-        elif isinstance(n, ir.CubaNeuron):
-            if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX:
-                raise fail(layer, f"vThMant {n.vth_mant} outside Loihi's 17-bit range")
-            if not 0 <= n.i_decay <= lim.DECAY_ONE or not 0 <= n.v_decay <= lim.DECAY_ONE:
-                raise fail(layer, f"decays (iDecay {n.i_decay}, vDecay {n.v_decay}) outside [0, {lim.DECAY_ONE}]")
-        else:
-            if steps and n.period not in (1, steps):
-                raise fail(layer, f"schedule of {n.period} steps, network has {steps}")
-            if min(n.leak) < 0 or max(n.leak) > lim.DECAY_ONE:
-                raise fail(layer, f"leak outside [0, {lim.DECAY_ONE}]")
-            if max(abs(g) for g in n.gain) >= 1 << (lim.ASNN_GAIN_BITS - 1):
-                raise fail(layer, "gain outside the 16-bit range")
-            if not 0 < n.threshold <= lim.ASNN_THRESHOLD_MAX:
-                raise fail(layer, f"threshold {n.threshold} outside (0, 2**23)")
-            if not 0 < n.reset_amount <= lim.ASNN_THRESHOLD_MAX:
-                raise fail(layer, f"reset {n.reset_amount} outside (0, 2**23)")
+        problem = kind.check(n, steps)
+        if problem:
+            raise fail(layer, problem)
         for p in layer.paths:
             if p.weight is not None and np.abs(p.weight).max(initial=0) >= 1 << 16:
                 raise fail(layer, "weights beyond 16 bits")

@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from asnn_neuro import ir
+from asnn_neuro.chip.neurons import registry
 from asnn_neuro.deploy.netx.format import FORMAT
 from asnn_neuro.errors import UnsupportedLayerError
 from asnn_neuro.util import atomic
@@ -54,21 +55,14 @@ def _write_ext_path(g: h5py.Group, path: ir.Path) -> None:
 
 
 def _write_neuron(g: h5py.Group, neuron: ir.Neuron) -> None:
-    if isinstance(neuron, ir.CubaNeuron):
-        _str(g, "type", "CUBA")
-        g.create_dataset("iDecay", data=int(neuron.i_decay))
-        g.create_dataset("vDecay", data=int(neuron.v_decay))
-        g.create_dataset("vThMant", data=int(neuron.vth_mant))
-        g.create_dataset("refDelay", data=int(neuron.ref_delay))
-        g.create_dataset("gradedSpike", data=bool(neuron.graded_spike))
-    else:
-        _str(g, "type", "ASNN")
-        g.create_dataset("leak", data=np.array(neuron.leak, dtype=np.int64))
-        g.create_dataset("gain", data=np.array(neuron.gain, dtype=np.int64))
-        g.create_dataset("vThMant", data=int(neuron.threshold))
-        g.create_dataset("readout", data=int(neuron.readout))
-        if neuron.reset is not None:
-            g.create_dataset("reset", data=int(neuron.reset))
+    """The kind's NetX fields: text as a string, a tuple as an int64 array, a number as a scalar."""
+    for key, value in registry.of(neuron).netx_write(neuron).items():
+        if isinstance(value, str):
+            _str(g, key, value)
+        elif isinstance(value, tuple):
+            g.create_dataset(key, data=np.array(value, dtype=np.int64))
+        else:
+            g.create_dataset(key, data=value)
 
 
 def _shape_of(net: ir.Network, source: int) -> tuple[int, ...]:
@@ -174,7 +168,7 @@ def write_network(net: ir.Network, path: str | Path) -> Path:
     """
 
     for i, layer in enumerate(net.layers):  # what lava-dl files bring and this writer has no form for
-        if not isinstance(layer.neuron, (ir.CubaNeuron, ir.AdaptiveNeuron)):
+        if registry.of(layer.neuron).netx_write is None:
             raise UnsupportedLayerError(f"layer '{layer.name}': writing {layer.neuron.kind} neurons is not supported")
         if any(p.kind == "convT" or p.imag for p in layer.paths):
             raise UnsupportedLayerError(f"layer '{layer.name}': writing transposed convs or complex paths is not "

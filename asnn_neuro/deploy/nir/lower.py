@@ -6,7 +6,9 @@ per-step input gain (dt r / tau, and the synaptic gain of Cuba models) is folded
 weights, its leak drive (dt v_leak / tau) and the path bias into the layer bias. Neurons that reset
 to ``v_reset`` become Loihi's CUBA neuron (Lava LIF: current decay 4096 when the model has no
 synaptic current); neurons that reset by subtraction become our ASNN neuron with a constant
-leak (its soft reset); non-spiking LI / I nodes become the ASNN readout integrator. Weights are
+leak (its soft reset), or, with a synaptic current (a subtract-reset ``CubaLIF``, Rockpool's
+form), the CUBA_SUB neuron kind; non-spiking LI / I nodes become the ASNN readout integrator, a
+``CubaLI`` (with its synaptic current) the CUBA_LI kind, whose voltage is the output every step. Weights are
 quantised as our own models are (``deploy.quantize``), and the same range checks apply.
 
 Delays and recurrent edges are kept in the float graph (the float executor runs them). On the chip
@@ -28,6 +30,9 @@ import torch.nn.functional as F
 
 from asnn_neuro import ir
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.chip.neurons import registry
+from asnn_neuro.chip.neurons.cuba_li import CubaIntegratorNeuron
+from asnn_neuro.chip.neurons.cuba_sub import SubtractiveCubaNeuron
 from asnn_neuro.deploy.nir.discrete import Discrete, discretize
 from asnn_neuro.deploy.nir.read import FloatGraph, Op
 from asnn_neuro.deploy.quantize import (
@@ -243,7 +248,7 @@ class _Builder:
         if is_output or any(d is None or not np.array_equal(d.reshape(-1), delay) for d in self.reads[op.name]):
             raise ChipRefusal(f"{where}: some reader of '{op.name}' (another node or the Output) sees it "
                               "undelayed or delayed differently; the chip delays the layer itself")
-        if not isinstance(layer.neuron, ir.CubaNeuron) or any(p.source == self.index[op.name] for p in layer.paths):
+        if not registry.of(layer.neuron).delay or any(p.source == self.index[op.name] for p in layer.paths):
             raise ChipRefusal(f"{where}: only a CUBA layer without recurrent path takes a delay on the chip")
         if np.any(ir.summed_bias(layer.paths, layer.shape)):
             raise ChipRefusal(f"{where}: the node has a bias (or v_leak drive), so delaying its input is not "
@@ -294,6 +299,17 @@ class _Builder:
             row["neuron"] = "CUBA (Lava LIF)"
             if conv.fire == ">=":
                 self.note(f"{conv.name} fires at v >= threshold; Loihi's CUBA fires at v > threshold")
+        elif alpha and (thr is None or conv.reset == "subtract"):
+            # a synaptic current: Loihi's CUBA current and voltage, reset by subtraction or no spike at all
+            neuron, paths = self.cuba(op, geoms, bias_v, beta, alpha, 0.0 if thr is None else thr, d)
+            if thr is None:
+                neuron = CubaIntegratorNeuron(i_decay=neuron.i_decay, v_decay=neuron.v_decay)
+                row["neuron"] = "CUBA_LI (CUBA integrator, sends its voltage)"
+            else:
+                neuron = SubtractiveCubaNeuron(i_decay=neuron.i_decay, v_decay=neuron.v_decay, vth_mant=neuron.vth_mant)
+                row["neuron"] = "CUBA_SUB (CUBA, subtractive reset)"
+                if conv.fire == ">=":
+                    self.note(f"{conv.name} fires at v >= threshold; the CUBA_SUB neuron fires at v > threshold")
         else:
             if alpha:
                 raise ChipRefusal(f"node '{op.name}' ({op.kind}) with a synaptic current and "

@@ -24,6 +24,7 @@ import numpy as np
 
 from asnn_neuro import ir
 from asnn_neuro.chip import limits as lim
+from asnn_neuro.chip.neurons import registry
 from asnn_neuro.errors import InputError, UnsupportedLayerError
 from asnn_neuro.util import atomic
 
@@ -60,11 +61,9 @@ def to_nir_graph(net: ir.Network):
     names = [f"layer{i}" for i in range(len(net.layers))]
     for i, layer in enumerate(net.layers):
         n = layer.neuron
-        if isinstance(n, ir.AdaptiveNeuron):
-            raise _refuse(layer, "the ASNN neuron has per-step leak and gain schedules, which no NIR neuron "
-                                 "expresses")
-        if not isinstance(n, ir.CubaNeuron):
-            raise _refuse(layer, f"{n.kind} neurons are not exported to NIR")
+        kind = registry.of(n)
+        if kind.nir != "CubaLIF":  # the one node this writer builds
+            raise _refuse(layer, kind.nir_refusal or f"{n.kind} neurons are not exported to NIR")
         if any(p.kind == "convT" for p in layer.paths):
             raise _refuse(layer, "transposed convolutions are not exported to NIR")
         if layer.delay is not None and np.any(layer.delay):
