@@ -6,7 +6,7 @@ Arithmetic: ``fixed_point.asnn_input / asnn_update / asnn_fire``; limits: ``chip
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from asnn_neuro.chip import fixed_point as fx
@@ -100,7 +100,14 @@ def _readout(p: AdaptiveNeuron) -> bool:
     return bool(p.readout)
 
 
+def retime(p: AdaptiveNeuron, steps: int) -> AdaptiveNeuron | str:
+    """The same neuron for ``steps`` steps per sample: only a constant schedule stretches."""
+    if len(set(p.leak)) > 1 or len(set(p.gain)) > 1:
+        return f"its leak/gain schedule changes with the step, so it runs {p.period} steps per sample only"
+    return replace(p, leak=(p.leak[0],) * steps, gain=(p.gain[0],) * steps)
+
+
 KIND = Kind(name="ASNN", params=AdaptiveNeuron, init=init, step=step, sends_values=_readout,
             state_readout=_readout, check=check, label=lambda p: "ASNN readout" if p.readout else "ASNN",
-            netx_types=("ASNN",), netx_read=netx_read, netx_write=netx_write, lava="adaptive",
+            netx_types=("ASNN",), netx_read=netx_read, netx_write=netx_write, lava="adaptive", retime=retime,
             nir_refusal="the ASNN neuron has per-step leak and gain schedules, which no NIR neuron expresses")

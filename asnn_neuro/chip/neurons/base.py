@@ -82,7 +82,8 @@ class Kind:
     (None: not written); nir: the NIR node it is written as (None: not exported; nir_refusal
     says why); events: what one update costs on the chip, by event name, per neuron and step;
     lava: ``generic`` (the graph's ``KindNeuron`` process runs ``step``) or the name of a
-    dedicated process the Lava graph builds.
+    dedicated process the Lava graph builds; retime(params, steps): the parameters for ``steps``
+    time steps per sample, or a reason (str) why they cannot change (None: no schedule, any T).
     """
 
     name: str
@@ -102,6 +103,7 @@ class Kind:
     nir_refusal: str = ""
     events: dict[str, int] = field(default_factory=lambda: {"neuron_update": 1})
     lava: LavaMapping = "generic"
+    retime: Callable[[Any, int], Any] | None = None
 
     def name_of(self, params: Any) -> str:
         return self.label(params) if self.label is not None else self.name

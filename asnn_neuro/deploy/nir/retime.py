@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from asnn_neuro import ir
+from asnn_neuro.chip.neurons import registry
 from asnn_neuro.errors import InputError
 
 
@@ -24,12 +25,12 @@ def retime(net: ir.Network, steps: int) -> None:
     if steps == net.timesteps:
         return
     for layer in net.layers:
-        n = layer.neuron
-        if isinstance(n, ir.AdaptiveNeuron):
-            if len(set(n.leak)) > 1 or len(set(n.gain)) > 1:
-                raise InputError(f"layer '{layer.name}': its leak/gain schedule changes with the step, so it runs "
-                                 f"{n.period} steps per sample only")
-            layer.neuron = replace(n, leak=(n.leak[0],) * steps, gain=(n.gain[0],) * steps)
+        stretch = registry.of(layer.neuron).retime
+        if stretch is not None:
+            neuron = stretch(layer.neuron, steps)
+            if isinstance(neuron, str):
+                raise InputError(f"layer '{layer.name}': {neuron}")
+            layer.neuron = neuron
         for i, p in enumerate(layer.paths):
             if p.mask is not None:
                 if not all(p.mask):
