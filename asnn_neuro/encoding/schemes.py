@@ -8,6 +8,12 @@ the device of ``x``. Time steps are ``t = 0 .. T-1``.
 - ``rate``: ``Bernoulli(x)`` spikes at every step (seeded generator).
 - ``temporal``: one spike per value, at the first step ``i`` with
   ``x >= th_i = 1 - (i+1)/T`` (``x = 1`` -> step 0, ``x = 0`` -> step ``T-1``).
+- ``temporal-ref``: the reference code's "time" code as it runs (ASNNGIT/lenet_spiking.py): at
+  step ``i`` a value fires where it is ``>= 1 - (i+1)/T`` and is then set to zero, so it is
+  tested again at later steps. The last threshold is ``0`` and ``0 >= 0``: every value -- the
+  ones that fired before, zeros included -- fires again there, so frame ``T-1`` is all ones
+  (a constant frame that carries no information). Frames ``0..T-2`` equal ``temporal``'s; at
+  ``T = 1`` both are one all-ones frame. ``temporal`` fires each value once (the paper's text).
 - ``temporal-eq``: ``temporal`` on ``z = sigmoid(LayerNorm(x))`` with thresholds at
   quantiles of the training images' ``z``, so every step carries the same share
   of the spikes (needs a :class:`TemporalEqCalibration`).
@@ -63,6 +69,7 @@ SCHEMES: tuple[str, ...] = (
     "direct",
     "rate",
     "temporal",
+    "temporal-ref",
     "temporal-eq",
     "bitplane",
     "hybrid",
@@ -79,6 +86,7 @@ _DESCRIPTIONS = {
     "direct": "analog pixel value at every step",
     "rate": "Bernoulli(x) spikes at every step (seeded)",
     "temporal": "one spike per value at the first step i with x >= 1-(i+1)/T",
+    "temporal-ref": "the reference's time code: temporal, and the last frame all ones (fired values re-fire)",
     "temporal-eq": "temporal on sigmoid(LayerNorm(x)), thresholds at training-set quantiles",
     "bitplane": f"round(x*(2^T-1)) as T binary digits, MSB first (T <= {MAX_BITPLANES})",
     "hybrid": "step 0 analog x, step k=1..T-1 spikes where x first >= 1-k/T; x < 1/T never fires (T >= 2)",
@@ -299,9 +307,12 @@ def encode(
         u = torch.rand((*shape, T), generator=generator, device=x.device, dtype=cdtype)
         return (u < xc.unsqueeze(-1)).to(x.dtype)
 
-    if scheme == "temporal":
+    if scheme in ("temporal", "temporal-ref"):
         step = _first_crossing(xc, _uniform_thresholds(T, cdtype, x.device))
-        return _lookup(step, _one_hot_table(T, 0, x.dtype, x.device), shape)
+        out = _lookup(step, _one_hot_table(T, 0, x.dtype, x.device), shape)
+        if scheme == "temporal-ref":  # the reference zeroes fired values and tests 0 >= 0 at the last step
+            out[..., T - 1] = 1
+        return out
 
     if scheme == "temporal-eq":
         if calibration is None:
