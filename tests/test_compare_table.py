@@ -127,3 +127,10 @@ def test_parallel_runs_then_resume_runs_nothing(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("asnn-compare-*"))  # the children's records are cleaned up
     assert run_comparison(s) == []  # resumed: every run is in the table already
     assert "| hybrid | asnn | 2 | - | 1 (0) |" in (tmp_path / "cmp.md").read_text()
+
+
+def test_a_resumed_runs_wall_time_is_at_least_its_training_time(tmp_path):
+    s = Settings(dataset="digits", epochs=1, lava_samples=5, out=str(tmp_path / "cmp.md"))
+    run = {**_run(Row("hybrid", "asnn", 2), 0, 0.9, s), "seconds": 14.0, "train_seconds": 69.0}
+    text = write_table(tmp_path / "cmp.md", s, [run]) and (tmp_path / "cmp.md").read_text()
+    assert "| 1.1 |" in text and "| 0.2 |" not in text  # 69 s, not the 14 s of the resumed part

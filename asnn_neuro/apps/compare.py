@@ -97,13 +97,16 @@ def run_one(row: Row, seed: int, s: Settings) -> dict:
                       mixup=s.mixup, train_subset=s.train_subset, device=s.device, workdir=s.workdir,
                       **row.options)
     tr = None
+    earlier = 0.0  # training seconds of the epochs an interrupted earlier call finished
     if (Path(s.workdir) / name / "checkpoint.pt").is_file():
         try:  # continue an interrupted run (its options must match, else it is trained afresh)
+            earlier = _checkpoint_seconds(Path(s.workdir) / name / "checkpoint.pt")
             tr = train(cfg, resume=True, show_progress=s.progress)
         except InputError:
-            tr = None
+            tr, earlier = None, 0.0
     if tr is None:
         tr = train(cfg, show_progress=s.progress)
+    t0 -= earlier  # a resumed run's wall time includes the epochs trained before the interruption
     history = [h["test_accuracy"] for h in tr["history"]]
     record = {
         "row": row.key, "encoding": row.encoding, "neuron": row.neuron, "timesteps": row.timesteps,
@@ -139,6 +142,16 @@ def run_one(row: Row, seed: int, s: Settings) -> dict:
                       lava_accuracy=lava["accuracy"])
     record["seconds"] = time.perf_counter() - t0
     return record
+
+
+def _checkpoint_seconds(path: Path) -> float:
+    """Training seconds of the epochs stored in a checkpoint (0 when it cannot be read)."""
+    from asnn_neuro.training.checkpoint import load_checkpoint
+
+    try:
+        return float(sum(h["seconds"] for h in load_checkpoint(path)["history"]))
+    except (InputError, KeyError, TypeError, ValueError):
+        return 0.0
 
 
 def run_comparison(s: Settings) -> list[dict]:

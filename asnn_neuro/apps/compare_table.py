@@ -106,7 +106,13 @@ def _row_line(runs: list[dict]) -> str:
             f"{_pct([r['float_accuracy'] for r in runs])} | {_pct([r['fixed_accuracy'] for r in deployed])} | "
             f"{_num([r['input_spikes'] for r in deployed])} | {_num([r['spikes'] for r in deployed])} | "
             f"{_num([r['loihi_uj'] for r in deployed], 1)} | {lava_text} | {max(moved):.1f} | "
-            f"{_num([r['seconds'] / 60 for r in runs], 1)} |")
+            f"{_num([_wall(r) / 60 for r in runs], 1)} |")
+
+
+def _wall(run: dict) -> float:
+    """A run's wall seconds; at least its training seconds (runs resumed before the fix that counts
+    the epochs trained before an interruption stored only the resumed part)."""
+    return max(run["seconds"], run.get("train_seconds", 0.0))
 
 
 def render(runs: list[dict], s: Settings) -> str:
@@ -116,10 +122,10 @@ def render(runs: list[dict], s: Settings) -> str:
     groups: dict[tuple, list[dict]] = {}
     for r in current:
         groups.setdefault((r["encoding"], r["neuron"], r["timesteps"], r["variant"]), []).append(r)
-    total_h = sum(r["seconds"] for r in current) / 3600
+    total_h = sum(_wall(r) for r in current) / 3600
     subset = f" --train-subset {s.train_subset}" if s.train_subset else ""
     deploy = f" --deploy-samples {s.deploy_samples}" if s.deploy_samples else ""
-    fixed_n = f"the first {s.deploy_samples}" if s.deploy_samples else "every"
+    fixed_n = f"the first {s.deploy_samples} held-out samples" if s.deploy_samples else "every held-out sample"
     lines = [
         f"# The paper's comparison, reproduced on {s.dataset}",
         "",
@@ -132,7 +138,7 @@ def render(runs: list[dict], s: Settings) -> str:
         "",
         f"Each run: `asnn train` with the default recipe for {s.epochs} epochs (batch {s.batch_size}"
         f"{f', the first {s.train_subset} training images' if s.train_subset else ''}), "
-        f"`asnn export`, the integer executor (fixed point) on {fixed_n} held-out sample(s) (fixed-point "
+        f"`asnn export`, the integer executor (fixed point) on {fixed_n} (fixed-point "
         "accuracy, input spikes, all spikes of all layers, Loihi energy per inference) "
         f"and the Lava CPU simulator (fixed point) on the first {s.lava_samples} held-out samples "
         "(agreement of its predictions with the float model). Float accuracy is on every held-out sample. "
