@@ -89,6 +89,8 @@ def test_only_rows_are_checked(text, message):
     ({"seeds": 0}, "--seeds"),
     ({"dataset": "cifar10:/nonexistent-dir"}, "nonexistent"),
     ({"model": "vgg"}, "unknown model 'vgg'"),
+    ({"train_subset": -1}, "--train-subset must be an integer >= 0"),
+    ({"deploy_samples": 1.5}, "--deploy-samples must be an integer >= 0"),
 ])
 def test_settings_are_checked_before_anything_runs(tmp_path, change, message):
     s = Settings(**{"dataset": "digits", "out": str(tmp_path / "t.md"), **change})
