@@ -140,8 +140,10 @@ def render(runs: list[dict], s: Settings) -> str:
         f"{f', the first {s.train_subset} training images' if s.train_subset else ''}), "
         f"`asnn export`, the integer executor (fixed point) on {fixed_n} (fixed-point "
         "accuracy, input spikes, all spikes of all layers, Loihi energy per inference) "
-        f"and the Lava CPU simulator (fixed point) on the first {s.lava_samples} held-out samples "
-        "(agreement of its predictions with the float model). Float accuracy is on every held-out sample. "
+        + (f"and the Lava CPU simulator (fixed point) on the first {s.lava_samples} held-out samples "
+           "(agreement of its predictions with the float model). " if s.lava_samples else
+           "and no Lava run (--lava-samples 0). ")
+        + "Float accuracy is on every held-out sample. "
         "Cells: mean ± sample standard deviation "
         "over the seeds; 'moved' is the largest change of held-out accuracy over the last 3 epochs of "
         "any seed (points), the convergence check; wall time is per run.",
