@@ -104,6 +104,18 @@ def _add_train(sub) -> None:
                    help="let the gradient flow through the soft reset (asnn, lif; the paper's reference)")
     p.add_argument("--no-readout-scale", action="store_true",
                    help="asnn without the per-step readout scale (the reference's ASNN-off ablation)")
+    p.add_argument("--fixed-leak", action="store_true",
+                   help="lif with leak 0.7 and gain 1 frozen in every layer (the classical LIF baseline)")
+    p.add_argument("--eval-bn", default="running", choices=("running", "batch"),
+                   help="test-time batch norm: running statistics (deployed), or each test batch's own "
+                        "(the reference's way of scoring); deployment always folds the running statistics")
+    p.add_argument("--augmentation", default="shift", choices=("shift", "reference"),
+                   help="shift: translations by up to 2 pixels; reference: flip, rotation 0-25 degrees, "
+                        "crop with padding 5 (the reference's recipe)")
+    p.add_argument("--mixup-until", type=_count, default=0, metavar="EPOCH",
+                   help="mixup only in epochs 1..EPOCH (0 = every epoch; the reference: 145 of 200)")
+    p.add_argument("--train-subset", type=_count, default=0, metavar="N",
+                   help="train on the first N training images (0 = all)")
     _common(p)
 
 
@@ -222,6 +234,10 @@ def _add_apps(sub) -> None:
     p.add_argument("--model", default="lenet", help="lenet, resnet or spikformer")
     p.add_argument("--batch-size", type=_positive, default=64)
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha for every run (0 = off)")
+    p.add_argument("--train-subset", type=_count, default=0, metavar="N",
+                   help="train every run on the first N training images (0 = all)")
+    p.add_argument("--deploy-samples", type=_count, default=0, metavar="N",
+                   help="fixed point: the executor on the first N held-out samples only (0 = all)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--workers", type=_positive, default=None,
                    help="runs in parallel, each in its own process on its own cores (default: cores // 2)")
@@ -292,7 +308,9 @@ def cmd_train(a) -> int:
                       timesteps=a.timesteps, epochs=a.epochs, seed=a.seed, name=name, batch_size=a.batch_size,
                       lr=a.lr, weight_decay=a.weight_decay, augment=not a.no_augment, mixup=a.mixup,
                       device=a.device, amp=a.amp, workdir=a.workdir, options=_options(a.model_option),
-                      bn_stats=a.bn_stats, reset_grad=a.reset_grad, readout_scale=not a.no_readout_scale)
+                      bn_stats=a.bn_stats, reset_grad=a.reset_grad, readout_scale=not a.no_readout_scale,
+                      fixed_leak=a.fixed_leak, eval_bn=a.eval_bn, augmentation=a.augmentation,
+                      mixup_until=a.mixup_until, train_subset=a.train_subset)
     r = train(cfg, resume=a.resume, show_progress=not a.quiet)
     print(f"trained {name}: test accuracy {100 * r['test_accuracy']:.2f}% on {r['test_samples']} held-out "
           f"samples ({r['samples_per_s']:.0f} samples/s) -> {cfg.out_dir}/")
@@ -471,11 +489,13 @@ def cmd_demo(a) -> int:
 
 def cmd_compare(a) -> int:
     from asnn_neuro.apps.compare import Settings, default_workers, run_comparison
-    from asnn_neuro.apps.compare_grid import GRID, parse_row
+    from asnn_neuro.apps.compare_grid import grid_for, parse_row
 
-    rows = [parse_row(item) for item in a.only] if a.only else list(GRID)
+    rows = [parse_row(item) for item in a.only] if a.only else grid_for(a.dataset)
     s = Settings(epochs=a.epochs, seeds=a.seeds, lava_samples=a.lava_samples, dataset=a.dataset, model=a.model,
-                 batch_size=a.batch_size, mixup=a.mixup, device=a.device, workers=a.workers or default_workers(),
+                 batch_size=a.batch_size, mixup=a.mixup, train_subset=a.train_subset,
+                 deploy_samples=a.deploy_samples, device=a.device,
+                 workers=a.workers or default_workers(),
                  workdir=a.workdir, simdir=a.simdir, out=a.out, progress=not a.quiet, rows=rows)
     done = run_comparison(s)
     print(f"comparison: {len(done)} runs this time -> {a.out}")

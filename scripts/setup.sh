@@ -5,6 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+
+# Fashion-MNIST (--dataset fashion-mnist) is Debian's dataset-fashion-mnist package (MIT licence, the
+# four IDX files under /usr/share/datasets/fashion-mnist). Best effort, only when missing and apt-get
+# can run as root: setup never fails on it, and the tests that need it skip with how to get it.
+if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then apt_cmd=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt_cmd="sudo -n"; else apt_cmd="none"; fi
+  if [ "$apt_cmd" != none ]; then
+    echo "asnn setup: installing dataset-fashion-mnist (apt-get)"
+    { $apt_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $apt_cmd apt-get install -y -qq \
+        dataset-fashion-mnist; } >/dev/null 2>&1 \
+      || echo "asnn setup: dataset-fashion-mnist could not be installed; Fashion-MNIST tests will skip" >&2
+  fi
+fi
 VENV=.venv
 stamp="$VENV/.asnn-installed"
 want=$(cat pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)

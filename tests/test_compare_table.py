@@ -50,7 +50,7 @@ def test_mean_std_by_hand():
 def test_resume_skips_finished_runs_with_the_same_settings(tmp_path):
     rows = [Row("hybrid", "asnn", 2), Row("temporal", "asnn", 2)]
     s = Settings(dataset="digits", epochs=1, seeds=2, lava_samples=0, out=str(tmp_path / "cmp.md"), rows=rows)
-    assert pending(s) == [(rows[0], 0), (rows[0], 1), (rows[1], 0), (rows[1], 1)]
+    assert pending(s) == [(rows[0], 0), (rows[1], 0), (rows[0], 1), (rows[1], 1)]  # seed 0 of every row first
     write_table(tmp_path / "cmp.md", s, [_run(rows[0], 1, 0.9, s)])
     assert pending(s) == [(rows[0], 0), (rows[1], 0), (rows[1], 1)]
     s2 = Settings(**{**s.__dict__, "epochs": 2})  # another epoch count: nothing is done yet
@@ -89,6 +89,8 @@ def test_only_rows_are_checked(text, message):
     ({"seeds": 0}, "--seeds"),
     ({"dataset": "cifar10:/nonexistent-dir"}, "nonexistent"),
     ({"model": "vgg"}, "unknown model 'vgg'"),
+    ({"train_subset": -1}, "--train-subset must be an integer >= 0"),
+    ({"deploy_samples": 1.5}, "--deploy-samples must be an integer >= 0"),
 ])
 def test_settings_are_checked_before_anything_runs(tmp_path, change, message):
     s = Settings(**{"dataset": "digits", "out": str(tmp_path / "t.md"), **change})
@@ -120,9 +122,17 @@ def test_parallel_runs_then_resume_runs_nothing(tmp_path, monkeypatch):
     for r in records:
         assert r["deployed"] and r["fixed_samples"] == 360 and r["lava_samples_run"] == 3
         assert r["spikes"] > 0 and r["loihi_uj"] > 0 and r["seconds"] > 0
+        assert len(r["test_predictions"]) == 360 and len(r["epoch_test_accuracy"]) == 1
     hybrid = next(r for r in records if r["encoding"] == "hybrid")
     direct = next(r for r in records if r["encoding"] == "direct")
     assert 0 < hybrid["input_spikes"] < 64 and direct["input_spikes"] == 0  # direct: graded input only
     assert not list(tmp_path.glob("asnn-compare-*"))  # the children's records are cleaned up
     assert run_comparison(s) == []  # resumed: every run is in the table already
     assert "| hybrid | asnn | 2 | - | 1 (0) |" in (tmp_path / "cmp.md").read_text()
+
+
+def test_a_resumed_runs_wall_time_is_at_least_its_training_time(tmp_path):
+    s = Settings(dataset="digits", epochs=1, lava_samples=5, out=str(tmp_path / "cmp.md"))
+    run = {**_run(Row("hybrid", "asnn", 2), 0, 0.9, s), "seconds": 14.0, "train_seconds": 69.0}
+    text = write_table(tmp_path / "cmp.md", s, [run]) and (tmp_path / "cmp.md").read_text()
+    assert "| 1.1 |" in text and "| 0.2 |" not in text  # 69 s, not the 14 s of the resumed part

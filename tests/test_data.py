@@ -129,7 +129,8 @@ def as_bytes(x: torch.Tensor) -> np.ndarray:
 
 
 def test_datasets_and_help():
-    assert DATASETS == ("mnist5k", "digits", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR", "cifar100:DIR")
+    assert DATASETS == ("mnist5k", "digits", "mnist:DIR", "fashion-mnist", "fashion-mnist:DIR", "cifar10:DIR",
+                        "cifar100:DIR")
     lines = describe_datasets().splitlines()
     assert len(lines) == len(DATASETS)
     for spec, line in zip(DATASETS, lines):

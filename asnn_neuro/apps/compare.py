@@ -41,12 +41,17 @@ def check_settings(s: Settings) -> None:
     from asnn_neuro.data import load_dataset
     from asnn_neuro.models import MODELS
 
+    if isinstance(s.train_subset, bool) or not isinstance(s.train_subset, int) or s.train_subset < 0:
+        raise InputError(f"--train-subset must be an integer >= 0 (0 = all), got {s.train_subset!r}")
     for option, value in (("--epochs", s.epochs), ("--seeds", s.seeds), ("--workers", s.workers),
                           ("--batch-size", s.batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(f"{option} must be an integer >= 1, got {value!r}")
     if isinstance(s.mixup, bool) or not isinstance(s.mixup, (int, float)) or not 0 <= s.mixup <= 1e3:
         raise InputError(f"--mixup must be a number in [0, 1000], got {s.mixup!r}")
+    if isinstance(s.deploy_samples, bool) or not isinstance(s.deploy_samples, int) or s.deploy_samples < 0:
+        raise InputError(f"--deploy-samples must be an integer >= 0 (0 = every held-out sample), "
+                         f"got {s.deploy_samples!r}")
     if not isinstance(s.lava_samples, int) or s.lava_samples < 0:
         raise InputError(f"--lava-samples must be an integer >= 0, got {s.lava_samples!r}")
     if s.model not in MODELS:
@@ -72,13 +77,15 @@ def check_settings(s: Settings) -> None:
 
 
 def pending(s: Settings) -> list[tuple[Row, int]]:
-    """(row, seed) pairs not yet in the table's JSON with these settings, in grid order."""
+    """(row, seed) pairs not yet in the table's JSON with these settings: seed 0 of every row in grid
+    order, then seed 1, ... (a partial table already has every row, paired on the same seeds)."""
     done = {(r["row"], r["seed"]) for r in load_runs(Path(s.out).with_suffix(".json")) if matches(r, s)}
-    return [(row, seed) for row in s.rows for seed in range(s.seeds) if (row.key, seed) not in done]
+    return [(row, seed) for seed in range(s.seeds) for row in s.rows if (row.key, seed) not in done]
 
 
 def run_one(row: Row, seed: int, s: Settings) -> dict:
     """Train, export, run on the executor and on Lava one (row, seed); returns its record."""
+    from asnn_neuro.deploy.export import export
     from asnn_neuro.energy import estimate
     from asnn_neuro.evaluate.quantization import export_and_report
     from asnn_neuro.evaluate.simulate import simulate
@@ -89,34 +96,44 @@ def run_one(row: Row, seed: int, s: Settings) -> dict:
     name = row.run_name(seed)
     cfg = TrainConfig(dataset=s.dataset, model=s.model, encoding=row.encoding, neuron=row.neuron,
                       timesteps=row.timesteps, epochs=s.epochs, seed=seed, name=name, batch_size=s.batch_size,
-                      mixup=s.mixup, device=s.device, workdir=s.workdir, **row.options)
+                      mixup=s.mixup, train_subset=s.train_subset, device=s.device, workdir=s.workdir,
+                      **row.options)
     tr = None
+    earlier = 0.0  # training seconds of the epochs an interrupted earlier call finished
     if (Path(s.workdir) / name / "checkpoint.pt").is_file():
         try:  # continue an interrupted run (its options must match, else it is trained afresh)
+            earlier = _checkpoint_seconds(Path(s.workdir) / name / "checkpoint.pt")
             tr = train(cfg, resume=True, show_progress=s.progress)
         except InputError:
-            tr = None
+            tr, earlier = None, 0.0
     if tr is None:
         tr = train(cfg, show_progress=s.progress)
+    t0 -= earlier  # a resumed run's wall time includes the epochs trained before the interruption
     history = [h["test_accuracy"] for h in tr["history"]]
     record = {
         "row": row.key, "encoding": row.encoding, "neuron": row.neuron, "timesteps": row.timesteps,
         "variant": row.variant, "seed": seed, **{k: getattr(s, k) for k in SETTINGS_KEYS},
         "float_accuracy": tr["test_accuracy"], "test_samples": tr["test_samples"],
-        "last_epochs_test_accuracy": history[-CONVERGENCE_EPOCHS:], "train_seconds":
-            sum(h["seconds"] for h in tr["history"]),
+        "last_epochs_test_accuracy": history[-CONVERGENCE_EPOCHS:], "epoch_test_accuracy": history,
+        "train_seconds": sum(h["seconds"] for h in tr["history"]),
+        "test_predictions": tr["test_predictions"],  # float model, one per held-out image (paired tests)
     }
+    samples = min(s.deploy_samples or tr["test_samples"], tr["test_samples"])
     try:
-        ex = export_and_report(name, workdir=s.workdir, progress=s.progress)
+        if s.deploy_samples:  # the executor's accuracy on the first deploy_samples images stands for it
+            export(name, workdir=s.workdir)
+        else:
+            ex = export_and_report(name, workdir=s.workdir, progress=s.progress)
     except UnsupportedLayerError as exc:  # e.g. the Spikformer: float accuracy only
         record.update(deployed=False, deploy_note=str(exc), seconds=time.perf_counter() - t0)
         return record
-    fixed = simulate(name, dataset=s.dataset, samples=tr["test_samples"], backend="executor", name=f"{name}-fixed",
+    fixed = simulate(name, dataset=s.dataset, samples=samples, backend="executor", name=f"{name}-fixed",
                      workdir=s.workdir, simdir=s.simdir, progress=s.progress)
     energy = estimate(Path(fixed["run_dir"]))
     n = fixed["samples"]
     record.update(
-        deployed=True, fixed_accuracy=ex["accuracy"]["quantized_accuracy"], fixed_samples=n,
+        deployed=True, fixed_samples=n,
+        fixed_accuracy=fixed["accuracy"] if s.deploy_samples else ex["accuracy"]["quantized_accuracy"],
         input_spikes=fixed["input"]["spikes"] / n, spikes=sum(layer["spikes"] for layer in fixed["layers"]) / n,
         loihi_uj=1e6 * energy["devices"]["loihi"]["joules_per_inference"],
     )
@@ -127,6 +144,16 @@ def run_one(row: Row, seed: int, s: Settings) -> dict:
                       lava_accuracy=lava["accuracy"])
     record["seconds"] = time.perf_counter() - t0
     return record
+
+
+def _checkpoint_seconds(path: Path) -> float:
+    """Training seconds of the epochs stored in a checkpoint (0 when it cannot be read)."""
+    from asnn_neuro.training.checkpoint import load_checkpoint
+
+    try:
+        return float(sum(h["seconds"] for h in load_checkpoint(path)["history"]))
+    except (InputError, KeyError, TypeError, ValueError):
+        return 0.0
 
 
 def run_comparison(s: Settings) -> list[dict]:

@@ -16,6 +16,7 @@ import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from asnn_neuro.apps.compare_stats import render_paired
 from asnn_neuro.errors import InputError
 from asnn_neuro.util import atomic
 
@@ -23,9 +24,9 @@ if TYPE_CHECKING:
     from asnn_neuro.apps.compare_grid import Settings
 
 KEEP_MARKER = "<!-- text below this line is kept when asnn compare rewrites the table -->"
-_ENC_ORDER = ("direct", "rate", "temporal", "temporal-eq", "hybrid", "bitplane", "hybrid-bitplane")
+_ENC_ORDER = ("direct", "rate", "temporal", "temporal-ref", "temporal-eq", "hybrid", "bitplane", "hybrid-bitplane")
 _NEURON_ORDER = ("asnn", "lif", "cuba")
-_VARIANT_ORDER = ("", "no-readout-scale", "per-step-bn", "reset-grad")
+_VARIANT_ORDER = ("", "fixed-leak", "no-readout-scale", "per-step-bn", "reset-grad")
 
 
 def machine() -> str:
@@ -105,7 +106,13 @@ def _row_line(runs: list[dict]) -> str:
             f"{_pct([r['float_accuracy'] for r in runs])} | {_pct([r['fixed_accuracy'] for r in deployed])} | "
             f"{_num([r['input_spikes'] for r in deployed])} | {_num([r['spikes'] for r in deployed])} | "
             f"{_num([r['loihi_uj'] for r in deployed], 1)} | {lava_text} | {max(moved):.1f} | "
-            f"{_num([r['seconds'] / 60 for r in runs], 1)} |")
+            f"{_num([_wall(r) / 60 for r in runs], 1)} |")
+
+
+def _wall(run: dict) -> float:
+    """A run's wall seconds; at least its training seconds (runs resumed before the fix that counts
+    the epochs trained before an interruption stored only the resumed part)."""
+    return max(run["seconds"], run.get("train_seconds", 0.0))
 
 
 def render(runs: list[dict], s: Settings) -> str:
@@ -115,22 +122,29 @@ def render(runs: list[dict], s: Settings) -> str:
     groups: dict[tuple, list[dict]] = {}
     for r in current:
         groups.setdefault((r["encoding"], r["neuron"], r["timesteps"], r["variant"]), []).append(r)
-    total_h = sum(r["seconds"] for r in current) / 3600
+    total_h = sum(_wall(r) for r in current) / 3600
+    subset = f" --train-subset {s.train_subset}" if s.train_subset else ""
+    deploy = f" --deploy-samples {s.deploy_samples}" if s.deploy_samples else ""
+    fixed_n = f"the first {s.deploy_samples} held-out samples" if s.deploy_samples else "every held-out sample"
     lines = [
         f"# The paper's comparison, reproduced on {s.dataset}",
         "",
         f"Produced by `asnn compare --dataset {s.dataset} --model {s.model} --epochs {s.epochs} "
-        f"--seeds {s.seeds} --lava-samples {s.lava_samples}"
+        f"--seeds {s.seeds} --lava-samples {s.lava_samples}{subset}{deploy}"
         f"{f' --batch-size {s.batch_size}' if s.batch_size != 64 else ''}{f' --mixup {s.mixup:g}' if s.mixup else ''}"
         "` (resumable: the same command continues a "
         f"partial table); last updated {datetime.date.today().isoformat()}, {machine()}. "
         f"{len(current)} runs in {len(groups)} rows so far, {total_h:.1f} h of run wall time.",
         "",
-        f"Each run: `asnn train` with the default recipe for {s.epochs} epochs (batch {s.batch_size}), "
-        "`asnn export` (float and fixed-point accuracy on every held-out sample), the integer executor "
-        "on every held-out sample (input spikes, all spikes of all layers, Loihi energy per inference) "
-        f"and the Lava CPU simulator (fixed point) on the first {s.lava_samples} held-out samples "
-        "(agreement of its predictions with the float model). Cells: mean ± sample standard deviation "
+        f"Each run: `asnn train` with the default recipe for {s.epochs} epochs (batch {s.batch_size}"
+        f"{f', the first {s.train_subset} training images' if s.train_subset else ''}), "
+        f"`asnn export`, the integer executor (fixed point) on {fixed_n} (fixed-point "
+        "accuracy, input spikes, all spikes of all layers, Loihi energy per inference) "
+        + (f"and the Lava CPU simulator (fixed point) on the first {s.lava_samples} held-out samples "
+           "(agreement of its predictions with the float model). " if s.lava_samples else
+           "and no Lava run (--lava-samples 0). ")
+        + "Float accuracy is on every held-out sample. "
+        "Cells: mean ± sample standard deviation "
         "over the seeds; 'moved' is the largest change of held-out accuracy over the last 3 epochs of "
         "any seed (points), the convergence check; wall time is per run.",
         "",
@@ -143,7 +157,30 @@ def render(runs: list[dict], s: Settings) -> str:
     notes = [r for r in current if not r.get("deployed")]
     for r in notes:
         lines.append(f"\n{r['row']} seed {r['seed']}: not deployed ({r.get('deploy_note', '')})")
+    lines += render_paired(current, _labels(s.dataset) if any("test_predictions" in r for r in current) else None)
+    lines += _convergence(current)
     return "\n".join(lines) + "\n"
+
+
+def _labels(dataset: str) -> list[int] | None:
+    """The held-out labels of ``dataset`` (None when it cannot be read here)."""
+    from asnn_neuro.data import load_dataset
+
+    try:
+        return load_dataset(dataset, seed=0).test_y.tolist()
+    except InputError:
+        return None
+
+
+def _convergence(runs: list[dict]) -> list[str]:
+    """Per-epoch held-out accuracy of every run that stored it (the convergence record)."""
+    runs = [r for r in runs if r.get("epoch_test_accuracy")]
+    if not runs:
+        return []
+    lines = ["", "### Held-out accuracy after every epoch (%)", "", "| row | seed | per epoch |", "|---|---|---|"]
+    for r in sorted(runs, key=lambda r: (r["row"], r["seed"])):
+        lines.append(f"| {r['row']} | {r['seed']} | {' '.join(f'{100 * a:.1f}' for a in r['epoch_test_accuracy'])} |")
+    return lines
 
 
 def write_table(out: Path, s: Settings, new: list[dict] | None = None) -> list[dict]:

@@ -8,6 +8,12 @@ the device of ``x``. Time steps are ``t = 0 .. T-1``.
 - ``rate``: ``Bernoulli(x)`` spikes at every step (seeded generator).
 - ``temporal``: one spike per value, at the first step ``i`` with
   ``x >= th_i = 1 - (i+1)/T`` (``x = 1`` -> step 0, ``x = 0`` -> step ``T-1``).
+- ``temporal-ref``: the reference code's "time" code as it runs (ASNNGIT/lenet_spiking.py): at
+  step ``i`` a value fires where it is ``>= 1 - (i+1)/T`` and is then set to zero, so it is
+  tested again at later steps. The last threshold is ``0`` and ``0 >= 0``: every value -- the
+  ones that fired before, zeros included -- fires again there, so frame ``T-1`` is all ones
+  (a constant frame that carries no information). Frames ``0..T-2`` equal ``temporal``'s; at
+  ``T = 1`` both are one all-ones frame. ``temporal`` fires each value once (the paper's text).
 - ``temporal-eq``: ``temporal`` on ``z = sigmoid(LayerNorm(x))`` with thresholds at
   quantiles of the training images' ``z``, so every step carries the same share
   of the spikes (needs a :class:`TemporalEqCalibration`).
@@ -274,9 +280,12 @@ def encode(
         u = torch.rand((*shape, T), generator=generator, device=x.device, dtype=cdtype)
         return (u < xc.unsqueeze(-1)).to(x.dtype)
 
-    if scheme == "temporal":
+    if scheme in ("temporal", "temporal-ref"):
         step = _first_crossing(xc, _uniform_thresholds(T, cdtype, x.device))
-        return _lookup(step, _one_hot_table(T, 0, x.dtype, x.device), shape)
+        out = _lookup(step, _one_hot_table(T, 0, x.dtype, x.device), shape)
+        if scheme == "temporal-ref":  # the reference zeroes fired values and tests 0 >= 0 at the last step
+            out[..., T - 1] = 1
+        return out
 
     if scheme == "temporal-eq":
         if calibration is None:

@@ -17,6 +17,7 @@ class ModelConfig:
     bn_stats: str = "pooled"         # pooled | per-step (see models.method)
     reset_grad: bool = False         # gradient through the soft reset
     readout_scale: bool = True       # the ASNN readout's per-step scale w[t]
+    fixed_leak: bool = False         # lif: leak and gain frozen (see models.method)
 
     def to_dict(self) -> dict:
         return asdict(self)

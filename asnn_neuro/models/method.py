@@ -9,19 +9,34 @@
   reference) instead of detaching it.
 - ``readout_scale``: the ASNN readout's learnable per-step scale w[t]; off, w[t] stays 1 (the
   reference's own "ASNN off" switch, which keeps the per-step leak and gain).
+- ``fixed_leak``: the classical LIF baseline for ``--neuron lif``: leak and input gain frozen at
+  ``FIXED_LEAK`` and ``FIXED_GAIN`` in every layer (``lif`` alone learns one leak and gain per layer;
+  neither is the textbook neuron). 0.7 is the ``leak_mem`` the reference declares for its plain
+  LIF but never uses; gain 1 is the textbook ``u <- lam u + I`` -- the batch norm before every
+  neuron learns the input scale, so a constant gain would only rescale its affine weight.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 
 from asnn_neuro.errors import InputError
 
 BN_STATS = ("pooled", "per-step")
+EVAL_BN = ("running", "batch")
+FIXED_LEAK = 0.7   # the reference's declared (unused) leak_mem
+FIXED_GAIN = 1.0   # u <- lam u + I: the batch norm in front learns the scale
 
 
-def check_method(neuron: str, bn_stats: str, reset_grad: bool, readout_scale: bool) -> None:
+def check_method(neuron: str, bn_stats: str, reset_grad: bool, readout_scale: bool,
+                 fixed_leak: bool = False) -> None:
     """Raise InputError naming the first option that does not apply to ``neuron``."""
+    if fixed_leak and neuron != "lif":
+        raise InputError(f"--fixed-leak applies to --neuron lif only (got {neuron}): it freezes the LIF "
+                         f"leak at {FIXED_LEAK} and the gain at {FIXED_GAIN}")
     if bn_stats not in BN_STATS:
         raise InputError(f"--bn-stats must be one of {', '.join(BN_STATS)}, got {bn_stats!r}")
     if reset_grad and neuron not in ("asnn", "lif"):
@@ -102,8 +117,17 @@ def _per_step_norms(model: torch.nn.Module) -> None:
             setattr(parent, name, new)
 
 
+def freeze_leak(neuron: torch.nn.Module) -> None:
+    """Fix an LIF neuron's leak and gain at FIXED_LEAK / FIXED_GAIN; they are no longer trained."""
+    with torch.no_grad():
+        neuron.leak.fill_(FIXED_LEAK)
+        neuron.gain.fill_(FIXED_GAIN)
+    neuron.leak.requires_grad_(False)
+    neuron.gain.requires_grad_(False)
+
+
 def apply_method(model: torch.nn.Module, bn_stats: str = "pooled", reset_grad: bool = False,
-                 readout_scale: bool = True) -> torch.nn.Module:
+                 readout_scale: bool = True, fixed_leak: bool = False) -> torch.nn.Module:
     """Switch a freshly built model to the requested training semantics (in place; returns it)."""
     from asnn_neuro.models.blocks import Readout
     from asnn_neuro.neurons import asnn
@@ -113,8 +137,31 @@ def apply_method(model: torch.nn.Module, bn_stats: str = "pooled", reset_grad: b
     for m in model.modules():
         if isinstance(m, asnn.Neuron):
             m.reset_grad = bool(reset_grad)
+            if fixed_leak:
+                freeze_leak(m)
         if isinstance(m, Readout) and not readout_scale:
             with torch.no_grad():
                 m.step_weight.fill_(1.0)
             m.step_weight.requires_grad_(False)
     return model
+
+
+@contextlib.contextmanager
+def batch_statistics(model: torch.nn.Module, enabled: bool = True) -> Iterator[None]:
+    """Inside: every batch norm of ``model`` normalises with the current batch's statistics.
+
+    This is how the reference scores its test set (it never calls ``.eval()``): pooled norms use
+    the batch's statistics over N, H, W and T, per-step norms each step's own. The running
+    statistics and the modules' train/eval flags are restored on exit, so deployment (which folds
+    the running statistics) is unaffected."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)] \
+        if enabled else []
+    saved = [(m.training, {k: v.clone() for k, v in m.state_dict().items()}) for m in norms]
+    try:
+        for m in norms:
+            m.train()
+        yield
+    finally:
+        for m, (training, state) in zip(norms, saved):
+            m.load_state_dict(state)
+            m.train(training)

@@ -17,10 +17,10 @@ def build_model(cfg: ModelConfig) -> torch.nn.Module:
 
     if cfg.neuron not in NEURONS:
         raise InputError(f"unknown neuron '{cfg.neuron}'; choose one of: {', '.join(NEURONS)}")
-    check_method(cfg.neuron, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale)
+    check_method(cfg.neuron, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale, cfg.fixed_leak)
     check_encoding(cfg.neuron, cfg.encoding)
     model = _build(cfg)
-    return apply_method(model, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale)
+    return apply_method(model, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale, cfg.fixed_leak)
 
 
 def _build(cfg: ModelConfig) -> torch.nn.Module:

@@ -12,7 +12,8 @@ import torch
 from asnn_neuro import encoding as enc
 from asnn_neuro.errors import InputError
 from asnn_neuro.models import MODELS, NEURONS
-from asnn_neuro.models.method import check_encoding, check_method
+from asnn_neuro.models.method import EVAL_BN, check_encoding, check_method
+from asnn_neuro.training.augment import AUGMENTATIONS
 from asnn_neuro.util.names import check_name
 
 
@@ -43,6 +44,11 @@ class TrainConfig:
     bn_stats: str = "pooled"       # pooled | per-step batch-norm statistics in training
     reset_grad: bool = False       # gradient through the soft reset (asnn, lif)
     readout_scale: bool = True     # False: the reference's ablation, w[t] = 1 (asnn)
+    fixed_leak: bool = False       # lif with leak and gain frozen (models.method.FIXED_LEAK / FIXED_GAIN)
+    eval_bn: str = "running"       # running | batch: test-batch statistics in evaluation (the reference)
+    augmentation: str = "shift"    # shift (random translation by up to `shift`) | reference (flip, rotate, crop)
+    mixup_until: int = 0           # > 0: mixup only in epochs 1..mixup_until (the reference: 145 of 200)
+    train_subset: int = 0          # > 0: train on the first N training images only
     options: dict = field(default_factory=dict)
 
     @property
@@ -74,7 +80,16 @@ def validate(cfg: TrainConfig) -> None:
         raise InputError(f"unknown model '{cfg.model}'; choose one of: {', '.join(MODELS)}")
     if cfg.neuron not in NEURONS:
         raise InputError(f"unknown neuron '{cfg.neuron}'; choose one of: {', '.join(NEURONS)}")
-    check_method(cfg.neuron, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale)
+    check_method(cfg.neuron, cfg.bn_stats, cfg.reset_grad, cfg.readout_scale, cfg.fixed_leak)
+    if cfg.eval_bn not in EVAL_BN:
+        raise InputError(f"--eval-bn must be one of {', '.join(EVAL_BN)}, got {cfg.eval_bn!r}")
+    if cfg.augmentation not in AUGMENTATIONS:
+        raise InputError(f"--augmentation must be one of {', '.join(AUGMENTATIONS)}, got {cfg.augmentation!r}")
+    for option, value in (("--mixup-until", cfg.mixup_until), ("--train-subset", cfg.train_subset)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"{option} must be an integer >= 0 (0 = off), got {value!r}")
+    if cfg.mixup_until and not cfg.mixup:
+        raise InputError("--mixup-until needs --mixup ALPHA > 0")
     check_encoding(cfg.neuron, cfg.encoding)
     if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {cfg.seed!r}")

@@ -28,8 +28,10 @@ from asnn_neuro.data import Dataset, load_dataset
 from asnn_neuro.errors import InputError
 from asnn_neuro.models import build_model
 from asnn_neuro.models.config import ModelConfig
+from asnn_neuro.models.method import batch_statistics
 from asnn_neuro.neurons.cuba_cpu import fast_cuba
-from asnn_neuro.training import distributed
+from asnn_neuro.training import distributed, predictions
+from asnn_neuro.training.augment import random_shift, reference_augment
 from asnn_neuro.training.checkpoint import load_checkpoint, save_checkpoint
 from asnn_neuro.training.config import TrainConfig, pick_device, validate
 from asnn_neuro.util import atomic, outputs
@@ -55,33 +57,25 @@ def generator(seed: int, stream: int, device: torch.device | str = "cpu") -> tor
     return g
 
 
-def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
-    """Translate each image by an integer offset in [-max_shift, max_shift] (zero fill)."""
-    if max_shift <= 0:
-        return x
-    n, _, h, w = x.shape
-    padded = F.pad(x, (max_shift,) * 4)
-    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=gen, device=gen.device).to(x.device)
-    rows = (torch.arange(h, device=x.device)[None, :] + offsets[:, :1])  # (n, h)
-    cols = (torch.arange(w, device=x.device)[None, :] + offsets[:, 1:])  # (n, w)
-    idx_n = torch.arange(n, device=x.device)[:, None, None]
-    return padded.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-
-
 def encode_batch(x: torch.Tensor, cfg_model: ModelConfig, calibration, gen: torch.Generator | None):
     return enc.encode(x, cfg_model.encoding, cfg_model.timesteps, generator=gen, calibration=calibration)
 
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, cfg_model: ModelConfig, calibration,
-             device: torch.device, batch_size: int = 250, seed: int = 0) -> tuple[float, torch.Tensor]:
-    """Accuracy and predictions of the float model on (x, y)."""
+             device: torch.device, batch_size: int = 250, seed: int = 0,
+             eval_bn: str = "running") -> tuple[float, torch.Tensor]:
+    """Accuracy and predictions of the float model on (x, y).
+
+    ``eval_bn``: ``running`` (eval mode, the deployed semantics) or ``batch`` (every batch of
+    ``batch_size`` test images normalised with its own statistics, as the reference evaluates)."""
     model.eval()
     gen = generator(seed, EVAL_STREAM)
     preds = []
     for i in range(0, len(x), batch_size):
         xb = encode_batch(x[i:i + batch_size], cfg_model, calibration, gen).to(device)
-        preds.append(model(xb).argmax(dim=1).cpu())
+        with batch_statistics(model, eval_bn == "batch"):
+            preds.append(model(xb).argmax(dim=1).cpu())
     pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
     return float((pred == y).float().mean()) if len(y) else float("nan"), pred
 
@@ -130,7 +124,8 @@ def _lr_lambda(epochs: int, steps_per_epoch: int):
 def model_config(cfg: TrainConfig, data: Dataset) -> ModelConfig:
     return ModelConfig(model=cfg.model, in_shape=data.shape, classes=data.classes, neuron=cfg.neuron,
                        encoding=cfg.encoding, timesteps=cfg.timesteps, options=dict(cfg.options),
-                       bn_stats=cfg.bn_stats, reset_grad=cfg.reset_grad, readout_scale=cfg.readout_scale)
+                       bn_stats=cfg.bn_stats, reset_grad=cfg.reset_grad, readout_scale=cfg.readout_scale,
+                       fixed_leak=cfg.fixed_leak)
 
 
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, data: Dataset | None = None,
@@ -168,17 +163,28 @@ class _Run:
     sched: torch.optim.lr_scheduler.LambdaLR
     steps_per_epoch: int
     history: list[dict] = field(default_factory=list)
+    predictions: torch.Tensor | None = None  # of the last evaluation on the test set
 
     @property
     def ckpt_path(self) -> Path:
         return self.cfg.out_dir / "checkpoint.pt"
 
 
+def train_subset(data: Dataset, n: int) -> Dataset:
+    """The first ``n`` training images of ``data`` (all when ``n`` is 0); the test set is kept whole."""
+    if not n:
+        return data
+    if n > len(data.train_y):
+        raise InputError(f"--train-subset {n}: {data.name} has only {len(data.train_y)} training images")
+    return Dataset(name=f"{data.name}[:{n}]", train_x=data.train_x[:n], train_y=data.train_y[:n],
+                   test_x=data.test_x, test_y=data.test_y, classes=data.classes)
+
+
 def _build(cfg: TrainConfig, info: distributed.DistInfo, data: Dataset | None, prepare: Prepare | None) -> _Run:
     """Data, model (initialised or loaded), optimiser and schedule of a run."""
     device = distributed.device_for(info, pick_device(cfg.device))
     torch.set_num_threads(max(1, usable_cores() // max(1, info.world_size)))
-    data = data or load_dataset(cfg.dataset, seed=cfg.seed)
+    data = train_subset(data or load_dataset(cfg.dataset, seed=cfg.seed), cfg.train_subset)
     mcfg = model_config(cfg, data)
     calibration = None
     if cfg.encoding == "temporal-eq":
@@ -258,9 +264,10 @@ def _train_epoch(run: _Run, epoch: int, show_progress: bool) -> dict:
         idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
         x, y = run.data.train_x[idx], run.data.train_y[idx].to(run.device)
         if cfg.augment:
-            x = random_shift(x, cfg.shift, gen)
+            x = reference_augment(x, gen) if cfg.augmentation == "reference" else random_shift(x, cfg.shift, gen)
         lam, perm = 1.0, None
-        if cfg.mixup > 0:  # mix the RAW images, then encode (as the reference): spikes stay 0/1
+        # mix the RAW images, then encode (as the reference): spikes stay 0/1
+        if cfg.mixup > 0 and (not cfg.mixup_until or epoch < cfg.mixup_until):
             lam, perm = mixup_draw(cfg, epoch, b, len(y), gen)
             x = mix_images(x, lam, perm)
         xb = encode_batch(x, run.mcfg, run.calibration, gen).to(run.device)
@@ -301,7 +308,8 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo, resume: bool, show_prog
         sums = distributed.all_reduce_sum(torch.tensor([totals["correct"], totals["total"], totals["loss_sum"]],
                                                        dtype=torch.float64), info)
         correct, total, loss_sum = int(sums[0]), int(sums[1]), float(sums[2])
-        test_acc, _ = evaluate(run.model, run.data.test_x, run.data.test_y, run.mcfg, run.calibration, run.device)
+        test_acc, run.predictions = evaluate(run.model, run.data.test_x, run.data.test_y, run.mcfg,
+                                             run.calibration, run.device, eval_bn=cfg.eval_bn)
         run.history.append({"epoch": epoch + 1, "loss": loss_sum / total, "train_accuracy": correct / total,
                             "test_accuracy": test_acc, "seconds": seconds, "samples": total})
         if show_progress:
@@ -318,6 +326,9 @@ def _finish(run: _Run) -> dict:
     """train.json of a finished run (written by the main rank)."""
     cfg, history = run.cfg, run.history
     train_time = sum(h["seconds"] for h in history)
+    if run.predictions is None:  # resumed after its last epoch: score the test set once more
+        _, run.predictions = evaluate(run.model, run.data.test_x, run.data.test_y, run.mcfg, run.calibration,
+                                      run.device, eval_bn=cfg.eval_bn)
     seen = sum(h["samples"] for h in history)
     result = {
         "dataset": cfg.dataset, "model": cfg.model, "encoding": cfg.encoding, "neuron": cfg.neuron,
@@ -326,6 +337,7 @@ def _finish(run: _Run) -> dict:
         "samples_per_s": seen / train_time if train_time > 0 else None,
         "test_samples": len(run.data.test_y), "device": str(run.device), "history": history,
         "config": asdict(cfg), "world_size": run.info.world_size,
+        "test_predictions": predictions.pack(run.predictions.tolist()),
     }
     if distributed.is_main(run.info):
         atomic.write_json(cfg.out_dir / "train.json", result)

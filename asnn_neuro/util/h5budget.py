@@ -91,7 +91,13 @@ def check_file(path: str | Path, f) -> None:
                              f"({total[1] / 1e6:,.0f} MB) together, over the budget of {limit:,} values; "
                              f"raise it with --max-weights or ${ENV} if the file is trusted")
 
-    f.visititems(visit)
+    try:
+        f.visititems(visit)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py raises RuntimeError/OSError/KeyError on damaged headers
+        raise InputError(f"{path}: corrupt HDF5 file (its object headers cannot be walked: "
+                         f"{type(exc).__name__}: {exc})") from None
 
 
 def check_path(path: str | Path) -> None:
