@@ -48,7 +48,8 @@ echo "asnn setup: installing neurobench 2.3.0 (--no-deps; the NeuroBench metrics
 $PIP install -q --no-deps "neurobench==2.3.0"
 "$VENV/bin/python" -c "import lava.magma.core.run_configs, lava.lib.dl.slayer, lava.lib.dl.netx" 2>/dev/null \
   || { echo "asnn setup: lava does not import after installation" >&2; exit 1; }
-# build the compiled ASNN CPU kernel now (else on first use); without a compiler training still works, slower
+# build the compiled ASNN and CUBA CPU kernels now (else on first use); without a compiler training still works, slower
 echo "asnn setup: ASNN CPU kernel: $("$VENV/bin/python" -c 'from asnn_neuro.neurons import native; print(native.status())')"
+echo "asnn setup: CUBA CPU kernel: $("$VENV/bin/python" -c 'from asnn_neuro.neurons import native; print(native.status("cuba"))')"
 echo "$want" > "$stamp"
 echo "asnn setup: done ($VENV)"

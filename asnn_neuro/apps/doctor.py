@@ -69,6 +69,7 @@ def checks() -> list[tuple[str, str, str]]:
 
     # not a failure: without a compiler the torch kernel gives the same results, only slower on the CPU
     rows.append((OK, "ASNN CPU kernel", native.status()))
+    rows.append((OK, "CUBA CPU kernel", native.status("cuba")))
     loihi = importlib.util.find_spec("lava.utils.loihi2_profiler") is not None \
         or _version("lava-loihi") is not None
     rows.append((OK, "lava-loihi", "installed: --backend loihi available" if loihi
