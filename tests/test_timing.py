@@ -111,3 +111,23 @@ def test_fit_shows_the_board_row_of_a_measured_network(tmp_path):
     assert r["measured"]["name"] == "mnist" and r["measured"]["cores"] == r["cores"] == 5
     assert "measured on a loihi2 board (mnist): 5 cores" in (out / "fit.md").read_text()
     assert r["timing"]["step_seconds"][0] < r["timing"]["step_seconds"][1]
+
+
+def test_measurement_table_has_eight_sourced_rows_and_the_doc_is_current():
+    # issue 22's acceptance: >= 8 public board rows, each with a source, a chip and a can-we-run-it
+    # answer; docs/loihi_measurements.json must hold exactly these rows (regenerate with
+    # scripts/loihi_measurements.py after editing asnn_neuro/chip/measurements.py)
+    import json
+
+    from asnn_neuro.chip.measurements import ROWS
+
+    assert len(ROWS) >= 8 and len({r["name"] for r in ROWS}) == len(ROWS)
+    for r in ROWS:
+        assert r["chip"] in ("loihi1", "loihi2") and r["source"] and r["can_run"] and r["role"]
+        assert any(r.get(k) is not None for k in ("cores", "step_seconds", "dynamic_mj", "fps"))
+    doc = json.loads((Path(__file__).parents[1] / "docs" / "loihi_measurements.json").read_text())
+    assert [e["measured"] for e in doc["rows"]] == ROWS
+    pair = next(r for r in ROWS if r["name"] == "lif_pair_loihi2")
+    # NECOTIS res.json: 11.637 s and 2.7646 J for 10^7 steps -> 1.164 µs and 0.2765 µJ per step
+    assert pair["step_seconds"] == pytest.approx(1.1637e-6, rel=1e-4)
+    assert pair["total_mj"] * 1e3 == pytest.approx(0.27646, rel=1e-4)

@@ -53,6 +53,17 @@ ROWS: list[dict] = [
                "arXiv:1812.01739 (2019), Table (Loihi: idle 0.029 W, running 0.110 W, dynamic 0.081 W, "
                "296 inf/s, 0.00027 J/inf)",
      "file": None, "can_run": "no: a Nengo model (abr/power_benchmarks), not a NetX file", "role": "not used"},
+    {"name": "lif_pair_loihi2", "chip": "loihi2",
+     "network": "2 LIF neurons, 1 Dense synapse (source spiking at 25 Hz, no delay), 10^7 steps; energies per step",
+     "steps_per_inference": 1, "step_seconds": 11.637382776475679 / 1e7,
+     "dynamic_mj": 0.26722025399517835 / 1e7 * 1e3, "total_mj": 2.7646187659818313 / 1e7 * 1e3,
+     "static_w": 0.21460215555555556,
+     "source": "NECOTIS/TemporalLearningInRSNNs loihi_experiment/res.json ['25']['0'] (mean of 100 runs of "
+               "delay.py on an Oheo Gulch board, lava 0.10.0 Profiler energy probe, 10^7 steps: total 2.7646 J, "
+               "dynamic 0.2672 J (std 0.1999 J), static power 0.2146 W, total_time 11.637 s = energy / power); "
+               "Balafrej, Bahadi, Rouat, Alibart, Neuromorph. Comput. Eng. 2025, doi:10.1088/2634-4386/add293",
+     "file": None, "can_run": "no: a Lava process graph (LIF-Dense-LIF), not a NetX file; cores not reported",
+     "role": "not used"},
 ]
 
 
