@@ -37,8 +37,6 @@ class Stream(Enum):
     GRADED = "graded"   # graded payloads (analog pixels as 0..255)
 
 
-INPUT_SPIKES = Stream.SPIKES
-INPUT_GRADED = Stream.GRADED
 Source = Union[int, Stream]  # a layer index, or an input stream
 _CODES = {Stream.SPIKES: -1, Stream.GRADED: -2}
 
@@ -240,7 +238,7 @@ class Network:
         for layer in self.layers:
             for p in layer.paths:
                 if is_input(p.source):
-                    p.source, p.graded = INPUT_GRADED, True
+                    p.source, p.graded = Stream.GRADED, True
 
     def streams(self) -> set[Stream]:
         """The input streams some path reads."""

@@ -99,7 +99,7 @@ def board(name: str, path: Path, skip_input: bool = False) -> dict:
         for lay in census.layers:
             for p in lay.paths:
                 if isinstance(p.source, int):
-                    p.source = ir.INPUT_SPIKES if p.source == 0 else p.source - 1
+                    p.source = ir.Stream.SPIKES if p.source == 0 else p.source - 1
         census.notes.append("input layer dropped (the board ran it with skip_layers=1)")
     fits = {tiling: fit_census(census, "loihi2", tiling) for tiling in ("fewest", "pow2")}
     m = MEASURED[name]

@@ -60,7 +60,7 @@ def test_backend_slayer_is_a_deprecated_alias_of_executor(tmp_path, capsys):
     from asnn_neuro.deploy.netx import write_network
 
     net = ir.Network(input=ir.InputSpec(shape=(3,)), timesteps=2, layers=[
-        ir.Layer("d", (2,), ir.CubaNeuron(4096, 0, 1), [ir.Path(source=ir.INPUT_SPIKES, kind="dense",
+        ir.Layer("d", (2,), ir.CubaNeuron(4096, 0, 1), [ir.Path(source=ir.Stream.SPIKES, kind="dense",
                                                               weight=np.array([[100, 0, 0], [0, 100, 100]]))])])
     path = write_network(net, tmp_path / "n.net")
     np.save(tmp_path / "x.npy", np.ones((3, 2), dtype=np.int64))

@@ -131,9 +131,9 @@ def test_dense_shape_mismatch_is_input_error():
 
 def hybrid_net() -> ir.Network:
     """graded + spiking input -> conv (2 paths) -> pool -> dense readout, plus an identity skip."""
-    conv_g = ir.Path(source=ir.INPUT_GRADED, kind="conv", weight=RNG.integers(-9, 9, (3, 1, 3, 3)),
+    conv_g = ir.Path(source=ir.Stream.GRADED, kind="conv", weight=RNG.integers(-9, 9, (3, 1, 3, 3)),
                      kernel=(3, 3), padding=(1, 1), graded=True)
-    conv_s = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=RNG.integers(-9, 9, (3, 1, 3, 3)),
+    conv_s = ir.Path(source=ir.Stream.SPIKES, kind="conv", weight=RNG.integers(-9, 9, (3, 1, 3, 3)),
                      kernel=(3, 3), padding=(1, 1))
     layers = [
         ir.Layer("conv1", (3, 6, 6), CUBA, [conv_g, conv_s]),
@@ -183,7 +183,7 @@ def test_ann_macs_is_targets_times_fan_in():
 
 def dense_net() -> ir.Network:
     layers = [
-        ir.Layer("fc1", (4,), CUBA, [ir.Path(source=ir.INPUT_SPIKES, kind="dense",
+        ir.Layer("fc1", (4,), CUBA, [ir.Path(source=ir.Stream.SPIKES, kind="dense",
                                              weight=RNG.integers(-9, 9, (4, 6)))]),
         ir.Layer("out", (3,), ir.AdaptiveNeuron(leak=(4096,) * 8, gain=(4096,) * 8, readout=True),
                  [ir.Path(source=0, kind="dense", weight=RNG.integers(-9, 9, (3, 4)))]),

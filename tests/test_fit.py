@@ -22,7 +22,7 @@ from tests.tiny_nets import tiny_hybrid_net
 
 def _dense(n_in: int, n_out: int, weight: np.ndarray | None = None) -> Census:
     w = np.ones((n_out, n_in), dtype=np.int64) if weight is None else weight
-    layer = FitLayer("fc", (n_out,), "CUBA", [ir.Path(source=ir.INPUT_SPIKES, kind="dense", weight=w)])
+    layer = FitLayer("fc", (n_out,), "CUBA", [ir.Path(source=ir.Stream.SPIKES, kind="dense", weight=w)])
     return Census((n_in,), [layer], "test")
 
 
@@ -54,7 +54,7 @@ def test_zero_weights_are_not_stored():
 
 
 def test_neuron_limit_splits_an_input_layer_and_pow2_rounds_up():
-    layer = FitLayer("input", (1, 50, 100), "CUBA", [ir.Path(source=ir.INPUT_SPIKES, kind="identity")])
+    layer = FitLayer("input", (1, 50, 100), "CUBA", [ir.Path(source=ir.Stream.SPIKES, kind="identity")])
     census = Census((1, 50, 100), [layer], "test")
     fewest = partition(census, LOIHI2)["layers"][0]
     assert fewest["cores"] == 2 and fewest["split_by"] == "neurons"  # 5000 neurons > 4096
@@ -67,7 +67,7 @@ def test_conv_counts_by_hand():
     # 2x8x8 input, 3x3 conv (padding 1) to 4x8x8: one core reads all 128 input neurons.
     w = np.ones((4, 2, 3, 3), dtype=np.int64)
     w[0] = 0  # one output channel has no synapses
-    path = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=w, kernel=(3, 3), padding=(1, 1))
+    path = ir.Path(source=ir.Stream.SPIKES, kind="conv", weight=w, kernel=(3, 3), padding=(1, 1))
     census = Census((2, 8, 8), [FitLayer("conv", (4, 8, 8), "CUBA", [path])], "test")
     l2 = partition(census, LOIHI2)["layers"][0]
     assert l2["cores"] == 1 and l2["use_per_core"]["axons_in"] == 128
@@ -78,7 +78,7 @@ def test_conv_counts_by_hand():
 
 def test_output_axons_count_destination_cores():
     # 64 neurons -> a dense layer forced onto 3 cores: every source neuron sends to 3 cores
-    first = FitLayer("a", (64,), "CUBA", [ir.Path(source=ir.INPUT_SPIKES, kind="identity")])
+    first = FitLayer("a", (64,), "CUBA", [ir.Path(source=ir.Stream.SPIKES, kind="identity")])
     w = np.ones((40, 64), dtype=np.int64)
     second = FitLayer("b", (40,), "CUBA", [ir.Path(source=0, kind="dense", weight=w)])
     census = Census((64,), [first, second], "test")

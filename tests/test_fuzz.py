@@ -73,7 +73,7 @@ def cuba_ir() -> ir.Network:
     return ir.Network(
         input=ir.InputSpec(shape=(1, 6, 6)),
         layers=[ir.Layer("c", (2, 6, 6), ir.CubaNeuron(4096, 400, 20),
-                         [ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=rng.integers(-50, 50, (2, 1, 3, 3)) * 2,
+                         [ir.Path(source=ir.Stream.SPIKES, kind="conv", weight=rng.integers(-50, 50, (2, 1, 3, 3)) * 2,
                                   kernel=(3, 3), padding=(1, 1), bias=np.array([3, -3]))]),
                 ir.Layer("p", (2, 3, 3), ir.CubaNeuron(4096, 4095, 0),
                          [ir.Path(source=0, kind="conv", weight=np.ones((2, 1, 2, 2), int), kernel=(2, 2),
@@ -189,8 +189,8 @@ def _frames(net: ir.Network, n: int = 2):
     gen = torch.Generator().manual_seed(0)
     shape = (n, steps, *net.input.shape)
     streams = {p.source for layer in net.layers for p in layer.paths}
-    spikes = (torch.rand(shape, generator=gen) < 0.3).to(torch.int64) if ir.INPUT_SPIKES in streams else None
-    graded = torch.randint(0, 256, shape, generator=gen) if ir.INPUT_GRADED in streams else None
+    spikes = (torch.rand(shape, generator=gen) < 0.3).to(torch.int64) if ir.Stream.SPIKES in streams else None
+    graded = torch.randint(0, 256, shape, generator=gen) if ir.Stream.GRADED in streams else None
     if spikes is None and graded is None:
         spikes = torch.zeros(shape, dtype=torch.int64)
     return spikes, graded

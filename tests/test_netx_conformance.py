@@ -361,7 +361,7 @@ def test_conv_wider_than_lavas_conv_model_runs_in_both(tmp_path):
     rng = np.random.default_rng(0)
     w = rng.integers(-60, 120, (2, 1, 3, 3))
     layer = ir.Layer(name="c", shape=(2, 3, 138), neuron=ir.CubaNeuron(i_decay=4096, v_decay=1024, vth_mant=2),
-                     paths=[ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=w, bias=np.zeros(2, np.int64),
+                     paths=[ir.Path(source=ir.Stream.SPIKES, kind="conv", weight=w, bias=np.zeros(2, np.int64),
                                     kernel=(3, 3))])
     net = ir.Network(input=ir.InputSpec(shape=(1, 5, 140)), layers=[layer], timesteps=6)
     x = torch.from_numpy((rng.random((2, 6, 1, 5, 140)) < 0.5).astype(np.int64))

@@ -88,7 +88,7 @@ def test_stock_layers_of_our_file_load_in_lava_dl(tmp_path):
     net = ir.Network(
         input=ir.InputSpec(shape=(1, 6, 6)),
         layers=[ir.Layer("c", (2, 6, 6), ir.CubaNeuron(4096, 400, 200),
-                         [ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=rng.integers(-50, 50, (2, 1, 3, 3)) * 2,
+                         [ir.Path(source=ir.Stream.SPIKES, kind="conv", weight=rng.integers(-50, 50, (2, 1, 3, 3)) * 2,
                                   kernel=(3, 3), padding=(1, 1), bias=np.array([3, -3]))]),
                 ir.Layer("p", (2, 3, 3), ir.CubaNeuron(4096, 4095, 0),
                          [ir.Path(source=0, kind="conv", weight=np.ones((2, 1, 2, 2), int), kernel=(2, 2),

@@ -20,7 +20,7 @@ def test_metric_definitions_on_a_tiny_net_by_hand():
     w1 = np.array([[1, 0, 2, 0], [0, 3, 0, 0], [1, 1, 1, 1]])  # 5 zeros
     w2 = np.array([[1, 0, 0], [2, 2, 0]])  # 3 zeros
     net = ir.Network(ir.InputSpec((4,)), [
-        ir.Layer("a", (3,), _cuba(), [ir.Path(source=ir.INPUT_SPIKES, kind="dense", weight=w1)]),
+        ir.Layer("a", (3,), _cuba(), [ir.Path(source=ir.Stream.SPIKES, kind="dense", weight=w1)]),
         ir.Layer("b", (2,), _cuba(), [ir.Path(source=0, kind="dense", weight=w2)])], timesteps=2)
     # one sample, T = 2: spikes per neuron summed over the steps
     counts = {"input_spikes": np.array([2, 0, 1, 1]), "layer0_spikes": np.array([1, 0, 2]),
@@ -37,7 +37,7 @@ def test_metric_definitions_on_a_tiny_net_by_hand():
 def test_conv_nonzero_fanout_by_brute_force():
     rng = np.random.default_rng(1)
     w = rng.integers(-2, 3, (3, 2, 3, 3))  # about 1/5 zeros
-    p = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=w, kernel=(3, 3), stride=(2, 2), padding=(1, 1))
+    p = ir.Path(source=ir.Stream.SPIKES, kind="conv", weight=w, kernel=(3, 3), stride=(2, 2), padding=(1, 1))
     src, dst = (2, 7, 6), (3, 4, 3)
     fan = nonzero_fanout(p, src, dst).reshape(src)
     brute = np.zeros(src, dtype=np.int64)

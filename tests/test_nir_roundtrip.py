@@ -20,7 +20,7 @@ pytest.importorskip("nir")
 def cuba_net(seed: int) -> ir.Network:
     """conv (CUBA) -> 2x2 OR pool -> dense (CUBA with a synaptic current), as our export writes them."""
     rng = np.random.default_rng(seed)
-    conv = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=rng.integers(-60, 100, (4, 1, 3, 3)) * 2,
+    conv = ir.Path(source=ir.Stream.SPIKES, kind="conv", weight=rng.integers(-60, 100, (4, 1, 3, 3)) * 2,
                    bias=rng.integers(-5, 10, 4), kernel=(3, 3), padding=(1, 1))
     pool = ir.Path(source=0, kind="conv", weight=np.ones((4, 1, 2, 2), dtype=np.int64), kernel=(2, 2),
                    stride=(2, 2), groups=4, bias=np.zeros(4, dtype=np.int64))

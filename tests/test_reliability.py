@@ -87,7 +87,7 @@ def write_skip_net(e, name: str = "skip.net") -> Path:
     cuba = ir.CubaNeuron(4096, 400, 20)
     net = ir.Network(
         input=ir.InputSpec(shape=(1, 6, 6)),
-        layers=[ir.Layer("c0", (2, 6, 6), cuba, [conv(ir.INPUT_SPIKES, 1)]),
+        layers=[ir.Layer("c0", (2, 6, 6), cuba, [conv(ir.Stream.SPIKES, 1)]),
                 ir.Layer("c1", (2, 6, 6), cuba, [conv(0)]),
                 ir.Layer("c2", (2, 6, 6), cuba, [conv(1), conv(0)]),
                 ir.Layer("d", (3,), cuba, [ir.Path(source=2, kind="dense",
@@ -257,7 +257,7 @@ def write_dense_net(e, name: str = "n.net") -> Path:
     rng = np.random.default_rng(4)
     net = ir.Network(input=ir.InputSpec(shape=(1, 6, 6)),
                      layers=[ir.Layer("d", (3,), ir.CubaNeuron(4096, 400, 20),
-                                      [ir.Path(source=ir.INPUT_SPIKES, kind="dense",
+                                      [ir.Path(source=ir.Stream.SPIKES, kind="dense",
                                                weight=rng.integers(-50, 50, (3, 36)) * 2)])],
                      timesteps=3, meta={"encoding": "rate"})
     write_network(net, e.tmp / name)

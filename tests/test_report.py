@@ -26,8 +26,8 @@ def tiny_net(steps: int) -> ir.Network:
     conv = dict(kind="conv", kernel=(3, 3), stride=(2, 2), padding=(1, 1))
     layers = [
         ir.Layer("conv1", (4, 4, 4), neuron, [
-            ir.Path(source=ir.INPUT_GRADED, weight=RNG.integers(-9, 9, (4, 1, 3, 3)), graded=True, **conv),
-            ir.Path(source=ir.INPUT_SPIKES, weight=RNG.integers(-9, 9, (4, 1, 3, 3)), **conv),
+            ir.Path(source=ir.Stream.GRADED, weight=RNG.integers(-9, 9, (4, 1, 3, 3)), graded=True, **conv),
+            ir.Path(source=ir.Stream.SPIKES, weight=RNG.integers(-9, 9, (4, 1, 3, 3)), **conv),
         ]),
         ir.Layer("fc_out", (10,), readout, [ir.Path(source=0, kind="dense",
                                                      weight=RNG.integers(-9, 9, (10, 64)))]),

@@ -19,7 +19,7 @@ def _two_layers() -> Census:
     w1 = np.ones((40, 3000), dtype=np.int64)
     w2 = np.ones((10, 40), dtype=np.int64)
     return Census((3000,), [
-        FitLayer("a", (40,), "CUBA", [ir.Path(source=ir.INPUT_SPIKES, kind="dense", weight=w1)]),
+        FitLayer("a", (40,), "CUBA", [ir.Path(source=ir.Stream.SPIKES, kind="dense", weight=w1)]),
         FitLayer("b", (10,), "CUBA", [ir.Path(source=0, kind="dense", weight=w2)])], "test")
 
 

@@ -11,10 +11,10 @@ def tiny_hybrid_net() -> ir.Network:
     """A hybrid-coded ASNN network in our own format: 1x6x6 input, graded + spike paths into a
     4-channel conv (T = 3), then a 5-class readout."""
     rng = np.random.default_rng(0)
-    conv_g = ir.Path(source=ir.INPUT_GRADED, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
+    conv_g = ir.Path(source=ir.Stream.GRADED, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
                      bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=7, mask=(1, 0, 0),
                      graded=True, grid=ir.WeightGrid(-7))
-    conv_s = ir.Path(source=ir.INPUT_SPIKES, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
+    conv_s = ir.Path(source=ir.Stream.SPIKES, kind="conv", weight=rng.integers(-100, 100, (4, 1, 3, 3)) * 2,
                      bias=rng.integers(-50, 50, 4), kernel=(3, 3), padding=(1, 1), shift=5, mask=(0, 1, 1),
                      grid=ir.WeightGrid(-5))
     dense = ir.Path(source=0, kind="dense", weight=rng.integers(-100, 100, (5, 4 * 6 * 6)) * 2,

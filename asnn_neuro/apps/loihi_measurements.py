@@ -62,7 +62,7 @@ def _drop_input(census: Census) -> Census:
     for lay in census.layers:
         for p in lay.paths:
             if isinstance(p.source, int):
-                p.source = ir.INPUT_SPIKES if p.source == 0 else p.source - 1
+                p.source = ir.Stream.SPIKES if p.source == 0 else p.source - 1
     return census
 
 

@@ -38,7 +38,7 @@ class _Synapse:
         if path.kind == "identity":
             return
         w = np.asarray(path.weight, dtype=np.float64)
-        graded = path.graded or path.source == ir.INPUT_GRADED
+        graded = path.graded or path.source == ir.Stream.GRADED
         # wide: the source sends values beyond 8 bits (sigma-delta messages): float64 keeps them exact
         self.dtype = torch.float32 if not wide and fx.sums_exact_in_float32(w, graded) else torch.float64
         self.weight = torch.as_tensor(w, dtype=self.dtype)
@@ -81,7 +81,7 @@ class FixedExecutor:
 
     def _wide(self, p: ir.Path, big_input: bool = False) -> bool:
         if ir.is_input(p.source):
-            return big_input and p.source == ir.INPUT_GRADED
+            return big_input and p.source == ir.Stream.GRADED
         return ir.sends_values(self.net.layers[p.source])
 
     def run(self, spikes: torch.Tensor | None, graded: torch.Tensor | None, record: int = 0,
@@ -95,7 +95,7 @@ class FixedExecutor:
         if graded is not None and graded.numel() and int(graded.abs().max()) > fx.GRADED_LEVELS:
             for layer in self.net.layers:  # payloads beyond 8 bits: sums in float64
                 for p in layer.paths:
-                    if p.source == ir.INPUT_GRADED:
+                    if p.source == ir.Stream.GRADED:
                         self.synapses[id(p)] = _Synapse(p, wide=True)
         keep_large_allocations()
         parts = []
@@ -185,9 +185,9 @@ class FixedExecutor:
         return torch.zeros((int(layer.delay.max()) + 1, n, *layer.shape), dtype=torch.int64), delay
 
     def _source(self, src: int, spk, grd, outs) -> torch.Tensor:
-        if src == ir.INPUT_SPIKES:
+        if src == ir.Stream.SPIKES:
             return spk
-        if src == ir.INPUT_GRADED:
+        if src == ir.Stream.GRADED:
             return grd
         return outs[src]
 

@@ -169,8 +169,8 @@ class Lowering:
     def first_source(self) -> tuple[int, bool, tuple[int, ...]]:
         """Source, graded flag and mask of a single-path first layer."""
         if all(self.analog):
-            return ir.INPUT_GRADED, True, self.analog
-        return ir.INPUT_SPIKES, False, self.spiking
+            return ir.Stream.GRADED, True, self.analog
+        return ir.Stream.SPIKES, False, self.spiking
 
     # -- neurons ------------------------------------------------------------------------------
     def asnn_neuron(self, neuron: asnn.Neuron, readout: bool = False) -> ir.AdaptiveNeuron:
@@ -252,7 +252,7 @@ def lower_block(lw: Lowering, name: str, stage: torch.nn.Module, source: ir.Sour
     neuron = getattr(stage, "neuron", None)
     if synapse is None or neuron is None or getattr(stage, "delay", None) is not None:
         raise UnsupportedLayerError(f"layer '{name}' ({type(stage).__name__}) cannot be exported")
-    if source == ir.INPUT_SPIKES and not lw.layers:
+    if source == ir.Stream.SPIKES and not lw.layers:
         source, graded, mask = lw.first_source()
     else:
         graded, mask = False, lw.always
@@ -266,8 +266,8 @@ def lower_hybrid(lw: Lowering, name: str, stage: HybridConv, source: ir.Source, 
         raise UnsupportedLayerError(f"layer '{name}': hybrid coding needs an asnn or lif neuron (per-step "
                                     "input paths); lava-dl's CUBA neuron cannot confine the analog frame to t = 0")
     paths = [
-        lw.path(name, stage.analog, stage.analog_norm, ir.INPUT_GRADED, True, lw.analog),
-        lw.path(name, stage.spiking, stage.spiking_norm, ir.INPUT_SPIKES, False, lw.spiking),
+        lw.path(name, stage.analog, stage.analog_norm, ir.Stream.GRADED, True, lw.analog),
+        lw.path(name, stage.spiking, stage.spiking_norm, ir.Stream.SPIKES, False, lw.spiking),
     ]
     return lw.add(name, shape, lw.neuron_for(stage.neuron, paths), paths, stage.neuron)
 
@@ -364,7 +364,7 @@ def lower_stages(model: torch.nn.Module, cfg: ModelConfig, shapes: list[tuple[in
     """Apply the rules to every stage (``shapes`` from ``stage_shapes``); the Lowering holds the IR
     layers (``network()``), the quantisation report and the origin of every path and layer."""
     lowering = Lowering(cfg, weight_bits, max_clip)
-    source = ir.INPUT_SPIKES
+    source = ir.Stream.SPIKES
     stages = [(name, stage) for name, stage in zip(model.stage_names, model.stages) if name != "flatten"]
     if len(stages) != len(shapes):
         raise UnsupportedLayerError(f"model '{cfg.model}': {len(shapes)} stage shapes for {len(stages)} stages")

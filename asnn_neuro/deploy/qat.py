@@ -160,7 +160,7 @@ def run_network(compiled: _Compiled, x: torch.Tensor, encoding: str) -> list[tor
     """Every IR layer's output, (N, T, *shape) (the readout: (N, classes), scores / 4096)."""
     net = compiled.net
     spikes, graded = input_streams(x, encoding, net.timesteps)
-    streams = {ir.INPUT_SPIKES: spikes, ir.INPUT_GRADED: graded}
+    streams = {ir.Stream.SPIKES: spikes, ir.Stream.GRADED: graded}
     streams = {k: None if v is None else v.to(x.dtype) for k, v in streams.items()}
     outs: list[torch.Tensor] = []
     for i, layer in enumerate(net.layers):
@@ -242,7 +242,7 @@ def _synapse(compiled: _Compiled, p: ir.Path, layer: ir.Layer, x: torch.Tensor, 
     weight_q, bias_q = _int_tensors(compiled, p, x.device)
     w_float, b_float = _folded(origin, x)
     scale = 2.0 ** -p.grid.exponent
-    exact_f32 = fx.sums_exact_in_float32(np.asarray(p.weight), p.graded or p.source == ir.INPUT_GRADED)
+    exact_f32 = fx.sums_exact_in_float32(np.asarray(p.weight), p.graded or p.source == ir.Stream.GRADED)
     work = torch.float32 if exact_f32 and dtype == torch.float32 else torch.float64
     w = straight_through((w_float * scale).to(work), weight_q)  # integer values, float gradient
     flat = x.reshape(n * steps, *x.shape[2:]).to(work)

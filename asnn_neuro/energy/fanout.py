@@ -120,7 +120,7 @@ def synops(
 
 
 def source_shape(net: ir.Network, source: int) -> tuple[int, ...]:
-    """Shape of a path's source: a layer, or the network input for INPUT_SPIKES / INPUT_GRADED."""
+    """Shape of a path's source: a layer, or the network input for Stream.SPIKES / Stream.GRADED."""
     return net.source_shape(source)
 
 
@@ -161,11 +161,11 @@ def ann_macs(net: ir.Network) -> int:
 
 def is_graded(path: ir.Path) -> bool:
     """Whether a path carries graded (analog) events rather than binary spikes."""
-    return path.source == ir.INPUT_GRADED or bool(path.graded)
+    return path.source == ir.Stream.GRADED or bool(path.graded)
 
 
 def _source_counts(counts: Mapping[str, np.ndarray], source: int, n: int) -> np.ndarray:
-    inputs = {ir.INPUT_SPIKES: "input_spikes", ir.INPUT_GRADED: "input_graded"}
+    inputs = {ir.Stream.SPIKES: "input_spikes", ir.Stream.GRADED: "input_graded"}
     key = inputs.get(source, f"layer{source}_spikes")
     if key not in counts:
         raise InputError(f"counts.npz: missing array {key!r}")
@@ -181,7 +181,7 @@ def layer_counts(net: ir.Network, counts: Mapping[str, np.ndarray]) -> list[dict
     """Per layer totals over all samples from counts.npz arrays (see docs/run_format.md).
 
     Returns ``{name, type, neurons, spikes, synops, graded_macs}``: synops are spikes into
-    the layer times their fan-out; graded_macs are graded events (INPUT_GRADED, graded paths,
+    the layer times their fan-out; graded_macs are graded events (Stream.GRADED, graded paths,
     the nonzero messages of SDNN layers) times their fan-out: each carries a payload, so it is
     a multiply-accumulate rather than an add.
     """

@@ -77,7 +77,7 @@ def static_metrics(net: ir.Network) -> dict:
 
 
 def _source_counts(counts: Mapping[str, np.ndarray], source: int) -> np.ndarray | None:
-    key = {ir.INPUT_SPIKES: "input_spikes", ir.INPUT_GRADED: "input_graded"}.get(source, f"layer{source}_spikes")
+    key = {ir.Stream.SPIKES: "input_spikes", ir.Stream.GRADED: "input_graded"}.get(source, f"layer{source}_spikes")
     return None if key not in counts else np.asarray(counts[key], dtype=np.int64).reshape(-1)
 
 

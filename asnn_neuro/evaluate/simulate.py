@@ -113,7 +113,7 @@ def checked_frames(rnet: ResolvedNet, spikes, graded, where: str, samples: int, 
         raise InputError(f"{where}: {steps} time steps, but {rnet.path} runs {net.timesteps} per sample")
     if not net.timesteps:
         net.timesteps = steps
-    if graded is not None and net.streams() == {ir.INPUT_SPIKES, ir.INPUT_GRADED}:
+    if graded is not None and net.streams() == {ir.Stream.SPIKES, ir.Stream.GRADED}:
         raise InputError(f"{where}: graded (not 0/1) values, but {rnet.path} reads two input "
                          "streams (hybrid coding); give 0/1 spikes, or --dataset")
     if graded is not None:

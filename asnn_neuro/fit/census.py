@@ -115,7 +115,7 @@ def _census_of(path: Path, f) -> Census:
     group = f["layer"]
     keys = sorted(group.keys(), key=int)
     layers: list[FitLayer] = []
-    source: ir.Source = ir.INPUT_SPIKES
+    source: ir.Source = ir.Stream.SPIKES
     shape: tuple[int, ...] | None = None
     input_shape: tuple[int, ...] | None = None
     for k in keys:
@@ -125,7 +125,7 @@ def _census_of(path: Path, f) -> Census:
         if kind == "input":
             input_shape = shape = tuple(int(s) for s in _ints(g, "shape"))
             if "neuron" in g:  # a lava-dl Input block: neurons driven one-to-one by the host
-                layers.append(FitLayer("input", shape, _neuron(g), [ir.Path(source=ir.INPUT_SPIKES,
+                layers.append(FitLayer("input", shape, _neuron(g), [ir.Path(source=ir.Stream.SPIKES,
                                                                                kind="identity")]))
                 source = 0
             continue

@@ -88,7 +88,7 @@ class LavaGraph:
 
 def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: int, workdir: Path,
                 record: int = 0) -> LavaGraph:
-    """Processes for ``net``; ``frame_files`` maps INPUT_SPIKES / INPUT_GRADED to .npy frame files."""
+    """Processes for ``net``; ``frame_files`` maps Stream.SPIKES / Stream.GRADED to .npy frame files."""
     T = net.timesteps
     graph = LavaGraph(net=net, depths=net.depth())
     in_shape = lava_shape(net.input.shape)

@@ -100,7 +100,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
         work = Path(tmp)
         files: dict[int, Path] = {}
         streams = net.streams()
-        for stream, frames in ((ir.INPUT_SPIKES, spikes), (ir.INPUT_GRADED, graded)):
+        for stream, frames in ((ir.Stream.SPIKES, spikes), (ir.Stream.GRADED, graded)):
             if stream not in streams:
                 continue
             if frames is None:

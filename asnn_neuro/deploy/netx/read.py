@@ -242,7 +242,7 @@ class _Walk:
     input_spec: ir.InputSpec | None = None
     layers: list[ir.Layer] = field(default_factory=list)
     h5_to_ir: dict[int, int] = field(default_factory=dict)  # HDF5 layer index -> IR layer (or input)
-    current: ir.Source = ir.INPUT_SPIKES                    # the source the next layer reads from
+    current: ir.Source = ir.Stream.SPIKES                    # the source the next layer reads from
     current_shape: tuple[int, ...] | None = None
     pending_concat: list[ir.Source] | None = None
 
@@ -290,7 +290,7 @@ class _Walk:
         graded = bool(r.scalar(g["asnn"], "graded", where, False, 0)) if "asnn" in g else False
         self.input_spec = ir.InputSpec(shape=shape, graded=graded)
         self.current_shape = shape
-        self.h5_to_ir[0] = ir.INPUT_SPIKES
+        self.h5_to_ir[0] = ir.Stream.SPIKES
         if "neuron" in g:
             neuron = r.neuron(g, where, is_input=True)
             # its 'weight' / 'bias' are a host-side transform of the data (x -> weight x + bias)
@@ -298,7 +298,7 @@ class _Walk:
             transform = {key: r.ints(g, key, where, False) for key in ("weight", "bias")}
             self.meta["input_transform"] = json.dumps({k: v.reshape(-1).tolist() for k, v in transform.items()
                                                        if v is not None})
-            path_ = ir.Path(source=ir.INPUT_SPIKES, kind="identity")
+            path_ = ir.Path(source=ir.Stream.SPIKES, kind="identity")
             self.layers.append(ir.Layer(name="input", shape=shape, neuron=neuron, paths=[path_]))
             self.current = self.h5_to_ir[0] = 0
 

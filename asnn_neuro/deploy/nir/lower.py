@@ -270,7 +270,7 @@ class _Builder:
                                   "a dense forward path plus dense recurrent weights without delay; this one "
                                   f"is {geoms[0]['kind']} + {geom['kind']}")
             _scale_rows(geom, in_gain, op.shape, op)
-            geom["source"] = ir.INPUT_SPIKES if c.source.kind == "Input" else self.index[c.source.name]
+            geom["source"] = ir.Stream.SPIKES if c.source.kind == "Input" else self.index[c.source.name]
             geoms.append(geom)
             bias_v += b * in_gain.reshape(-1)
             self.record(c, op)

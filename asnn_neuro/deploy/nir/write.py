@@ -71,7 +71,7 @@ def to_nir_graph(net: ir.Network):
         alpha = 1.0 - n.i_decay / lim.DECAY_ONE
         bias = ir.summed_bias(layer.paths, layer.shape).astype(np.float64) * (1.0 - alpha)
         for k, p in enumerate(layer.paths):
-            if p.graded or p.source == ir.INPUT_GRADED:
+            if p.graded or p.source == ir.Stream.GRADED:
                 raise _refuse(layer, "graded (8-bit payload) input paths have no NIR form")
             if p.source == i:
                 raise _refuse(layer, "recurrent paths are not exported")
