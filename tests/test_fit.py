@@ -109,9 +109,11 @@ def test_fit_on_our_exports(model):
 
 
 def _lava_dl_gts() -> Path:
-    import lava.lib.dl as dl
+    from asnn_neuro.compat.lava_dl_files import shipped_networks
 
-    return Path(list(dl.__path__)[0]).parents[2] / "tests" / "lava" / "lib" / "dl" / "netx" / "gts"
+    gts = shipped_networks()
+    assert gts is not None, "lava-dl's shipped NetX test networks are not installed"
+    return gts
 
 
 def test_fit_reads_lava_dl_pilotnet_files():

@@ -11,21 +11,13 @@ import torch
 
 from asnn_neuro import ir
 from asnn_neuro.backends.executor import FixedExecutor
+from asnn_neuro.compat.lava_dl_files import shipped_networks
 from asnn_neuro.deploy.netx.read import read_network
 from asnn_neuro.evaluate.inputs import file_frames
 
 
 def _gts() -> Path | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec("lava.lib.dl.netx")
-    if spec is None or spec.origin is None:
-        return None
-    for root in Path(spec.origin).parents:
-        cand = root / "tests" / "lava" / "lib" / "dl" / "netx" / "gts"
-        if cand.is_dir():
-            return cand
-    return None
+    return shipped_networks()
 
 
 GTS = _gts()

@@ -16,17 +16,20 @@ import numpy as np
 
 from asnn_neuro import ir
 from asnn_neuro.chip.measurements import ROWS
+from asnn_neuro.compat.lava_dl_files import shipped_networks
 from asnn_neuro.energy.fanout import fanout
 from asnn_neuro.energy.loihi_models import loihi_range
+from asnn_neuro.errors import InputError
 from asnn_neuro.fit.census import Census, read_census
 from asnn_neuro.fit.run import fit_census
 from asnn_neuro.fit.timing import L2_SCALE, step_time
 
 
 def lava_dl_gts() -> Path:
-    import lava.lib.dl as dl
-
-    return Path(list(dl.__path__)[0]).parents[2] / "tests" / "lava" / "lib" / "dl" / "netx" / "gts"
+    gts = shipped_networks()
+    if gts is None:
+        raise InputError("lava-dl's shipped NetX test networks (tests/lava/lib/dl/netx/gts) are not installed")
+    return gts
 
 
 GTS_LAYERS = ["input", "conv-0", "conv-1", "conv-2", "conv-3", "conv-4", "fc-0", "fc-1", "fc-2", "fc-3"]

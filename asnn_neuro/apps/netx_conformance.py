@@ -7,7 +7,6 @@ ours (the Lava graph and the integer executor); every layer's output compared st
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import h5py
 import numpy as np
 
 from asnn_neuro.apps import lava_dl_reference as ref
+from asnn_neuro.compat.lava_dl_files import shipped_networks
 from asnn_neuro.deploy.netx.read import read_network
 from asnn_neuro.errors import InputError
 
@@ -47,17 +47,6 @@ class Row:
     steps: int = 0
     seconds: dict = field(default_factory=dict)  # backend -> seconds of one run
     note: str = ""
-
-
-def _gts() -> Path | None:
-    spec = importlib.util.find_spec("lava.lib.dl.netx")
-    if spec is None or spec.origin is None:
-        return None
-    for root in Path(spec.origin).parents:
-        cand = root / "tests" / "lava" / "lib" / "dl" / "netx" / "gts"
-        if cand.is_dir():
-            return cand
-    return None
 
 
 def _spikes(rng, shape, p=0.5) -> np.ndarray:
@@ -122,7 +111,7 @@ def _sdnn(conv: bool) -> Callable[[Path], Setup]:
 
 
 def _ntidigits(tmp: Path) -> Setup:
-    gts = _gts()
+    gts = shipped_networks()
     x = np.load(gts / "ntidigits" / "input.npy").T.astype(np.int64)  # (3000, 64)
     shipped = np.load(gts / "ntidigits" / "output.npy").T.astype(np.int64)
 
@@ -135,7 +124,7 @@ def _ntidigits(tmp: Path) -> Setup:
 
 def _pilotnet_sdnn(biases: bool) -> Callable[[Path], Setup]:
     def build(tmp: Path) -> Setup:
-        gts = _gts()
+        gts = shipped_networks()
         shutil.copy(gts / "pilotnet_sdnn" / "network.net", tmp / "n.net")
         if not biases:
             with h5py.File(tmp / "n.net", "a") as f:
@@ -263,7 +252,7 @@ def _lava_dl_verdict(setup: Setup) -> str:
 def run_matrix(workdir: Path, full: bool = False, progress: Callable[[str], None] | None = None) -> list[Row]:
     """Every entry of ``CASES``; ``full`` also runs lava-dl's loader where it is slow (NTIDIGITS)."""
     rows = []
-    gts = _gts()
+    gts = shipped_networks()
     for k, (feature, build, with_lava_dl) in enumerate(CASES):
         if gts is None and ("lava-dl PilotNet" in feature or "NTIDIGITS" in feature):
             continue

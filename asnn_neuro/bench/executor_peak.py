@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from asnn_neuro.backends import executor as fe
 from asnn_neuro.bench.common import load_avg
+from asnn_neuro.compat.lava_dl_files import shipped_networks
 from asnn_neuro.util.threads import threads_for_batch
 
 
@@ -147,25 +148,11 @@ def _shipped(gts: Path, name: str):
     return net, None, graded
 
 
-def shipped_dir() -> Path | None:
-    """lava-dl's shipped NetX test networks (``tests/lava/lib/dl/netx/gts`` next to lava), if installed."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("lava.lib.dl.netx")
-    if spec is None or spec.origin is None:
-        return None
-    for root in Path(spec.origin).parents:
-        cand = root / "tests" / "lava" / "lib" / "dl" / "netx" / "gts"
-        if cand.is_dir():
-            return cand
-    return None
-
-
 def bench_executor_peak(samples: int = 200, repeats: int = 3, log=print) -> dict:
     """Rows for our LeNet (``samples`` mnist5k test images) and lava-dl's PilotNet LIF and NTIDIGITS."""
     rows = []
     cases = [("lenet-28x28-hybrid-asnn", lambda: _lenet(samples))]
-    gts = shipped_dir()
+    gts = shipped_networks()
     if gts is not None:
         cases += [("pilotnet-lif (lava-dl)", lambda: _shipped(gts, "pilotnet")),
                   ("ntidigits (lava-dl)", lambda: _shipped(gts, "ntidigits"))]
