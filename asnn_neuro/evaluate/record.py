@@ -71,10 +71,11 @@ def _fraction(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
 def record_run(out_dir: str | Path, setup: RunSetup, res: ExecResult, layers: list[LayerRecord],
                output: OutputInfo, output_shape: tuple[int, ...], timing: Timing, labels: np.ndarray | None = None,
                reference: np.ndarray | None = None, raster: dict[str, np.ndarray] | None = None,
-               extra: dict | None = None) -> RunRecord:
+               extra: dict | None = None, counts: dict[str, np.ndarray] | None = None) -> RunRecord:
     """Build the run's ``RunRecord`` (accuracy against ``labels``, agreement with ``reference``
     predictions; ``extra``: more summary.json keys, e.g. ``neurobench``) and write its folder
-    ``out_dir``; returns the record (``run_dir`` set)."""
+    ``out_dir``; returns the record (``run_dir`` set). ``counts``: ``counts_arrays(res)`` when the
+    caller already built it."""
     preds = np.asarray(res.predictions)
     n = len(preds)
     for lay, c in zip(layers, res.layers):
@@ -96,4 +97,4 @@ def record_run(out_dir: str | Path, setup: RunSetup, res: ExecResult, layers: li
         extra=dict(extra or {}),
     )
     outputs = None if res.output is None else output_xyzt(res.output, output_shape)
-    return write_run(out_dir, record, counts_arrays(res), outputs, raster)
+    return write_run(out_dir, record, counts_arrays(res) if counts is None else counts, outputs, raster)

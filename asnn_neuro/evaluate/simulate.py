@@ -164,7 +164,8 @@ def run_frames(rnet: ResolvedNet, spikes, graded, out_dir: Path, *, backend: str
     res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, fill=fill)
     wall = time.perf_counter() - t0
     ref = reference_predictions(rnet, spikes, graded) if labels is not None else None
-    layers = [LayerRecord(**row) for row in layer_counts(net, counts_arrays(res))]
+    counts = counts_arrays(res)
+    layers = [LayerRecord(**row) for row in layer_counts(net, counts)]
     setup = RunSetup(
         net=rnet.label, network=str(rnet.path), backend=backend, precision=precision, timesteps=int(net.timesteps),
         input_neurons=int(np.prod(net.input.shape)), dataset=dataset,
@@ -182,7 +183,7 @@ def run_frames(rnet: ResolvedNet, spikes, graded, out_dir: Path, *, backend: str
     return record_run(out_dir, setup, res, layers, output, tuple(net.output.shape),
                       Timing(wall_s=wall, run_s=timing["run_s"], compile_s=timing["compile_s"],
                              steps=timing["steps"]), labels=labels, reference=ref, raster=raster,
-                      extra={"neurobench": _neurobench(net, counts_arrays(res), len(res.predictions))})
+                      extra={"neurobench": _neurobench(net, counts, len(res.predictions))}, counts=counts)
 
 
 def simulate(net_arg: str, **options) -> dict:
