@@ -210,6 +210,27 @@ def test_loihi_energy_equals_keras_spiking_formula():
     assert result["snn_to_ann_energy_ratio"] == pytest.approx(got / ann["joules_per_inference"])
 
 
+def test_neuron_kinds_charge_the_update_events_they_declare():
+    """An ALIF layer declares a neuron and a threshold update per neuron and step: twice the
+    neuron energy of the same layer as CUBA; spikes, synops and the firing rate do not change."""
+    from asnn_neuro.chip.neurons.alif import AdaptiveLifNeuron
+
+    net = dense_net()
+    alif = AdaptiveLifNeuron(i_decay=1024, v_decay=128, th_decay=400, ref_decay=400, vth_mant=300, vth_step=100)
+    net_alif = ir.Network(net.input, [ir.Layer("fc1", (4,), alif, net.layers[0].paths), net.layers[1]], timesteps=8)
+    counts = {"input_spikes": np.array([3, 0, 7, 1, 2, 5]), "input_graded": np.zeros(6, int),
+              "layer0_spikes": np.array([4, 0, 9, 2]), "layer1_spikes": np.zeros(3, int)}
+    summary = {"samples": 5, "timesteps": 8, "latency_steps": 2, "layers": []}
+    cuba, adaptive = estimate_from(summary, net, counts), estimate_from(summary, net_alif, counts)
+    e_neuron = load_profiles().devices["loihi"].constants["energy_per_neuron"]
+    extra = adaptive["devices"]["loihi"]["joules_per_inference"] - cuba["devices"]["loihi"]["joules_per_inference"]
+    assert extra == pytest.approx(4 * 8 * e_neuron, rel=1e-9)
+    a, c = adaptive["layers"][0], cuba["layers"][0]
+    assert a["neuron_updates"] == 2 * c["neuron_updates"] == 64
+    assert a["update_events"] == {"neuron_update": 32, "threshold_update": 32}
+    assert a["firing_rate"] == c["firing_rate"] and a["synops"] == c["synops"]
+
+
 def test_estimate_from_summary_totals_without_network():
     summary = {"samples": 2, "timesteps": 4, "layers": [
         {"name": "a", "type": "dense", "neurons": 10, "spikes": 8, "synops": 100, "graded_macs": 40}]}

@@ -4,8 +4,10 @@ Spiking device (joules per inference)::
 
     E = synops * energy_per_synop + neuron_updates * energy_per_neuron + graded_macs * energy_per_mac
 
-with neuron_updates = neurons x time steps for every layer (readout included): the same
-formula as KerasSpiking's ModelEnergy, but with exact synop counts. Non-spiking devices are
+with neuron_updates = neurons x time steps x the update events its neuron kind declares
+(``Kind.events``: 1 for CUBA, ASNN, SDNN, RF; 2 for ALIF and ADRF, whose threshold is a second
+state updated every step, charged as a second update) for every layer (readout included): the
+same formula as KerasSpiking's ModelEnergy, but with exact synop counts. Non-spiking devices are
 charged for the same network run once as a conventional ANN (``fanout.ann_layer_macs``)::
 
     E = macs * energy_per_mac + neurons * energy_per_neuron
@@ -53,6 +55,16 @@ def _number(summary: Mapping, key: str, where: str, minimum: float = 0, maximum:
         raise InputError(f"{where}: {key!r} must be a number in [{minimum}, {maximum:.3g}), "
                          f"got {value!r:.60}")
     return value
+
+
+def _update_events(net: ir.Network | None, n_layers: int) -> list[dict[str, int]]:
+    """Per layer, the events one neuron update costs (its kind's ``events``); one update each
+    without the network."""
+    if net is None or len(net.layers) != n_layers:
+        return [{"neuron_update": 1}] * n_layers
+    from asnn_neuro.chip.neurons import registry
+
+    return [dict(registry.of(layer.neuron).events) for layer in net.layers]
 
 
 def _optional_number(summary: Mapping, key: str, where: str) -> float:
@@ -151,14 +163,15 @@ def estimate_from(
         rows, origin = _summary_rows(summary, where), "summary.json"
         if net is not None and len(rows) != len(net.layers):
             raise InputError(f"{where}: {len(rows)} layers, but the network has {len(net.layers)}")
+    events = _update_events(net, len(rows))
     layers = []
-    for row in rows:
+    for row, ev in zip(rows, events):
         per = {k: row[k] / samples for k in ("spikes", "synops", "graded_macs")}
-        updates = row["neurons"] * steps
+        updates = row["neurons"] * steps * sum(ev.values())
         layers.append({
             "name": row["name"], "type": row["type"], "neurons": row["neurons"], **per,
-            "neuron_updates": updates,
-            "firing_rate": per["spikes"] / updates if updates else 0.0,
+            "neuron_updates": updates, "update_events": {k: row["neurons"] * steps * v for k, v in ev.items()},
+            "firing_rate": per["spikes"] / (row["neurons"] * steps) if row["neurons"] else 0.0,
         })
     inp = summary.get("input") if isinstance(summary.get("input"), dict) else {}
     per_inference = {
