@@ -177,10 +177,22 @@ def _add_simulate(sub) -> None:
                    help="time steps per sample for a foreign network (default: the --input file's)")
     p.add_argument("--input-shape", type=_shape, default=None,
                    help="input shape C,H,W (or N) of a NetX file with no input layer whose first layer is a conv")
-    p.add_argument("--pipeline-fill", action="store_true",
-                   help="executor: run each sample as lava-dl's loader does from a fresh start (no reset): "
-                        "deeper layers run the steps before the input reaches them, so biases act early")
+    _add_stream(p)
+    p.add_argument("--pipeline-fill", action="store_const", const="fill", dest="stream",
+                   help="the same as --stream fill (kept for older scripts)")
     _common(p)
+
+
+STREAM_MODES = ("reset", "fill", "continuous")  # backends/stream.py's MODES (not imported: --help stays light)
+
+
+def _add_stream(p) -> None:
+    p.add_argument("--stream", choices=STREAM_MODES, default=None,
+                   help="how samples follow each other (both backends): reset = every layer starts each sample at "
+                        "rest when it reaches it; fill = each sample from a fresh start, layers run (with their "
+                        "biases) before the input reaches them; continuous = one stream, no reset, as lava-dl's "
+                        "loader runs a file. Default: continuous for NetX files not written by asnn-neuro, "
+                        "else reset (docs/stream_modes.md)")
 
 
 def _add_verify(sub) -> None:
@@ -192,6 +204,7 @@ def _add_verify(sub) -> None:
     p.add_argument("--input", default=None, help=".npy input instead of the data set (as for simulate)")
     p.add_argument("--encoding", default=None, help="input coding for a file that does not record one")
     p.add_argument("--timesteps", type=_positive, default=None, help="time steps for such a file")
+    _add_stream(p)
     _common(p)
 
 
@@ -399,8 +412,8 @@ def cmd_simulate(a) -> int:
     r = run_simulation(a.net, dataset=a.dataset, samples=a.samples, backend=a.backend, precision=a.precision,
                        name=a.name, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
                        workdir=a.workdir, simdir=a.simdir, progress=not a.quiet, input_shape=a.input_shape,
-                       fill=a.pipeline_fill)
-    line = f"simulated {r.samples} samples on {r.backend} ({r.precision})"
+                       stream=a.stream)
+    line = f"simulated {r.samples} samples on {r.backend} ({r.precision}, {r.stream or 'reset'} stream)"
     if r.accuracy is not None:
         line += f": accuracy {100 * r.accuracy:.2f}%"
     if r.agreement is not None:
@@ -416,7 +429,8 @@ def cmd_verify(a) -> int:
     from asnn_neuro.evaluate.verify import format_verify, verify
 
     r = verify(a.net, dataset=a.dataset, samples=a.samples, name=a.name, workdir=a.workdir, simdir=a.simdir,
-               progress=not a.quiet, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps)
+               progress=not a.quiet, input_file=a.input, encoding=a.encoding, timesteps=a.timesteps,
+               stream=a.stream)
     print(format_verify(r))
     print(f"-> {r['run_dir']}/verify.json")
     return 0

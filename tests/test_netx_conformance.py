@@ -25,6 +25,7 @@ from lava_dl_reference import (
 )
 
 from asnn_neuro.backends.executor import FixedExecutor
+from asnn_neuro.backends.stream import StreamMode, run_executor
 from asnn_neuro.deploy.netx.read import read_network
 from asnn_neuro.errors import InputError
 
@@ -221,7 +222,8 @@ def test_neurons_not_run_are_refused_with_a_reason(tmp_path, kind):
 
 def test_simulate_cli_runs_a_flat_input_and_records_outputs(tmp_path):
     """`asnn simulate` on a lava-dl file with no input layer and a flat (N, neurons, T) input:
-    T from the file, outputs per sample in summary.json."""
+    T from the file, outputs per sample in summary.json, the samples streamed as lava-dl's loader
+    runs them (continuous: no reset between them)."""
     import json
 
     from asnn_neuro.cli import main
@@ -233,10 +235,13 @@ def test_simulate_cli_runs_a_flat_input_and_records_outputs(tmp_path):
                  "--samples", "3", "--name", "r", "--simdir", str(tmp_path / "sims"), "--quiet"]) == 0
     summary = json.loads((tmp_path / "sims" / "r" / "summary.json").read_text())
     assert summary["timesteps"] == 40 and summary["output"]["values"] == "spike_counts"
+    assert summary["stream"] == "continuous"
     net = read_network(tmp_path / "d.net")
     net.timesteps = 40
-    res = FixedExecutor(net).run(torch.from_numpy(x).permute(0, 2, 1), None)
+    res = run_executor(net, torch.from_numpy(x).permute(0, 2, 1), None, StreamMode.CONTINUOUS)
     assert summary["outputs"] == res.scores.tolist() and np.asarray(res.scores).sum() > 0
+    at_rest = FixedExecutor(net).run(torch.from_numpy(x).permute(0, 2, 1), None)  # the state carries over
+    assert at_rest.scores.tolist() != res.scores.tolist()
     with np.load(tmp_path / "sims" / "r" / "outputs.npz") as f:
         assert f["output"].shape == (3, 4, 40) and np.array_equal(f["output"].sum(-1), res.scores)
 
@@ -285,7 +290,8 @@ def test_convT_fanout_counts_every_synapse(stride, padding, dilation, groups):
 @pytest.mark.parametrize("kind", ["sdnn", "cuba"])
 def test_biases_with_lava_dl_pipeline_fill(tmp_path, kind):
     """Biased layers: lava-dl's loader (no reset) lets a layer run during the pipeline fill, before
-    the input reaches it; the executor with ``fill=True`` does the same, bit for bit."""
+    the input reaches it; both our backends in their default mode for lava-dl's files (continuous)
+    and the executor with ``fill=True`` do the same, bit for bit."""
     if kind == "sdnn":
         blocks, _ = slayer_sigma_delta(1, conv=False)
         x = np.cumsum(np.random.default_rng(1).integers(-20, 21, (14, 12)), 0)
@@ -305,20 +311,24 @@ def test_biases_with_lava_dl_pipeline_fill(tmp_path, kind):
     net.timesteps = x.shape[0]
     args = (None, frames) if kind == "sdnn" else (frames, None)
     filled = FixedExecutor(net, fill=True).run(*args, record=1)
+    ex, lava = ours(net, x, graded=kind == "sdnn")  # the file's default: continuous
     for i, a in enumerate(ref):
         assert np.array_equal(a, filled.traces[i][0]), f"layer {i}"
+        assert np.array_equal(a, ex[i]) and np.array_equal(a, lava[i]), f"layer {i}"
     at_rest = FixedExecutor(net).run(*args, record=1)  # the biases do act during the fill
     assert any(not np.array_equal(a, b[0]) for a, b in zip(ref, at_rest.traces))
 
 
-def test_pipeline_fill_is_an_executor_option(tmp_path):
+def test_pipeline_fill_runs_on_both_backends_and_not_on_the_float_model(tmp_path):
     from asnn_neuro.cli import main
 
     export_blocks(tmp_path / "d.net", slayer_cuba_dense([6, 4, 2], 0, delay=False))
     np.save(tmp_path / "x.npy", np.ones((6, 5), dtype=np.int64))
     common = ["--input", str(tmp_path / "x.npy"), "--simdir", str(tmp_path / "sims"), "--quiet", "--pipeline-fill"]
-    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "lava", *common]) == 2
-    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "executor", *common]) == 0
+    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "lava", "--name", "l", *common]) == 0
+    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "executor", "--name", "e", *common]) == 0
+    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "executor", "--precision", "float",
+                 "--name", "f", *common]) == 2
 
 
 def test_conv_delays_match_slayer(tmp_path):

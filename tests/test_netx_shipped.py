@@ -143,3 +143,49 @@ def test_pilotnet_sdnn_matches_lava_dl_without_its_biases(tmp_path, one_thread):
     for i, (a, b, c) in enumerate(zip(ref, ex, lava)):
         assert np.array_equal(a, b), f"layer {i}: executor differs from lava-dl"
         assert np.array_equal(b, c), f"layer {i}: our Lava graph differs from the executor"
+
+
+@pytest.mark.slow
+def test_pilotnet_sdnn_with_its_biases_matches_lava_dl_as_it_streams(tmp_path, one_thread):
+    """The shipped PilotNet SDNN as it is (biases kept), one varying input: lava-dl's loader, our
+    executor and our Lava graph in the file's default mode (continuous, as lava-dl runs it), every
+    layer, every step; in our reset mode the biased layers start later and differ."""
+    import shutil
+
+    from lava_dl_reference import lava_dl_run, ours
+
+    from asnn_neuro.backends.stream import StreamMode
+
+    net_file = tmp_path / "pilotnet_sdnn.net"
+    shutil.copy(GTS / "pilotnet_sdnn" / "network.net", net_file)
+    frame = np.load(GTS / "pilotnet_sdnn" / "input.npy")[..., 0]
+    frames = frame[None] + np.cumsum(np.random.default_rng(0).integers(-8, 9, (5, *frame.shape)), 0)
+    ref = lava_dl_run(net_file, frames)
+    ex, lava = ours(read_network(net_file), frames, graded=True)
+    for i, (a, b, c) in enumerate(zip(ref, ex, lava)):
+        assert np.array_equal(a, b), f"layer {i}: executor differs from lava-dl"
+        assert np.array_equal(b, c), f"layer {i}: our Lava graph differs from the executor"
+    at_rest, _ = ours(read_network(net_file), frames, graded=True, mode=StreamMode.RESET)
+    assert any(not np.array_equal(a, b) for a, b in zip(ref, at_rest))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["executor", "lava"])
+def test_pilotnet_sdnn_shipped_input_gives_lava_dls_recorded_output_by_default(tmp_path, backend):
+    """`asnn simulate` on the shipped PilotNet SDNN and its shipped one-step input cycled for 9
+    steps (lava-dl's test feeds it through a RingBuffer): the file's default stream mode gives the
+    value lava-dl recorded at its last step (output.npy), on both backends; reset mode does not."""
+    import json
+
+    from asnn_neuro.cli import main
+
+    gt = np.load(GTS / "pilotnet_sdnn" / "output.npy").reshape(-1)
+    folder = GTS / "pilotnet_sdnn"
+    common = ["simulate", str(folder / "network.net"), "--input", str(folder / "input.npy"),
+              "--timesteps", str(gt.size), "--backend", backend, "--simdir", str(tmp_path), "--quiet"]
+    assert main([*common, "--name", "default"]) == 0
+    assert main([*common, "--name", "reset", "--stream", "reset"]) == 0
+    default = json.loads((tmp_path / "default" / "summary.json").read_text())
+    reset = json.loads((tmp_path / "reset" / "summary.json").read_text())
+    assert default["stream"] == "continuous" and default["outputs"] == [[int(gt[-1])]]
+    assert reset["outputs"] != default["outputs"]

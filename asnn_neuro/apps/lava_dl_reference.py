@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from asnn_neuro import ir
-from asnn_neuro.backends.executor import FixedExecutor
+from asnn_neuro.backends.stream import StreamMode, parse_mode, run_executor
 from asnn_neuro.compat.slayer import slayer
 
 CUBA = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03}
@@ -111,8 +111,10 @@ def lava_dl_run(net_file: Path, frames: np.ndarray, **network_kwargs) -> list[np
     return lava_dl_timed(net_file, frames, **network_kwargs).traces
 
 
-def ours_timed(net: ir.Network, frames: np.ndarray, graded: bool = False) -> tuple[Timed, Timed]:
-    """Per-layer traces (T, neurons) of one sample from our executor and our Lava graph."""
+def ours_timed(net: ir.Network, frames: np.ndarray, graded: bool = False,
+               mode: StreamMode | None = None) -> tuple[Timed, Timed]:
+    """Per-layer traces (T, neurons) of one sample from our executor and our Lava graph, in stream
+    ``mode`` (default: the network's; lava-dl's files: ``continuous``, as lava-dl's loader runs)."""
     from asnn_neuro.backends.lava.runner import run_lava
 
     x = np.asarray(frames)
@@ -123,18 +125,20 @@ def ours_timed(net: ir.Network, frames: np.ndarray, graded: bool = False) -> tup
     spikes, grd = (None, batch) if graded else (batch, None)
     if graded:
         net.read_graded_input()
+    mode = parse_mode(mode, net)
     t0 = time.perf_counter()
-    ex = FixedExecutor(net).run(spikes, grd, record=1)
+    ex = run_executor(net, spikes, grd, mode, record=1)
     ex_s = time.perf_counter() - t0
     lava, timing = run_lava(net, None if spikes is None else spikes.numpy(),
-                            None if grd is None else grd.numpy(), record=1, progress=False)
+                            None if grd is None else grd.numpy(), record=1, progress=False, mode=mode)
     return (Timed([t[0] for t in ex.traces], ex_s),
             Timed([t[0].astype(np.int64) for t in lava.traces], timing.run_s, timing.compile_s))
 
 
-def ours(net: ir.Network, frames: np.ndarray, graded: bool = False) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def ours(net: ir.Network, frames: np.ndarray, graded: bool = False,
+         mode: StreamMode | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``ours_timed``'s traces."""
-    ex, lava = ours_timed(net, frames, graded)
+    ex, lava = ours_timed(net, frames, graded, mode)
     return ex.traces, lava.traces
 
 

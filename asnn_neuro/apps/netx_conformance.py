@@ -33,7 +33,6 @@ class Setup:
     lava_dl_kwargs: dict = field(default_factory=dict)
     input_shape: tuple[int, ...] | None = None
     shipped: Callable[[list[np.ndarray]], str] | None = None  # our executor traces -> verdict vs another reference
-    fill: bool = False  # run the executor as lava-dl's loader starts (pipeline fill); the Lava graph does not
     lava_dl_differs: str = ""  # why lava-dl's loader is no reference for this entry (it runs something else)
 
 
@@ -133,7 +132,7 @@ def _pilotnet_sdnn(biases: bool) -> Callable[[Path], Setup]:
                         del f["layer"][key]["bias"]
         frame = np.load(gts / "pilotnet_sdnn" / "input.npy")[..., 0]
         frames = frame[None] + np.cumsum(np.random.default_rng(0).integers(-8, 9, (5, *frame.shape)), 0)
-        return Setup(tmp / "n.net", frames, graded=True, fill=biases)
+        return Setup(tmp / "n.net", frames, graded=True)
     return build
 
 
@@ -166,7 +165,7 @@ CASES: list[tuple[str, Callable[[Path], Setup], bool]] = [
     ("SDNN Input, Dense, Output (graded, ReLU, delta threshold)", _sdnn(False), True),
     ("SDNN Input, Conv (stride 1x2), Flatten, Dense, Output", _sdnn(True), True),
     ("lava-dl PilotNet SDNN (shipped, biases removed)", _pilotnet_sdnn(False), True),
-    ("lava-dl PilotNet SDNN (shipped, with biases; executor --pipeline-fill)", _pilotnet_sdnn(True), True),
+    ("lava-dl PilotNet SDNN (shipped, with biases: layers run during the pipeline fill)", _pilotnet_sdnn(True), True),
     ("lava-dl NTIDIGITS (shipped: 3000 steps, delays, average)", _ntidigits, False),
     ("RF (slayer.block.rf, RF_PHASE)", _other_neuron("rf"), True),
     ("RF-IZ (slayer.block.rf_iz, RF_IZHIKEVICH)", _other_neuron("rf_iz"), True),
@@ -192,15 +191,10 @@ def run_case(feature: str, build: Callable[[Path], Setup], with_lava_dl: bool, t
         why = str(exc).split(": ", 2)[-1]
         lava_dl = _lava_dl_verdict(setup) if with_lava_dl else "not run"
         return Row(feature, lava_dl, "refused", "refused", steps=int(setup.frames.shape[0]), note=why)
-    if setup.fill:
-        ex = _executor_filled(net, setup)
-        row = Row(feature, "not run", "n/a (resets each layer when the sample reaches it)", "",
-                  layers=len(ex.traces), steps=int(setup.frames.shape[0]), seconds={"executor": ex.run_s})
-    else:
-        ex, lava = ref.ours_timed(net, setup.frames, setup.graded)
-        row = Row(feature, "not run", _compare(ex.traces, lava.traces), "", layers=len(ex.traces),
-                  steps=int(setup.frames.shape[0]),
-                  seconds={"executor": ex.run_s, "lava": lava.run_s, "lava compile": lava.compile_s})
+    ex, lava = ref.ours_timed(net, setup.frames, setup.graded)  # lava-dl's files: the continuous stream
+    row = Row(feature, "not run", _compare(ex.traces, lava.traces), "", layers=len(ex.traces),
+              steps=int(setup.frames.shape[0]),
+              seconds={"executor": ex.run_s, "lava": lava.run_s, "lava compile": lava.compile_s})
     if with_lava_dl:
         try:
             theirs = ref.lava_dl_timed(setup.net_file, setup.frames, **setup.lava_dl_kwargs)
@@ -223,22 +217,6 @@ def run_case(feature: str, build: Callable[[Path], Setup], with_lava_dl: bool, t
         row.executor = (row.executor + "; " if row.executor else "") + setup.shipped(ex.traces)
     row.lava = "equal to the executor" if row.lava == "equal" else row.lava
     return row
-
-
-def _executor_filled(net, setup: Setup) -> ref.Timed:
-    import torch
-
-    from asnn_neuro.backends.executor import FixedExecutor
-
-    x = np.asarray(setup.frames)
-    x = x.transpose(0, 3, 2, 1) if x.ndim == 4 else x
-    batch = torch.from_numpy(x.astype(np.int64))[None]
-    net.timesteps = batch.shape[1]
-    if setup.graded:
-        net.read_graded_input()
-    t0 = time.perf_counter()
-    res = FixedExecutor(net, fill=True).run(None if setup.graded else batch, batch if setup.graded else None, record=1)
-    return ref.Timed([t[0] for t in res.traces], time.perf_counter() - t0)
 
 
 def _lava_dl_verdict(setup: Setup) -> str:
@@ -298,10 +276,10 @@ def markdown(rows: list[Row], command: str) -> str:
         "- convT / unpool: lava-dl's loader refuses them; ours are compared with SLAYER's own forward",
         "  of the same blocks (its fixed-point CUBA neuron), layer by layer and step by step.",
         "- lava-dl's loader has no reset: during the pipeline fill a layer with a bias already runs",
-        "  (SDNN layers send their bias before the input reaches them). Ours starts every sample at",
-        "  rest when its input arrives (both backends; lava-dl's loader with a reset does the same),",
-        "  so one PilotNet SDNN entry runs a copy without biases in all three; with its biases the",
-        "  executor's `--pipeline-fill` (`FixedExecutor(net, fill=True)`) runs it as lava-dl starts.",
+        "  (SDNN layers send their bias before the input reaches them). Both our backends run a file",
+        "  we did not write the same way by default (`--stream continuous`, docs/stream_modes.md), so",
+        "  the PilotNet SDNN with its biases is compared as lava-dl runs it; the copy without biases",
+        "  is kept as the entry that also holds in our `reset` mode (lava-dl with `reset_interval`).",
         "- NTIDIGITS: lava-dl's loader (with `--full`) runs its 5 NetX layers without the `average`",
         "  readout, which it refuses; ours runs the average too. Its executor entry is also compared",
         "  with the shipped `output.npy` (lava-dl's raw Lava output, 4 steps of pipeline behind).",

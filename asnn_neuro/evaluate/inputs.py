@@ -107,7 +107,7 @@ def file_frames(net: ir.Network, path: str | Path, timesteps: int | None = None)
     """(spikes, graded) frames (N, T, *input shape) from a .npy: the network input in Lava's
     (x, y, z) order with time last, or flat (neurons, T) in the order a dense layer reads it
     (C, H, W), each with or without a leading sample axis (a flat network input also as (n, 1, 1)
-    or (1, 1, n)); or one static (x, y, z) frame repeated
+    or (1, 1, n)); or one static (x, y, z) frame, or a file of one step, repeated
     for ``timesteps`` steps. 0/1 values are spikes, anything else graded payloads.
 
     The values must be whole numbers (a fraction is refused, not rounded: an image in [0, 1] is sent
@@ -139,6 +139,8 @@ def file_frames(net: ir.Network, path: str | Path, timesteps: int | None = None)
                          f"or {n_in} neurons, with time last, optionally with a leading sample axis")
     if arr.size == 0:
         raise InputError(f"{path}: array of shape {arr.shape} holds no samples (or no time steps)")
+    if timesteps and arr.shape[-1] == 1 < timesteps:  # one step, cycled as lava-dl's RingBuffer source does
+        arr = np.repeat(np.asarray(arr), timesteps, axis=-1)
     arr = np.asarray(arr, dtype=np.float64)
     check_input_values(arr, path)
     ints = arr.astype(np.int64)

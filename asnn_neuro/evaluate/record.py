@@ -35,6 +35,7 @@ class RunSetup:
     weight_bits: int | None = None
     latency_steps: int | None = None
     pipeline_fill: bool = False
+    stream: str | None = None
     source: str | None = None
     dt: float | None = None
 
@@ -89,7 +90,7 @@ def record_run(out_dir: str | Path, setup: RunSetup, res: ExecResult, layers: li
         wall_s=timing.wall_s, run_s=timing.run_s, compile_s=timing.compile_s, steps=int(timing.steps),
         steps_per_s=timing.steps / timing.run_s if timing.run_s > 0 else None,
         samples_per_s=n / timing.run_s if timing.run_s > 0 else None,
-        latency_steps=setup.latency_steps, pipeline_fill=bool(setup.pipeline_fill),
+        latency_steps=setup.latency_steps, pipeline_fill=bool(setup.pipeline_fill), stream=setup.stream,
         input=InputTotals(neurons=int(setup.input_neurons), spikes=int(np.sum(res.input_spikes)),
                           graded_events=int(np.sum(res.input_graded))),
         layers=layers, predictions=preds.tolist(), output=output,

@@ -20,8 +20,8 @@ import numpy as np
 
 from asnn_neuro import encoding as enc
 from asnn_neuro import ir
-from asnn_neuro.backends.executor import FixedExecutor
 from asnn_neuro.backends.results import ExecResult
+from asnn_neuro.backends.stream import StreamMode, parse_mode, run_executor
 from asnn_neuro.deploy.nir.retime import is_imported, retime
 from asnn_neuro.encoding.frames import as_numpy
 from asnn_neuro.energy.fanout import layer_counts
@@ -68,23 +68,23 @@ def validate(backend: str, precision: str, samples: int) -> None:
 
 
 def run_backend(rnet: ResolvedNet, spikes, graded, backend: str, precision: str, record: int = 0,
-                progress: bool = True, fill: bool = False) -> tuple[ExecResult, dict]:
-    """Run one backend; returns its result and timing facts (``fill``: see ``FixedExecutor``)."""
+                progress: bool = True, stream: StreamMode = StreamMode.RESET) -> tuple[ExecResult, dict]:
+    """Run one backend; returns its result and timing facts (``stream``: backends/stream.py)."""
     net = rnet.net
     backend = canonical_backend(backend)
-    if fill and (backend != "executor" or precision != "fixed"):
-        raise InputError("--pipeline-fill runs on the executor in fixed point only (the Lava graph resets "
-                         "every layer when a sample reaches it)")
+    if stream != StreamMode.RESET and precision == "float" and backend == "executor":
+        raise InputError(f"--stream {stream.value} runs in fixed point (the float model starts every sample "
+                         "at rest); use --precision fixed or --stream reset")
     n = (spikes if spikes is not None else graded).shape[0]
     if backend in ("lava", "loihi"):
         from asnn_neuro.backends.lava.runner import run_lava
 
         res, timing = run_lava(net, as_numpy(spikes), as_numpy(graded), precision=precision, backend=backend,
-                               record=record, progress=progress)
+                               record=record, progress=progress, mode=stream)
         return res, {"compile_s": timing.compile_s, "run_s": timing.run_s, "steps": timing.steps}
     t0 = time.perf_counter()
     if precision == "fixed":
-        res = FixedExecutor(net, fill=fill).run(spikes, graded, record=record)
+        res = run_executor(net, spikes, graded, stream, record=record)
     else:
         if not rnet.ours:
             raise InputError(f"{rnet.path}: --precision float with --backend executor needs the trained "
@@ -125,9 +125,10 @@ def run_simulation(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100
                    precision: str = "fixed", name: str | None = None, input_file: str | None = None,
                    encoding: str | None = None, timesteps: int | None = None, workdir: str = "netx_exports",
                    simdir: str = "sims", progress: bool = True, seed: int = 0,
-                   input_shape: tuple[int, ...] | None = None, fill: bool = False) -> RunRecord:
+                   input_shape: tuple[int, ...] | None = None, stream: str | None = None) -> RunRecord:
     """Run ``samples`` samples of a data set (or of ``input_file``) on ``backend``; writes
-    ``sims/RUN/`` (docs/run_format.md) and returns its ``RunRecord``."""
+    ``sims/RUN/`` (docs/run_format.md) and returns its ``RunRecord``. ``stream``: reset | fill |
+    continuous (backends/stream.py); None: continuous for a NetX file we did not write, else reset."""
     validate(backend, precision, samples)
     backend = canonical_backend(backend)
     validate_foreign(encoding, timesteps, streamed=input_file is not None)
@@ -138,6 +139,7 @@ def run_simulation(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100
         return simulate_float(net_arg, dataset=dataset, samples=samples, name=name, input_file=input_file,
                               encoding=encoding, timesteps=timesteps, workdir=workdir, simdir=simdir, seed=seed)
     rnet = resolve_net(net_arg, workdir, input_shape)
+    mode = parse_mode(stream, rnet.net)
     labels = None
     if input_file:
         spikes, graded = file_inputs(rnet, input_file, samples, timesteps)
@@ -150,18 +152,19 @@ def run_simulation(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100
     out_dir = Path(simdir) / (name or f"{Path(rnet.label).stem}-{backend}")
     return run_frames(rnet, spikes, graded, out_dir, backend=backend, precision=precision, labels=labels,
                       dataset=None if input_file else dataset, input_file=input_file, encoding=encoding,
-                      progress=progress, fill=fill)
+                      progress=progress, stream=mode)
 
 
 def run_frames(rnet: ResolvedNet, spikes, graded, out_dir: Path, *, backend: str, precision: str,
                labels: np.ndarray | None = None, dataset: str | None = None, input_file: str | None = None,
-               encoding: str | None = None, progress: bool = True, fill: bool = False) -> RunRecord:
+               encoding: str | None = None, progress: bool = True,
+               stream: StreamMode = StreamMode.RESET) -> RunRecord:
     """Run integer input frames (N, T, *input shape) on ``backend`` and write the run folder
     ``out_dir``; accuracy and the float model's agreement when ``labels`` are given."""
     outputs.check_target(out_dir, "simulate")  # before the run, not after it
     net = rnet.net
     t0 = time.perf_counter()
-    res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, fill=fill)
+    res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, stream=stream)
     wall = time.perf_counter() - t0
     ref = reference_predictions(rnet, spikes, graded) if labels is not None else None
     counts = counts_arrays(res)
@@ -172,7 +175,7 @@ def run_frames(rnet: ResolvedNet, spikes, graded, out_dir: Path, *, backend: str
         input_file=str(input_file) if input_file else None, encoding=net.meta.get("encoding", encoding),
         neuron=net.meta.get("neuron"), model=net.meta.get("model"),
         weight_bits=int(net.meta["weight_bits"]) if "weight_bits" in net.meta else None,
-        latency_steps=int(max(net.depth())), pipeline_fill=fill)
+        latency_steps=int(max(net.depth())), pipeline_fill=stream == StreamMode.FILL, stream=stream.value)
     output = OutputInfo(layer=net.output.name, neurons=int(net.output.neurons),
                         values="state" if ir.is_state_readout(net.output) else
                         "message_sums" if ir.sends_values(net.output) else "spike_counts")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from asnn_neuro import ir
-from asnn_neuro.backends.executor import FixedExecutor
+from asnn_neuro.backends.stream import parse_mode, run_executor
 from asnn_neuro.encoding.frames import as_numpy
 from asnn_neuro.evaluate.inputs import dataset_frames, resolve_net
 from asnn_neuro.evaluate.simulate import file_inputs, validate
@@ -62,13 +62,16 @@ def compare(net: ir.Network, ref_traces: list[np.ndarray], lava_traces: list[np.
 
 def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: str | None = None,
            workdir: str = "netx_exports", simdir: str = "sims", progress: bool = True,
-           input_file: str | None = None, encoding: str | None = None, timesteps: int | None = None) -> dict:
+           input_file: str | None = None, encoding: str | None = None, timesteps: int | None = None,
+           stream: str | None = None) -> dict:
     """Executor vs Lava on ``samples`` test images of ``dataset`` (encoded as the export says, or with
-    ``encoding``/``timesteps`` for a foreign file), or on the samples of ``input_file`` (.npy, no labels)."""
+    ``encoding``/``timesteps`` for a foreign file), or on the samples of ``input_file`` (.npy, no labels);
+    both in the stream mode ``stream`` (default: the file's, backends/stream.py)."""
     validate("lava", "fixed", samples)
     check_name(name)
     rnet = resolve_net(net_arg, workdir)
     net = rnet.net
+    mode = parse_mode(stream, net)
     if input_file:
         spikes, graded = file_inputs(rnet, input_file, samples, timesteps)
         labels = None
@@ -84,16 +87,16 @@ def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: 
         ref_net = build_network(Path(rnet.checkpoint).parent.name, Path(rnet.checkpoint).parent.parent,
                                 int(net.meta.get("weight_bits", 8)))[0]
     t0 = time.perf_counter()
-    ref = FixedExecutor(ref_net).run(spikes, graded, record=n)
+    ref = run_executor(ref_net, spikes, graded, mode, record=n)
     t_ref = time.perf_counter() - t0
     from asnn_neuro.backends.lava.runner import run_lava
 
-    lava, timing = run_lava(net, as_numpy(spikes), as_numpy(graded), record=n, progress=progress)
+    lava, timing = run_lava(net, as_numpy(spikes), as_numpy(graded), record=n, progress=progress, mode=mode)
     cmp = compare(net, ref.traces, lava.traces)
     result = {
         "net": rnet.label, "network": str(rnet.path), "dataset": None if input_file else dataset,
         "input_file": str(input_file) if input_file else None, "samples": n,
-        "timesteps": net.timesteps,
+        "timesteps": net.timesteps, "stream": mode.value,
         "bit_exact_fraction": float(cmp["exact"].mean()),
         "prediction_agreement": float(np.mean(ref.predictions == lava.predictions)),
         "first_divergence": cmp["first_divergence"],
@@ -109,7 +112,8 @@ def verify(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100, name: 
 
 def format_verify(result: dict) -> str:
     lines = [
-        f"verify {result['net']}: {result['samples']} samples x {result['timesteps']} steps",
+        f"verify {result['net']}: {result['samples']} samples x {result['timesteps']} steps "
+        f"({result.get('stream', 'reset')} stream)",
         f"  bit-exact samples     {100 * result['bit_exact_fraction']:.1f}%",
         f"  prediction agreement  {100 * result['prediction_agreement']:.1f}%",
     ]

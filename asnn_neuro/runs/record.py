@@ -76,6 +76,7 @@ class RunRecord:
     samples_per_s: float | None = None
     latency_steps: int | None = None
     pipeline_fill: bool = False
+    stream: str | None = None  # how samples followed each other: reset | fill | continuous (backends/stream.py)
     input: InputTotals | None = None
     layers: list[LayerRecord] = field(default_factory=list)
     predictions: list[int] = field(default_factory=list)

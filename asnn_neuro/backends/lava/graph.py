@@ -7,9 +7,11 @@ kind's own step (``chip.neurons``). Inputs come from ``FrameSource`` processes
 (a binary and/or a graded stream), every layer's output goes to a ``SpikeProbe``.
 
 Timing: a layer at depth d (see ``ir.Network.depth``) sees step t of sample k at
-Lava step k*T + t + d + 1; CUBA layers reset with ``reset_offset = (d + 1) % T``,
-ASNN layers restart their schedule with ``offset = d``. Samples stream back to
-back through one compiled network.
+Lava step k*P + t + d + 1, P = T (T + latency in the ``fill`` stream mode). When a layer
+starts from rest is the stream mode's (``backends.stream``): in ``reset`` CUBA layers reset
+with ``reset_offset = (d + 1) % T``, in ``fill`` every layer at each sample's entry (and every
+synaptic input is silenced then), in ``continuous`` never. Samples stream through one
+compiled network.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from lava.magma.core.process.process import AbstractProcess
 from lava.proc.conv.process import Conv
 from lava.proc.dense.process import Dense
-from lava.proc.lif.process import LIFReset
+from lava.proc.lif.process import LIF, LIFReset
 
 from asnn_neuro import ir
 from asnn_neuro.backends.lava.processes import (
@@ -33,6 +35,7 @@ from asnn_neuro.backends.lava.processes import (
     SpikeProbe,
     SynapticDelay,
 )
+from asnn_neuro.backends.stream import Clock, StreamMode, lava_period
 from asnn_neuro.chip import limits as lim
 from asnn_neuro.chip.neurons import registry
 from asnn_neuro.deploy.netx.validate import check_conv_shape
@@ -76,6 +79,7 @@ class LavaGraph:
     probes: list[SpikeProbe] = field(default_factory=list)
     probe_paths: list[Path] = field(default_factory=list)
     sources: dict[ir.Stream, FrameSource] = field(default_factory=dict)
+    mode: StreamMode = StreamMode.RESET
 
     @property
     def root(self) -> AbstractProcess:
@@ -87,21 +91,24 @@ class LavaGraph:
 
 
 def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: int, workdir: Path,
-                record: int = 0) -> LavaGraph:
-    """Processes for ``net``; ``frame_files`` maps Stream.SPIKES / Stream.GRADED to .npy frame files."""
+                record: int = 0, mode: StreamMode = StreamMode.RESET) -> LavaGraph:
+    """Processes for ``net``; ``frame_files`` maps Stream.SPIKES / Stream.GRADED to .npy frame files
+    (in ``fill`` mode each sample's frames followed by ``latency`` zero frames)."""
     T = net.timesteps
-    graph = LavaGraph(net=net, depths=net.depth())
+    graph = LavaGraph(net=net, depths=net.depth(), mode=mode)
+    period = lava_period(mode, net)
     in_shape = lava_shape(net.input.shape)
     for stream, path in frame_files.items():
         graph.sources[stream] = FrameSource(shape=in_shape, frames_path=str(path))
     for i, (layer, depth) in enumerate(zip(net.layers, graph.depths)):
         shape = lava_shape(layer.shape)
         groups = layer.port_groups()
-        neuron = _neuron(layer, shape, groups, depth, T)
+        clock = Clock(mode, period, depth, T)
+        neuron = _neuron(layer, shape, groups, clock)
         graph.neurons.append(neuron)
         line = None
         if layer.delay is not None:  # CUBA only (validate.check_ranges): one port, delayed per neuron
-            line = SynapticDelay(shape=shape, delay=to_lava(layer.delay, layer.shape), period=T, offset=depth,
+            line = SynapticDelay(shape=shape, delay=to_lava(layer.delay, layer.shape), clock=clock,
                                  name=f"{layer.name}.delay")
             line.a_out.connect(neuron.a_in)
         for port_name, paths in groups.items():
@@ -109,14 +116,14 @@ def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: in
             target_port = line.a_in if line is not None else port
             for p in paths:
                 target = target_port
-                if p.source == i:  # recurrent: silent at each sample's first step
-                    gate = SampleGate(shape=shape, period=T, offset=depth, name=f"{layer.name}.recurrent_gate")
+                if _gated(p, i, mode):  # silent when the layer starts from rest
+                    gate = SampleGate(shape=shape, clock=clock, name=f"{layer.name}.gate{p.source}")
                     gate.a_out.connect(target)
                     target = gate.a_in
                 _connect(graph, net, layer, p, target)
         is_output = i == len(net.layers) - 1
         probe_path = workdir / f"probe{i}.npz"
-        probe = SpikeProbe(shape=shape, offset=depth, period=T, samples=samples, out_path=str(probe_path),
+        probe = SpikeProbe(shape=shape, clock=clock, samples=samples, out_path=str(probe_path),
                            record=samples if is_output else record, graded=ir.sends_values(layer))
         neuron.s_out.connect(probe.a_in)
         graph.probes.append(probe)
@@ -137,34 +144,47 @@ def lif_bias(bias: np.ndarray, where: str) -> tuple[np.ndarray, int]:
 _PORTS = {"spike": "a_in", "graded": "a_graded", "imag": "a_imag"}  # IR port -> process port
 
 
-def _neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> AbstractProcess:
+def _gated(p: ir.Path, i: int, mode: StreamMode) -> bool:
+    """Does path ``p`` into layer ``i`` pass a ``SampleGate``: a recurrent path (not in
+    ``continuous``), and in ``fill`` every synapse (it holds one step of the previous sample)."""
+    if mode == StreamMode.CONTINUOUS:
+        return False
+    return p.source == i or (mode == StreamMode.FILL and p.kind != "identity")
+
+
+def _neuron(layer: ir.Layer, shape, groups, clock: Clock) -> AbstractProcess:
     """The layer's neuron process: the kind's dedicated process, or ``KindNeuron`` running its step."""
     builder = _DEDICATED.get(registry.of(layer.neuron).lava, _kind_neuron)
-    return builder(layer, shape, groups, depth, T)
+    return builder(layer, shape, groups, clock)
 
 
-def _kind_neuron(layer: ir.Layer, shape, groups, depth: int, T: int) -> KindNeuron:
+def _kind_neuron(layer: ir.Layer, shape, groups, clock: Clock) -> KindNeuron:
     live = {name: paths for name, paths in groups.items() if paths}
-    return KindNeuron(shape=shape, params=layer.neuron, period=T, offset=depth, name=layer.name,
+    return KindNeuron(shape=shape, params=layer.neuron, clock=clock, name=layer.name,
                       bias={k: to_lava(ir.summed_bias(v, layer.shape), layer.shape) for k, v in live.items()},
                       shift={k: v[0].shift for k, v in live.items()}, mask={k: v[0].mask for k, v in live.items()})
 
 
-def _lif_reset(layer: ir.Layer, shape, groups, depth: int, T: int) -> LIFReset:
-    """Lava's stock LIF with a reset every sample (CUBA), as lava-dl's NetX blocks build it."""
+def _lif_reset(layer: ir.Layer, shape, groups, clock: Clock) -> LIF:
+    """Lava's stock LIF (CUBA) as lava-dl's NetX blocks build it: ``LIFReset`` resetting at each
+    sample's start for the clock (``reset``, ``fill``), plain ``LIF`` in ``continuous``."""
     n = layer.neuron
     if not 0 <= n.vth_mant <= lim.LIF_VTH_MAX or not -1 <= n.du < lim.DECAY_ONE or not 0 <= n.dv <= lim.DECAY_ONE:
         raise UnsupportedLayerError(f"layer '{layer.name}': CUBA parameters out of Loihi's ranges "
                                     f"(vThMant {n.vth_mant}, iDecay {n.i_decay}, vDecay {n.v_decay})")
     mant, exp = lif_bias(ir.summed_bias(layer.paths, layer.shape), f"layer '{layer.name}'")
-    return LIFReset(shape=shape, vth=int(n.vth_mant), du=int(n.du), dv=int(n.dv),
-                    bias_mant=to_lava(mant, layer.shape), bias_exp=exp,
-                    reset_interval=T, reset_offset=(depth + 1) % T, name=layer.name)
+    common = dict(shape=shape, vth=int(n.vth_mant), du=int(n.du), dv=int(n.dv), bias_mant=to_lava(mant, layer.shape),
+                  bias_exp=exp, name=layer.name)
+    if clock.mode == StreamMode.CONTINUOUS:
+        return LIF(**common)
+    first = 1 if clock.mode == StreamMode.FILL else clock.offset + 1  # Lava step of the sample's first update
+    return LIFReset(**common, reset_interval=clock.period, reset_offset=first % clock.period)
 
 
-def _adaptive(layer: ir.Layer, shape, groups, depth: int, T: int) -> AdaptiveNeuron:
+def _adaptive(layer: ir.Layer, shape, groups, clock: Clock) -> AdaptiveNeuron:
     """The ASNN neuron's own process (it also has a float model)."""
     n = layer.neuron
+    T = clock.steps
     if n.period not in (1, T):
         raise UnsupportedLayerError(f"layer '{layer.name}': schedule of {n.period} steps in a T={T} network")
     spk, grd = groups["spike"], groups["graded"]
@@ -177,7 +197,7 @@ def _adaptive(layer: ir.Layer, shape, groups, depth: int, T: int) -> AdaptiveNeu
         spike_shift=spk[0].shift if spk else 0, graded_shift=grd[0].shift if grd else 0,
         spike_mask=np.tile(spk[0].mask, reps) if spk and spk[0].mask else (ones if spk else ones * 0),
         graded_mask=np.tile(grd[0].mask, reps) if grd and grd[0].mask else (ones if grd else ones * 0),
-        period=T, offset=depth, readout=n.readout, threshold=int(n.threshold), reset=n.reset_amount,
+        period=T, clock=clock, readout=n.readout, threshold=int(n.threshold), reset=n.reset_amount,
         name=layer.name,
     )
 

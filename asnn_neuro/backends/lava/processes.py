@@ -12,8 +12,8 @@
 
 Pipeline timing: a layer at depth ``d`` (synapse + neuron adds one step each
 layer) processes step ``t`` of sample ``k`` at Lava time step
-``k * period + t + d + 1``. Neurons reset their state at ``t == 0`` of their
-own phase, so samples stream back to back with no gap.
+``k * period + t + d + 1``. When a process starts from rest, and whether it runs
+before the sample reaches it, is the stream mode's (``backends.stream.Clock``).
 """
 
 from __future__ import annotations
@@ -32,18 +32,11 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+from asnn_neuro.backends.stream import Clock
 from asnn_neuro.chip import fixed_point as fx
 from asnn_neuro.chip.neurons import registry
 from asnn_neuro.chip.neurons.base import Drive, PortDrive
 from asnn_neuro.util.threads import one_thread_in_worker
-
-
-def local_step(time_step: int, offset: int, period: int) -> tuple[int, int]:
-    """(sample index, step within sample) a layer at depth ``offset`` handles now."""
-    global_step = time_step - 1 - offset
-    if global_step < 0:
-        return -1, -1
-    return global_step // period, global_step % period
 
 
 class AdaptiveNeuron(AbstractProcess):
@@ -55,7 +48,7 @@ class AdaptiveNeuron(AbstractProcess):
     spike_bias, graded_bias: per-neuron folded biases of the two input paths.
     spike_shift, graded_shift: right shifts turning (accum + bias) * gain into state units.
     spike_mask, graded_mask: (period,) 0/1 -- at which steps each path (and its bias) is live.
-    period: time steps per sample; offset: pipeline depth of the layer.
+    period: time steps per sample (the schedules' length); clock: the layer's place in the stream.
     readout: if True the neuron never spikes and sends its state as a graded value.
     threshold, reset: firing threshold and what a spike subtracts (default: the threshold), state units.
     """
@@ -73,7 +66,7 @@ class AdaptiveNeuron(AbstractProcess):
         spike_mask: np.ndarray,
         graded_mask: np.ndarray,
         period: int,
-        offset: int,
+        clock: Clock,
         readout: bool = False,
         threshold: int = fx.STATE_ONE,
         reset: int | None = None,
@@ -82,7 +75,7 @@ class AdaptiveNeuron(AbstractProcess):
         super().__init__(
             shape=shape,
             period=period,
-            offset=offset,
+            clock=clock,
             readout=readout,
             spike_shift=spike_shift,
             graded_shift=graded_shift,
@@ -108,13 +101,17 @@ class _AdaptiveNeuronBase(PyLoihiProcessModel):
     s_out: PyOutPort
 
     def _inputs(self) -> tuple[int, np.ndarray, np.ndarray] | None:
+        """(step in the schedule, spike-port input, graded-port input), None while idle; the
+        state is set to rest when the clock says so."""
         a_spk = self.a_in.recv()
         a_grd = self.a_graded.recv()
         p = self.proc_params
-        k, t = local_step(self.time_step, p["offset"], p["period"])
-        if k < 0:
+        _, t, runs, fresh = p["clock"].at(self.time_step)
+        if not runs:
             return None
-        return t, a_spk, a_grd
+        if fresh:
+            self.u[...] = 0
+        return t % p["period"], a_spk, a_grd
 
 
 @implements(proc=AdaptiveNeuron, protocol=LoihiProtocol)
@@ -141,8 +138,6 @@ class PyAdaptiveNeuronFixed(_AdaptiveNeuronBase):
             return
         t, a_spk, a_grd = got
         p = self.proc_params
-        if t == 0:
-            self.u[...] = 0
         gain = int(self.gain[t])
         current = np.zeros(self.u.shape, dtype=np.int64)
         if self.spike_mask[t]:
@@ -183,8 +178,6 @@ class PyAdaptiveNeuronFloat(_AdaptiveNeuronBase):
             return
         t, a_spk, a_grd = got
         p = self.proc_params
-        if t == 0:
-            self.u[...] = 0
         gain = self.gain[t] / fx.DECAY_ONE
         current = np.zeros(self.u.shape)
         if self.spike_mask[t]:
@@ -203,16 +196,16 @@ class PyAdaptiveNeuronFloat(_AdaptiveNeuronBase):
 
 class KindNeuron(AbstractProcess):
     """Any registered neuron kind (``chip.neurons``): each step runs the kind's own ``step`` on
-    what its ports received, so its integers are the executor's; restarts at every sample start.
+    what its ports received, so its integers are the executor's; starts from the kind's ``init``
+    when its clock says so (every sample in ``reset`` and ``fill``, once in ``continuous``).
 
     params: the kind's parameter dataclass; bias, shift, mask: per port ('spike', 'graded',
     'imag') its paths' summed bias (Lava layout), shared shift and per-step mask (or None);
     graded: the layer sends values (24-bit messages) rather than 0/1 spikes."""
 
     def __init__(self, *, shape: tuple[int, ...], params, bias: dict[str, np.ndarray], shift: dict[str, int],
-                 mask: dict[str, tuple[int, ...] | None], period: int, offset: int, name: str | None = None) -> None:
-        super().__init__(shape=shape, params=params, bias=bias, shift=shift, mask=mask, period=period,
-                         offset=offset, name=name)
+                 mask: dict[str, tuple[int, ...] | None], clock: Clock, name: str | None = None) -> None:
+        super().__init__(shape=shape, params=params, bias=bias, shift=shift, mask=mask, clock=clock, name=name)
         self.a_in = InPort(shape=shape)
         self.a_graded = InPort(shape=shape)
         self.a_imag = InPort(shape=shape)
@@ -235,13 +228,13 @@ class PyKindNeuron(PyLoihiProcessModel):
     def run_spk(self) -> None:
         received = {"spike": self.a_in.recv(), "graded": self.a_graded.recv(), "imag": self.a_imag.recv()}
         p = self.proc_params
-        k, t = local_step(self.time_step, p["offset"], p["period"])
-        if k < 0:
+        _, t, runs, fresh = p["clock"].at(self.time_step)
+        if not runs:
             self.s_out.send(np.zeros(self.s_out.shape, dtype=np.int32))
             return
         shape = tuple(self.s_out.shape)
         like = np.zeros(0, dtype=np.int64)
-        if t == 0:
+        if fresh:
             self._state = self._kind.init(p["params"], shape, like)
         ports = {name: PortDrive(received[name].astype(np.int64), p["bias"][name], p["shift"][name], p["mask"][name])
                  for name in p["bias"]}
@@ -292,11 +285,11 @@ class PyIntegerConv(PyLoihiProcessModel):
 
 class SynapticDelay(AbstractProcess):
     """Delays each neuron's synaptic input by ``delay`` steps (NetX ``delay``, as lava-dl's
-    ``DelayDense`` does), with no step of its own; the line empties at every sample start."""
+    ``DelayDense`` does), with no step of its own; the line empties when its neuron starts from rest."""
 
-    def __init__(self, *, shape: tuple[int, ...], delay: np.ndarray, period: int, offset: int,
+    def __init__(self, *, shape: tuple[int, ...], delay: np.ndarray, clock: Clock,
                  name: str | None = None) -> None:
-        super().__init__(shape=shape, period=period, offset=offset, name=name)
+        super().__init__(shape=shape, clock=clock, name=name)
         self.a_in = InPort(shape=shape)
         self.a_out = OutPort(shape=shape)
         self.delay = Var(shape=shape, init=np.asarray(delay, dtype=np.int64))
@@ -316,22 +309,24 @@ class PySynapticDelay(PyLoihiProcessModel):
     def run_spk(self) -> None:
         a = self.a_in.recv().astype(np.int64)
         p = self.proc_params
-        k, t = local_step(self.time_step, p["offset"], p["period"])
-        if k < 0:
+        _, _, runs, fresh = p["clock"].at(self.time_step)
+        if not runs:
             self.a_out.send(np.zeros(self.a_out.shape, dtype=np.int32))
             return
-        if t == 0:
+        if fresh:
             self.ring[...] = 0
-        self.a_out.send(fx.delay_push_select(self.ring, t, a, self.delay).astype(np.int32))
+        # the ring's slots only need consecutive step numbers (a sample's own t restarts in continuous)
+        self.a_out.send(fx.delay_push_select(self.ring, self.time_step, a, self.delay).astype(np.int32))
 
 
 class SampleGate(AbstractProcess):
-    """Passes its input on, except at the first step of every sample (and before the first
-    sample), where it sends zeros: a recurrent path then cannot carry the last spikes of one
-    sample into the next, as the executor (which runs samples independently) does not."""
+    """Passes its input on, except when its layer starts from rest (and while it idles), where it
+    sends zeros: a recurrent path then cannot carry the last spikes of one sample into the next,
+    nor (``fill``) a synapse the steps of the previous sample, as the executor (which runs samples
+    independently) does not."""
 
-    def __init__(self, *, shape: tuple[int, ...], period: int, offset: int, name: str | None = None) -> None:
-        super().__init__(shape=shape, period=period, offset=offset, name=name)
+    def __init__(self, *, shape: tuple[int, ...], clock: Clock, name: str | None = None) -> None:
+        super().__init__(shape=shape, clock=clock, name=name)
         self.a_in = InPort(shape=shape)
         self.a_out = OutPort(shape=shape)
 
@@ -345,8 +340,8 @@ class PySampleGate(PyLoihiProcessModel):
     def run_spk(self) -> None:
         a = self.a_in.recv()
         p = self.proc_params
-        k, t = local_step(self.time_step, p["offset"], p["period"])
-        self.a_out.send(np.zeros(self.a_out.shape, dtype=np.int32) if k < 0 or t == 0 else a.astype(np.int32))
+        _, _, runs, fresh = p["clock"].at(self.time_step)
+        self.a_out.send(np.zeros(self.a_out.shape, dtype=np.int32) if fresh or not runs else a.astype(np.int32))
 
 
 class FrameSource(AbstractProcess):
@@ -377,9 +372,10 @@ class PyFrameSource(PyLoihiProcessModel):
 class SpikeProbe(AbstractProcess):
     """Counts what a layer sends for ``samples`` samples and saves it to ``out_path`` (.npz).
 
-    Saved arrays: ``per_neuron`` (neurons,) total events, ``per_step`` (period,) events
+    Only the sample's own steps count (``clock.steps`` per sample; not a pipeline fill's).
+    Saved arrays: ``per_neuron`` (neurons,) total events, ``per_step`` (steps,) events
     summed over neurons and samples, ``per_sample`` (samples,) events per sample;
-    with ``record=k > 0`` also ``trace`` (k, period, neurons) of the values sent by the
+    with ``record=k > 0`` also ``trace`` (k, steps, neurons) of the values sent by the
     first k samples (uint8 spikes, or int32 states of a readout layer with ``graded=True``).
     """
 
@@ -387,8 +383,7 @@ class SpikeProbe(AbstractProcess):
         self,
         *,
         shape: tuple[int, ...],
-        offset: int,
-        period: int,
+        clock: Clock,
         samples: int,
         out_path: str,
         record: int = 0,
@@ -396,7 +391,7 @@ class SpikeProbe(AbstractProcess):
         name: str | None = None,
     ) -> None:
         super().__init__(
-            shape=shape, offset=offset, period=period, samples=samples,
+            shape=shape, clock=clock, samples=samples,
             out_path=out_path, record=int(record), graded=graded, name=name,
         )
         self.a_in = InPort(shape=shape)
@@ -412,18 +407,19 @@ class PySpikeProbe(PyLoihiProcessModel):
         p = proc_params
         n = int(np.prod(p["shape"]))
         self._per_neuron = np.zeros(n, dtype=np.int64)
-        self._per_step = np.zeros(p["period"], dtype=np.int64)
+        self._per_step = np.zeros(p["clock"].steps, dtype=np.int64)
         self._per_sample = np.zeros(p["samples"], dtype=np.int64)
         self._trace = None
         if p["record"]:
             dtype = np.int32 if p["graded"] else np.uint8
-            self._trace = np.zeros((min(p["record"], p["samples"]), p["period"], n), dtype=dtype)
+            self._trace = np.zeros((min(p["record"], p["samples"]), p["clock"].steps, n), dtype=dtype)
 
     def run_spk(self) -> None:
         data = self.a_in.recv()
         p = self.proc_params
-        k, t = local_step(self.time_step, p["offset"], p["period"])
-        if k < 0 or k >= p["samples"]:
+        k, t, _, _ = p["clock"].at(self.time_step)
+        steps = p["clock"].steps
+        if k < 0 or k >= p["samples"] or not 0 <= t < steps:
             return
         # Lava arrays are WHC; store CHW-flattened so that indices match torch layout.
         flat = np.asarray(data).transpose(tuple(range(data.ndim))[::-1]).reshape(-1).astype(np.int64)
@@ -434,7 +430,7 @@ class PySpikeProbe(PyLoihiProcessModel):
         self._per_sample[k] += total
         if self._trace is not None and k < len(self._trace):
             self._trace[k, t] = flat
-        if k == p["samples"] - 1 and t == p["period"] - 1:
+        if k == p["samples"] - 1 and t == steps - 1:
             self._save(p["out_path"])
 
     def _save(self, path: str) -> None:

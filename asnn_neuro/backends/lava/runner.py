@@ -1,6 +1,6 @@
 """Run an IR network on the Lava CPU simulator (or Loihi), streaming samples.
 
-One compile, one network, N samples back to back (state reset per layer phase),
+One compile, one network, N samples streamed through it (how each starts: the stream mode),
 run in chunks so a progress bar can move. The runtime is stopped on every exit
 path: normal end, exceptions, Ctrl-C and SIGTERM (turned into KeyboardInterrupt
 while the run is active). A signal during the runtime's start-up is held back until the
@@ -20,6 +20,7 @@ import numpy as np
 
 from asnn_neuro import ir
 from asnn_neuro.backends.results import Counts, ExecResult
+from asnn_neuro.backends.stream import StreamMode, lava_period, lava_steps
 from asnn_neuro.compat.lava_runtime import allow_lava_start_method, quiet_compiler
 from asnn_neuro.errors import InputError
 from asnn_neuro.util.lifetime import children_die_with_parent, deferred_signals, sigterm_as_interrupt
@@ -83,9 +84,10 @@ def _stop(root, failed: bool = False) -> None:
 
 def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | None, *,
              precision: str = "fixed", backend: str = "lava", record: int = 0, progress: bool = True,
-             chunk_samples: int = 25) -> tuple[ExecResult, LavaTiming]:
+             chunk_samples: int = 25, mode: StreamMode = StreamMode.RESET) -> tuple[ExecResult, LavaTiming]:
     """spikes / graded: (N, T, *input shape) integer frames. Returns counts/scores like the executor;
-    ``record=k`` keeps the full spike traces of the first k samples (``ExecResult.traces``)."""
+    ``record=k`` keeps the full spike traces of the first k samples (``ExecResult.traces``);
+    ``mode``: how samples follow each other (``backends.stream``)."""
     allow_lava_start_method()
     from lava.magma.core.run_conditions import RunSteps
 
@@ -105,7 +107,11 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
                 continue
             if frames is None:
                 frames = np.zeros_like(ref)
-            flat = np.asarray(frames).reshape(n * T, *net.input.shape)
+            frames = np.asarray(frames)
+            period = lava_period(mode, net)
+            if period > T:  # fill: each sample followed by zero frames while the pipeline drains
+                frames = np.concatenate([frames, np.zeros((n, period - T, *frames.shape[2:]), frames.dtype)], 1)
+            flat = frames.reshape(n * period, *net.input.shape)
             if len(net.input.shape) == 3:
                 flat = flat.transpose(0, 3, 2, 1)
             files[stream] = work / f"frames-{stream.value}.npy"
@@ -113,8 +119,8 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
             assert flat.shape[1:] == lava_shape(net.input.shape)
         if not files:
             raise InputError("the network reads no input stream")
-        graph = build_graph(net, files, n, work, record=record)
-        total = n * T + graph.latency
+        graph = build_graph(net, files, n, work, record=record, mode=mode)
+        total = lava_steps(mode, net, n)
         root = graph.root
         cfg = _run_config(backend, precision)
         failed = False
@@ -128,7 +134,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
                     root.create_runtime(run_cfg=cfg)
                 compile_s = time.perf_counter() - t0
                 t1 = time.perf_counter()
-                chunk = max(1, chunk_samples) * T
+                chunk = max(1, chunk_samples) * lava_period(mode, net)
                 bar = progress_bar(range(0, total, chunk), desc=f"lava ({n} samples)", enabled=progress)
                 for start in bar:
                     steps = min(chunk, total - start)

@@ -228,6 +228,9 @@ def _file_attrs(path: Path, f: h5py.File) -> tuple[bool, dict, int | None]:
         raise InputError(f"{path}: the 'timesteps' attribute is not an integer") from None
     if timesteps is not None and not 1 <= timesteps <= MAX_TIMESTEPS:
         raise InputError(f"{path}: timesteps {timesteps} out of range [1, {MAX_TIMESTEPS}]")
+    # who gave the network its meaning (its default stream mode, backends/stream.py): a file we
+    # wrote keeps the origin it recorded (a lava-dl network we re-wrote is still lava-dl's)
+    meta["origin"] = str(meta.get("origin", "asnn-neuro")) if ours else "foreign"
     return ours, meta, timesteps
 
 
