@@ -264,10 +264,11 @@ def _add_apps(sub) -> None:
 
     p = sub.add_parser("bench", help="throughput benchmarks (writes sims/bench/)", epilog=EPILOG)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, just check it runs")
-    p.add_argument("--vs", choices=["snntorch", "dense"], default=None,
+    p.add_argument("--vs", choices=["snntorch", "dense", "lava"], default=None,
                    help="instead: snntorch = training throughput of our LeNet vs the same LeNet in snnTorch, every "
                         "neuron kind and encoding class, T = 4 and 8; dense = the executor's synaptic work as a "
-                        "fraction of torch's dense conv/matmul on the same shapes (writes sims/bench/vs_*.*)")
+                        "fraction of torch's dense conv/matmul on the same shapes; lava = where the Lava backend's "
+                        "time goes (messaging per process, conv models, run calls) (writes sims/bench/vs_*.*)")
     p.add_argument("--batch", type=int, default=None, help="with --vs: batch size (default 64)")
     p.add_argument("--encodings", default=None, metavar="ENC[,ENC...]",
                    help="with --vs: encodings to compare (default direct,rate,hybrid)")

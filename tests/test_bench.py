@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow  # trains a few steps and runs Lava
@@ -131,3 +132,45 @@ def test_executor_dense_limit_counts_the_synapse_work():
     assert _positive(row["executor_s"]) and _positive(row["dense_limit_s"]) and _positive(row["fraction_of_dense"])
     assert 0 < row["mean_nonzero_input"] <= 1
     assert "| tiny |" in to_markdown({"rows": [row]})
+
+
+@pytest.mark.slow
+def test_bench_vs_lava_smoke(tmp_path):
+    """``asnn bench --vs lava --smoke``: chains, the fit, the LeNet row, the conv models (the same
+    results with our IntegerConv as with Lava's Conv) and the run-call row; no timing asserted."""
+    from asnn_neuro.bench import run_vs
+
+    result = run_vs("lava", smoke=True, simdir=tmp_path)
+    data = json.loads((tmp_path / "bench" / "vs_lava.json").read_text())
+    assert [r["processes"] for r in data["chains"]] == [3, 4]
+    assert data["network"]["processes"] == result["network"]["processes"] > 10
+    assert data["conv_models"]["same"] is True
+    assert all(data["run_calls"][k] > 0 for k in ("one_call_s", "chunked_s"))
+    assert "# Where Lava's time goes" in (tmp_path / "bench" / "vs_lava.md").read_text()
+
+
+def test_process_count_is_what_the_graph_builds(tmp_path):
+    """``lava_profile.process_count`` equals the processes ``build_graph`` connects (walked from the
+    sources through every port), for a net with a recurrent path and a delay line."""
+    from lava_dl_reference import export_blocks, slayer_cuba_dense, slayer_cuba_recurrent
+
+    from asnn_neuro.backends.lava.graph import build_graph
+    from asnn_neuro.bench.lava_profile import process_count
+    from asnn_neuro.deploy.netx.read import read_network
+
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense([8, 6, 3], 5, delay=True))
+    export_blocks(tmp_path / "r.net", slayer_cuba_recurrent(0))
+    for f in ("d.net", "r.net"):
+        net = read_network(tmp_path / f)
+        net.timesteps = 4
+        np.save(tmp_path / "x.npy", np.zeros((4, *net.input.shape[::-1]), dtype=np.int32))
+        graph = build_graph(net, {s: tmp_path / "x.npy" for s in net.streams()}, 1, tmp_path)
+        seen, todo = set(), list(graph.sources.values())
+        while todo:
+            proc = todo.pop()
+            if id(proc) in seen:
+                continue
+            seen.add(id(proc))
+            for port in proc.out_ports:
+                todo += [p.process for p in port.get_dst_ports()]
+        assert process_count(net) == len(seen), f

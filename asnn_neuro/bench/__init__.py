@@ -96,7 +96,7 @@ def run_bench(smoke: bool = False, simdir: str | Path = "sims") -> dict:
 
 def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: int | None = None,
            encodings: str | None = None, kinds: str | None = None, timesteps: str | None = None) -> dict:
-    """``asnn bench --vs snntorch`` / ``--vs dense``: write SIMDIR/bench/vs_OTHER.json and .md; print the table.
+    """``asnn bench --vs snntorch`` / ``dense`` / ``lava``: write SIMDIR/bench/vs_OTHER.json and .md; print it.
     ``batch``, ``encodings``, ``kinds``, ``timesteps`` (comma-separated): override the snntorch run's sizes."""
     out_dir = Path(simdir) / "bench"
     t0 = time.perf_counter()
@@ -108,6 +108,11 @@ def run_vs(other: str, smoke: bool = False, simdir: str | Path = "sims", batch: 
 
             result.update(ep.bench_executor_peak(samples=16 if smoke else 200, repeats=1 if smoke else 3, log=_log))
             text = ep.to_markdown(result)
+        elif other == "lava":
+            from asnn_neuro.bench import lava_profile as lp
+
+            result.update(lp.bench_lava_profile(lp.SMOKE if smoke else lp.LavaProfileConfig(), log=_log))
+            text = lp.to_markdown(result)
         else:
             from asnn_neuro.bench import vs_snntorch as vs
 

@@ -80,6 +80,7 @@ class LavaGraph:
     probe_paths: list[Path] = field(default_factory=list)
     sources: dict[ir.Stream, FrameSource] = field(default_factory=dict)
     mode: StreamMode = StreamMode.RESET
+    conv: str = "stock"  # "stock": Lava's Conv process; "integer": our IntegerConv for every conv
 
     @property
     def root(self) -> AbstractProcess:
@@ -91,11 +92,16 @@ class LavaGraph:
 
 
 def build_graph(net: ir.Network, frame_files: dict[ir.Stream, Path], samples: int, workdir: Path,
-                record: int = 0, mode: StreamMode = StreamMode.RESET) -> LavaGraph:
+                record: int = 0, mode: StreamMode = StreamMode.RESET, conv: str = "stock") -> LavaGraph:
     """Processes for ``net``; ``frame_files`` maps Stream.SPIKES / Stream.GRADED to .npy frame files
-    (in ``fill`` mode each sample's frames followed by ``latency`` zero frames)."""
+    (in ``fill`` mode each sample's frames followed by ``latency`` zero frames). ``conv="integer"``
+    runs every conv in our ``IntegerConv`` (the same integers, about 3x fewer ms per step on the
+    bench LeNet, docs/benchmarks.md) instead of Lava's own ``Conv``, which stays the default: the
+    Lava graph is the reference, so its arithmetic is Lava's wherever Lava has a process for it."""
+    if conv not in ("stock", "integer"):
+        raise ValueError(f"conv must be 'stock' or 'integer', got {conv!r}")
     T = net.timesteps
-    graph = LavaGraph(net=net, depths=net.depth(), mode=mode)
+    graph = LavaGraph(net=net, depths=net.depth(), mode=mode, conv=conv)
     period = lava_period(mode, net)
     in_shape = lava_shape(net.input.shape)
     for stream, path in frame_files.items():
@@ -223,7 +229,8 @@ def _connect(graph: LavaGraph, net: ir.Network, layer: ir.Layer, p: ir.Path, por
             src_out.connect(syn.s_in)
         syn.a_out.connect(port)
         return
-    wide = p.kind == "conv" and max(src_shape[1:]) + 2 * max(p.padding) > 127  # Lava's Conv: int8 sizes
+    wide = p.kind == "conv" and (graph.conv == "integer"
+                                 or max(src_shape[1:]) + 2 * max(p.padding) > 127)  # Lava's Conv: int8 sizes
     if p.kind == "convT" or wide:
         if wide:
             check_conv_shape(p, src_shape, layer.shape, lambda msg: UnsupportedLayerError(f"{where}: {msg}"))

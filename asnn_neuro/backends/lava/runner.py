@@ -84,10 +84,11 @@ def _stop(root, failed: bool = False) -> None:
 
 def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | None, *,
              precision: str = "fixed", backend: str = "lava", record: int = 0, progress: bool = True,
-             chunk_samples: int = 25, mode: StreamMode = StreamMode.RESET) -> tuple[ExecResult, LavaTiming]:
+             chunk_samples: int = 25, mode: StreamMode = StreamMode.RESET,
+             conv: str = "stock") -> tuple[ExecResult, LavaTiming]:
     """spikes / graded: (N, T, *input shape) integer frames. Returns counts/scores like the executor;
     ``record=k`` keeps the full spike traces of the first k samples (``ExecResult.traces``);
-    ``mode``: how samples follow each other (``backends.stream``)."""
+    ``mode``: how samples follow each other (``backends.stream``); ``conv``: see ``build_graph``."""
     allow_lava_start_method()
     from lava.magma.core.run_conditions import RunSteps
 
@@ -119,7 +120,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
             assert flat.shape[1:] == lava_shape(net.input.shape)
         if not files:
             raise InputError("the network reads no input stream")
-        graph = build_graph(net, files, n, work, record=record, mode=mode)
+        graph = build_graph(net, files, n, work, record=record, mode=mode, conv=conv)
         total = lava_steps(mode, net, n)
         root = graph.root
         cfg = _run_config(backend, precision)
