@@ -133,3 +133,25 @@ def test_a_trained_export_runs_as_the_cli_runs_it(trained, tmp_path):
 def test_train_checks_its_options_before_training(tmp_path):
     with pytest.raises(InputError, match="unknown encoding 'morse'"):
         an.train("x", encoding="morse", workdir=str(tmp_path))
+
+
+def test_simulate_streams_a_lava_dl_file_as_the_cli_does(tmp_path):
+    """A lava-dl file loaded by path: ``simulate`` on arrays defaults to the file's stream mode
+    (continuous, as lava-dl's loader), like ``asnn simulate``; ``stream=`` overrides it."""
+    import h5py
+    from lava_dl_reference import export_blocks, slayer_cuba_dense
+
+    export_blocks(tmp_path / "d.net", slayer_cuba_dense([6, 4, 2], 0, delay=False))
+    with h5py.File(tmp_path / "d.net", "a") as f:
+        for key in f["layer"]:
+            f["layer"][key].create_dataset("bias", data=np.full(int(np.prod(f["layer"][key]["shape"][()])), 25))
+    net = an.load(str(tmp_path / "d.net"), workdir=str(tmp_path / "exp"))
+    x = (np.random.default_rng(0).random((3, 6, 6)) < 0.5).astype(np.int64)  # (samples, steps, neurons)
+    default = net.simulate(x, simdir=str(tmp_path / "sims"), name="a")
+    reset = net.simulate(x, simdir=str(tmp_path / "sims"), name="b", stream="reset")
+    assert default.record.stream == "continuous" and reset.record.stream == "reset"
+    np.save(tmp_path / "x.npy", x.transpose(0, 2, 1))  # the CLI's layout: time last
+    assert main(["simulate", str(tmp_path / "d.net"), "--backend", "executor", "--input", str(tmp_path / "x.npy"),
+                 "--simdir", str(tmp_path / "sims"), "--name", "c", "--quiet"]) == 0
+    cli = json.loads((tmp_path / "sims" / "c" / "summary.json").read_text())
+    assert cli["outputs"] == default.scores.tolist() != reset.scores.tolist()

@@ -63,7 +63,7 @@ class Network:
 
     def simulate(self, x: Any = "mnist5k", labels: Any = None, *, backend: str = "executor",
                  precision: str = "fixed", samples: int | None = None, name: str | None = None,
-                 simdir: str = SIMDIR, progress: bool = False) -> Run:
+                 simdir: str = SIMDIR, progress: bool = False, stream: str | None = None) -> Run:
         """Run ``x`` on ``backend`` (``executor`` | ``lava`` | ``loihi``) in ``precision``
         (``fixed`` | ``float``) and write the run folder ``simdir/NAME/``.
 
@@ -72,6 +72,9 @@ class Network:
         name (``mnist5k``, ``digits``, ``mnist:DIR`` ...) for a network trained here, with
         ``samples`` test images (default 100). ``labels`` (samples,) give the accuracy.
         Float precision on the executor runs the imported float graph or the trained model.
+        ``stream``: how samples follow each other on the chip path, ``reset`` | ``fill`` |
+        ``continuous`` (default: continuous for a NetX file we did not write, else reset;
+        docs/stream_modes.md).
         """
         from asnn_neuro.evaluate.simulate import canonical_backend
 
@@ -83,11 +86,11 @@ class Network:
             with self._slayer():
                 return Run(run_simulation(self.ref, dataset=x, samples=samples or 100, backend=backend,
                                           precision=precision, name=run_name, workdir=self.workdir, simdir=simdir,
-                                          progress=progress))
+                                          progress=progress, stream=stream))
         labels = None if labels is None else np.asarray(labels).reshape(-1)
         if backend == "executor" and precision == "float" and self.float_graph:
             return self._simulate_float(x, labels, samples, run_name, simdir)
-        return self._simulate_chip(x, labels, samples, backend, precision, run_name, simdir, progress)
+        return self._simulate_chip(x, labels, samples, backend, precision, run_name, simdir, progress, stream)
 
     def _simulate_float(self, x: Any, labels: np.ndarray | None, samples: int | None, run_name: str,
                         simdir: str) -> Run:
@@ -104,7 +107,7 @@ class Network:
                                   labels=None if labels is None else labels[:n]))
 
     def _simulate_chip(self, x: Any, labels: np.ndarray | None, samples: int | None, backend: str,
-                       precision: str, run_name: str, simdir: str, progress: bool) -> Run:
+                       precision: str, run_name: str, simdir: str, progress: bool, stream: str | None) -> Run:
         from asnn_neuro.evaluate.inputs import array_frames, resolve_net
         from asnn_neuro.evaluate.simulate import checked_frames, run_frames, validate
         from asnn_neuro.util.names import check_name
@@ -117,7 +120,7 @@ class Network:
         spikes, graded = checked_frames(rnet, spikes, graded, "x", n)
         with self._slayer():
             record = run_frames(rnet, spikes, graded, Path(simdir) / run_name, backend=backend, precision=precision,
-                                labels=None if labels is None else labels[:n], progress=progress)
+                                labels=None if labels is None else labels[:n], progress=progress, stream=stream)
         return Run(record)
 
     def _slayer(self) -> contextlib.AbstractContextManager:

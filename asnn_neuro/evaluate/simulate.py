@@ -158,11 +158,13 @@ def run_simulation(net_arg: str, *, dataset: str = "mnist5k", samples: int = 100
 def run_frames(rnet: ResolvedNet, spikes, graded, out_dir: Path, *, backend: str, precision: str,
                labels: np.ndarray | None = None, dataset: str | None = None, input_file: str | None = None,
                encoding: str | None = None, progress: bool = True,
-               stream: StreamMode = StreamMode.RESET) -> RunRecord:
+               stream: StreamMode | str | None = None) -> RunRecord:
     """Run integer input frames (N, T, *input shape) on ``backend`` and write the run folder
-    ``out_dir``; accuracy and the float model's agreement when ``labels`` are given."""
+    ``out_dir``; accuracy and the float model's agreement when ``labels`` are given. ``stream``:
+    reset | fill | continuous (None: the network's default, backends/stream.py)."""
     outputs.check_target(out_dir, "simulate")  # before the run, not after it
     net = rnet.net
+    stream = parse_mode(stream, net)
     t0 = time.perf_counter()
     res, timing = run_backend(rnet, spikes, graded, backend, precision, record=1, progress=progress, stream=stream)
     wall = time.perf_counter() - t0
