@@ -24,9 +24,10 @@ pytestmark = pytest.mark.skipif(native.fixed_kernel() is None, reason="no C comp
 T = 6
 
 
-def _asnn_net(rng: np.random.Generator) -> ir.Network:
+def _asnn_net(rng: np.random.Generator, recurrent: bool = True) -> ir.Network:
     """Hybrid ASNN LeNet-like net: two masked conv ports (the graded one's sums pass the conv clamp),
-    an OR pool, a dense layer with a recurrent path (torch path) and a readout."""
+    an OR pool, a dense layer with a recurrent path (torch path; without it every layer is fused
+    and the executor runs layer by layer) and a readout."""
     leak = tuple(int(v) for v in rng.integers(2000, 4097, T))
     gain = tuple(int(v) for v in rng.integers(-1000, 9000, T))
     spike_mask = tuple(int(v) for v in rng.integers(0, 2, T))
@@ -44,7 +45,8 @@ def _asnn_net(rng: np.random.Generator) -> ir.Network:
                         groups=3)]),
             ir.Layer("d", (20,), ir.AdaptiveNeuron(leak[:1], (4096,), threshold=300, reset=200), [
                 ir.Path(source=1, kind="dense", weight=rng.integers(-40, 60, (20, 48)), shift=1),
-                ir.Path(source=2, kind="dense", weight=rng.integers(-20, 20, (20, 20)), shift=1)]),
+                *([ir.Path(source=2, kind="dense", weight=rng.integers(-20, 20, (20, 20)), shift=1)]
+                  if recurrent else [])]),
             ir.Layer("s", (24,), ir.AdaptiveNeuron((4096,), (30000,), threshold=8_000_000), [  # saturates
                 ir.Path(source=1, kind="dense", weight=rng.integers(-127, 128, (24, 48)), shift=0)]),
             ir.Layer("e", (16,), ir.AdaptiveNeuron((4096,), (4096,), threshold=512, reset=448), [  # ties u == 512
@@ -108,12 +110,14 @@ def _assert_same(a, b) -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("fill", [False, True])
-def test_asnn_net_fused_equals_torch(seed: int, fill: bool) -> None:
+@pytest.mark.parametrize("recurrent", [True, False])
+def test_asnn_net_fused_equals_torch(seed: int, fill: bool, recurrent: bool) -> None:
     rng = np.random.default_rng(seed)
-    net = _asnn_net(rng)
+    net = _asnn_net(rng, recurrent)
     spikes, graded = _frames(rng, 12, (1, 8, 8))
     fast, a, b = _both(net, spikes, graded, fill)
-    assert fast.paths() == ["fused", "fused", "torch", "fused", "fused", "fused"]
+    assert fast.paths() == ["fused", "fused", "torch" if recurrent else "fused", "fused", "fused", "fused"]
+    assert fast.order == ("layer" if not recurrent and not fill else "step")
     _assert_same(a, b)
     assert 0 < int(a.layers[0].per_step.sum()) < 12 * T * 3 * 64  # some spikes, not all
     assert np.abs(a.scores).max() > 0
@@ -127,6 +131,7 @@ def test_cuba_net_fused_equals_torch(seed: int, fill: bool) -> None:
     spikes, graded = _frames(rng, 9, (2, 5, 5))
     fast, a, b = _both(net, spikes, graded, fill)
     assert fast.paths() == ["fused"] * 4
+    assert fast.order == ("step" if fill else "layer")
     _assert_same(a, b)
     assert int(a.layers[1].per_step.sum()) > 0
 
@@ -153,7 +158,8 @@ def test_wide_graded_input_takes_the_torch_path() -> None:
     _assert_same(a, b)
 
 
-@pytest.mark.parametrize("make, shape", [(_asnn_net, (1, 8, 8)), (_cuba_net, (2, 5, 5))])
+@pytest.mark.parametrize("make, shape", [(_asnn_net, (1, 8, 8)), (lambda r: _asnn_net(r, False), (1, 8, 8)),
+                                         (_cuba_net, (2, 5, 5))])
 def test_two_threads_split_large_layers_the_same(make, shape) -> None:
     """Batches large enough (>= 32768 neurons x samples) for the kernel to split a layer over threads."""
     rng = np.random.default_rng(4)

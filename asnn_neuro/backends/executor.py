@@ -7,10 +7,13 @@ step t (the Lava graph does the same one step later per layer). This makes it
 the fast way to evaluate a whole test set at chip precision, and the reference
 that ``asnn verify`` compares Lava against, spike by spike.
 
-ASNN and CUBA layers fed by float32 conv / dense / identity paths run their neuron update,
-output and event counting in one compiled pass (``fixed_native``, ``chip/fixed_kernel.c``);
-every other layer, and every layer when no C compiler is at hand or ``native`` is False, runs
-the torch ops below. Both give the same integers.
+ASNN and CUBA layers fed by float32 conv / dense / identity paths, and OR pools, run their
+neuron update, output and event counting in one compiled pass (``fixed_native``,
+``chip/fixed_kernel.c``); every other layer, and every layer when no C compiler is at hand or
+``native`` is False, runs the torch ops below. Both give the same integers. When every layer
+is fused and no path is recurrent (and no pipeline fill), the run goes layer by layer (one
+synapse call per port over all steps, ``fixed_native.run_by_layer``) instead of step by step;
+``order`` says which ran.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ class FixedExecutor:
         self.binary = [not k.sends_values(layer.neuron) for k, layer in zip(self.kinds, net.layers)]
         self.native = True  # run eligible layers in the compiled kernel (False: torch ops only)
         self.fused: list[fixed_native.FusedLayer | None] = [None] * len(net.layers)
+        self.order = "step"  # how the last batch ran: "step" (every layer per step) or "layer" (all steps per layer)
 
     def plan(self) -> list[fixed_native.FusedLayer | fixed_native.FusedPool | None]:
         """Per layer: its fused form (the compiled kernel runs it) or None (torch ops)."""
@@ -177,6 +181,17 @@ class FixedExecutor:
         # a layer's previous output is read only by a recurrent path (a source at or after the reader)
         recurrent = {p.source for i, layer in enumerate(layers) for p in layer.paths
                      if not ir.is_input(p.source) and p.source >= i}
+        self.order = "step"
+        if not self.fill and not recurrent and steps and all(f is not None for f in fused):
+            self.order = "layer"
+            outs_all, step_events = fixed_native.run_by_layer(fused, layers, self.synapses, spikes, graded)
+            last = outs_all[-1].reshape(steps, n, -1)
+            output = last.transpose(0, 1).to(torch.int64).contiguous()
+            scores = output[:, -1].clone() if readout[-1] else last.sum(0, dtype=torch.int64)
+            if keep:
+                traces = [o[:, :keep].reshape(steps, keep, -1).transpose(0, 1).to(torch.int64).contiguous()
+                          for o in outs_all]
+            return self._result(fused, tally, step_events, readout, scores, output, traces, spikes, graded)
         prev = [torch.zeros((n, *layer.shape)) if i in recurrent else None for i, layer in enumerate(layers)]
         depths = self.net.depth() if self.fill else [0] * len(layers)
         for t in range(-max(depths, default=0), steps):
@@ -208,7 +223,13 @@ class FixedExecutor:
                 scores = outs[-1].reshape(n, -1).clone()
             else:
                 scores += outs[-1].reshape(n, -1).to(torch.int64)
+        return self._result(fused, tally, step_events, readout, scores, output, traces, spikes, graded)
+
+    def _result(self, fused, tally, step_events, readout, scores, output, traces, spikes, graded) -> ExecResult:
+        """The run's ExecResult: event counts from the kernel's or the torch path's tallies."""
+        n = scores.shape[0]
         counts = []
+        layers = self.net.layers
         for i, layer in enumerate(layers):
             c = fused[i].count if fused[i] is not None and not readout[i] else tally[i]
             if c is None:  # a readout: no events
@@ -225,7 +246,7 @@ class FixedExecutor:
             scores=scores.numpy(), layers=counts,
             input_spikes=(spikes != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
             input_graded=(graded != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
-            traces=[tr.numpy() for tr in traces] if keep else None, output=output.numpy(),
+            traces=[tr.numpy() for tr in traces] if traces is not None else None, output=output.numpy(),
         )
 
     @staticmethod

@@ -94,26 +94,29 @@ class FusedLayer:
         """One update at step t from the ports' float32 sums (None: not driven this step).
         Returns the output (N, *shape) float32: spikes, or a readout's state. ``count``: add the
         step's events to ``count`` and ``events`` (a readout counts none)."""
-        lib = native.fixed_kernel()
         out = torch.empty((n, *self.shape), dtype=torch.float32)
         accs = [None if a is None else a.contiguous() for a in accs]  # held until the call returns
         ptr = [None if a is None else a.data_ptr() for a in accs]
-        if len(ptr) == 1:
-            ptr.append(None)
+        self.call(t, ptr[0], ptr[1] if len(ptr) > 1 else None, out.data_ptr(), count)
+        return out
+
+    def call(self, t: int, acc0: int | None, acc1: int | None, out: int, count: bool) -> None:
+        """``step`` on addresses: the ports' float32 sums (N * neurons each, None: not driven) and
+        the output buffer; sets ``events``."""
+        lib = native.fixed_kernel()
         p, threads = self.neuron, torch.get_num_threads()
         cnt = self.count.data_ptr() if count and not getattr(p, "readout", False) else None
         if self.is_cuba:
             clamp, bias, bias_f64, ring, slots, delay, u, v, du, dv, vth = self._args
-            self.events = lib.cuba_step(self.size, self.neurons, ptr[0], clamp[0], ptr[1], clamp[1], bias, bias_f64,
-                                        ring, slots, delay, t, u, v, du, dv, vth, out.data_ptr(), cnt, threads)
-            return out
+            self.events = lib.cuba_step(self.size, self.neurons, acc0, clamp[0], acc1, clamp[1], bias, bias_f64,
+                                        ring, slots, delay, t, u, v, du, dv, vth, out, cnt, threads)
+            return
         clamp, bias, shift, u, threshold, reset, readout = self._args
         k = t % p.period
         gain = int(p.gain[k])
-        self.events = lib.asnn_step(self.size, self.neurons, ptr[0], bias[0], clamp[0], gain, shift[0],
-                                    ptr[1], bias[1], clamp[1], gain, shift[1], u, int(p.leak[k]), threshold, reset,
-                                    readout, out.data_ptr(), cnt, threads)
-        return out
+        self.events = lib.asnn_step(self.size, self.neurons, acc0, bias[0], clamp[0], gain, shift[0],
+                                    acc1, bias[1], clamp[1], gain, shift[1], u, int(p.leak[k]), threshold, reset,
+                                    readout, out, cnt, threads)
 
 
 @dataclass
@@ -135,10 +138,14 @@ class FusedPool:
         x = x.contiguous()
         n, c, h, w = x.shape
         out = torch.empty((n, *self.shape), dtype=torch.float32)
-        self.events = native.fixed_kernel().or_pool(x.data_ptr(), n * c, h, w, self.kernel[0], self.kernel[1],
-                                                    out.data_ptr(), self.count.data_ptr() if count else None,
-                                                    torch.get_num_threads())
+        self.call(x.data_ptr(), n * c, h, w, out.data_ptr(), count)
         return out
+
+    def call(self, x: int, planes: int, h: int, w: int, out: int, count: bool) -> None:
+        """``step`` on addresses (x: planes * h * w float32); sets ``events``."""
+        self.events = native.fixed_kernel().or_pool(x, planes, h, w, self.kernel[0], self.kernel[1], out,
+                                                    self.count.data_ptr() if count else None,
+                                                    torch.get_num_threads())
 
 
 def tally(count: torch.Tensor, n: int) -> tuple[np.ndarray, list[int]]:
@@ -221,3 +228,41 @@ def plan(layer: ir.Layer, groups: dict[str, list[ir.Path]], biases: dict[str, to
         if int(delay.min()) < 0:
             return None
     return FusedLayer(p, tuple(layer.shape), ports, total, delay)
+
+
+def run_by_layer(fused: list, layers: list[ir.Layer], synapses: dict, spikes: torch.Tensor,
+                 graded: torch.Tensor) -> tuple[list[torch.Tensor], list[np.ndarray]]:
+    """Every step of one layer before the next layer (a network without recurrent paths or
+    pipeline fill, every layer fused): one synapse call per port over the N x (live steps) frames,
+    then one kernel call per step. spikes / graded: (N, T, ...) float32. Returns per layer its
+    outputs (T, N, *shape) float32 and its events per step."""
+    n, steps = spikes.shape[0], spikes.shape[1]
+    streams = {ir.Stream.SPIKES: spikes.transpose(0, 1).contiguous(),
+               ir.Stream.GRADED: graded.transpose(0, 1).contiguous()}
+    outs: list[torch.Tensor] = []
+    events: list[np.ndarray] = []
+    for layer, f in zip(layers, fused):
+        out = torch.empty((steps, n, *layer.shape), dtype=torch.float32)
+        size, ev = out[0].numel(), np.zeros(steps, dtype=np.int64)
+        if isinstance(f, FusedPool):
+            x = outs[f.source]
+            _, _, c, h, w = x.shape
+            for t in range(steps):
+                f.call(x.data_ptr() + 4 * t * x[0].numel(), n * c, h, w, out.data_ptr() + 4 * t * size, True)
+                ev[t] = f.events
+        else:
+            accs, rows = [], []
+            for port in f.ports:
+                live = [t for t in range(steps) if port.live(t)]
+                src = streams[port.path.source] if ir.is_input(port.path.source) else outs[port.path.source]
+                x = src if len(live) == steps else src[live]
+                acc = synapses[id(port.path)](x.reshape(len(live) * n, *x.shape[2:]), tuple(layer.shape), raw=True)
+                accs.append(acc.contiguous())
+                rows.append({t: r for r, t in enumerate(live)})
+            for t in range(steps):
+                ptr = [a.data_ptr() + 4 * r[t] * size if t in r else None for a, r in zip(accs, rows)]
+                f.call(t, ptr[0], ptr[1] if len(ptr) > 1 else None, out.data_ptr() + 4 * t * size, True)
+                ev[t] = f.events
+        outs.append(out)
+        events.append(ev)
+    return outs, events

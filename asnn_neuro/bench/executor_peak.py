@@ -11,7 +11,8 @@ MAC/s of each and the fraction executor / dense limit, plus the share of non-zer
 (the activity an event path could exploit). The path that ran: every synapse is a dense
 float32/float64 conv or matmul of the whole input (no event path); the neuron updates, OR pools
 and event counts of the layers the compiled kernel takes run fused (``backends/fixed_native``),
-the rest as torch ops; the row says how many layers each.
+the rest as torch ops; the row says how many layers each, and whether the run went step by step
+or layer by layer (every layer fused, no recurrence: one synapse call per port over all steps).
 
 Networks: our 28x28 hybrid/asnn LeNet briefly trained on mnist5k (as bench.evaluation does),
 and lava-dl's shipped PilotNet LIF and NTIDIGITS networks (their shipped inputs).
@@ -83,7 +84,8 @@ def measure(label: str, net, spikes, graded, repeats: int = 3) -> dict:
         probe = fe.FixedExecutor(net)
         probe.run(spikes, graded)
     fused = probe.paths().count("fused")
-    path = f"dense conv/matmul; neurons: fused C {fused}/{len(net.layers)} layers, torch {len(net.layers) - fused}"
+    path = (f"dense conv/matmul; neurons: fused C {fused}/{len(net.layers)} layers, torch {len(net.layers) - fused}; "
+            f"by {probe.order}")
     groups: dict[tuple, list[dict]] = {}
     for c in calls:
         groups.setdefault((c["kind"], c["shape"], id(c["weight"])), []).append(c)
