@@ -4,9 +4,11 @@ For an ASNN or CUBA layer whose ports are each driven by one float32 conv / dens
 identity path), the kernel reads the synapses' float32 sums, clamps them like Lava's conv, runs
 the neuron's integer update (``fixed_point``'s arithmetic, state in int32: every state is a
 24-bit value), writes the float32 output the next synapse reads, and counts the events, in one
-pass. Any other layer (other neuron kinds, pooling, several paths into a port, float64 sums,
-transposed convs) takes the torch path; so does every layer when the kernel cannot be built
-(no C compiler, ``ASNN_NATIVE=0``). The two paths give the same integers (tests/test_fixed_native.py).
+pass; an OR pool of a spiking layer likewise. Any other layer (other neuron kinds, other pooling,
+several paths into a port, float64 sums, transposed convs) takes the torch path; so does every
+layer when the kernel cannot be built (no C compiler, ``ASNN_NATIVE=0``). The two paths give
+the same integers (tests/test_fixed_native.py). ``run_by_layer`` runs a network whose layers
+are all fused and not recurrent one layer at a time.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
  * The torch executor runs a neuron update as 10-20 separate int64 tensor operations, each a full
  * read and write of the layer's state; these kernels do the same integer arithmetic per neuron
  * in one pass: read the synaptic sums (float32, exact integers: see fixed_point.sums_exact_in_float32),
- * clamp them like Lava's conv, update the 24-bit state (held in int32, all products in int64),
- * write the output as float32 (the next synapse's input type) and count the events.
+ * clamp them like Lava's conv, update the 24-bit state (held in int32; intermediates in int64, or
+ * in doubles where every value is an integer below 2**52, which is as exact and vectorises),
+ * write the output as float32 (the next synapse's input type) and count the events. Also the
+ * OR pool of a spiking layer, and the per-neuron / per-sample sums of the event tallies.
  *
  * The arithmetic is fixed_point.py's, operation for operation (asnn_input / asnn_update /
  * asnn_fire; lif_step; delay_push_select); the executor's torch path stays the reference and
@@ -42,13 +44,6 @@ INLINE int64_t read_acc(const float *acc, int64_t i, float c) {
     float a = acc[i];
     if (c > 0.0f) a = a < -c ? -c : (a > c ? c : a);
     return (int64_t)a;
-}
-
-/* x * 2**-shift rounded half up (shift > 0), exact otherwise: fixed_point.round_shift. */
-INLINE int64_t round_shift(int64_t x, int shift) {
-    if (shift > 0) return (x + ((int64_t)1 << (shift - 1))) >> shift;
-    if (shift < 0) return x * ((int64_t)1 << (-shift));
-    return x;
 }
 
 /* Lava's LIF decay: sign(x) * ((|x| * (4096 - decay)) >> 12). */
