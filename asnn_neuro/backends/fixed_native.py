@@ -121,6 +121,30 @@ class FusedLayer:
                                     readout, out, cnt, threads)
 
 
+    def run_steps(self, steps: int, accs: list[torch.Tensor | None], rows: list[torch.Tensor], out: torch.Tensor,
+                  events: torch.Tensor) -> None:
+        """All steps at once (``run_by_layer``): step t reads port k's sums at row rows[k][t] of
+        accs[k] (< 0: not driven), writes out[t]; events[t] (int64) gets its count."""
+        lib = native.fixed_kernel()
+        p, threads = self.neuron, torch.get_num_threads()
+        none = torch.full((steps,), -1, dtype=torch.int64)
+        accs, rows = accs + [None] * (2 - len(accs)), rows + [none] * (2 - len(rows))
+        a = [None if x is None else x.data_ptr() for x in accs]
+        r = [x.data_ptr() for x in rows]
+        cnt = None if getattr(p, "readout", False) else self.count.data_ptr()
+        if self.is_cuba:
+            clamp, bias, bias_f64, ring, slots, delay, u, v, du, dv, vth = self._args
+            lib.cuba_steps(steps, self.size, self.neurons, a[0], r[0], clamp[0], a[1], r[1], clamp[1], bias, bias_f64,
+                           ring, slots, delay, u, v, du, dv, vth, out.data_ptr(), cnt, events.data_ptr(), threads)
+            return
+        clamp, bias, shift, u, threshold, reset, readout = self._args
+        gain = torch.tensor([int(p.gain[t % p.period]) for t in range(steps)], dtype=torch.int64)
+        leak = torch.tensor([int(p.leak[t % p.period]) for t in range(steps)], dtype=torch.int64)
+        lib.asnn_steps(steps, self.size, self.neurons, a[0], r[0], bias[0], clamp[0], shift[0], a[1], r[1], bias[1],
+                       clamp[1], shift[1], gain.data_ptr(), leak.data_ptr(), u, threshold, reset, readout,
+                       out.data_ptr(), cnt, events.data_ptr(), threads)
+
+
 @dataclass
 class FusedPool:
     """An OR-pool layer (``ir.or_pool``: kernel == stride, no padding, one channel per group) of
@@ -142,6 +166,13 @@ class FusedPool:
         out = torch.empty((n, *self.shape), dtype=torch.float32)
         self.call(x.data_ptr(), n * c, h, w, out.data_ptr(), count)
         return out
+
+    def run_steps(self, x: torch.Tensor, out: torch.Tensor, events: torch.Tensor) -> None:
+        """All steps at once: x (T, N, C, H, W) float32 contiguous -> out (T, N, C, H', W')."""
+        steps, n, c, h, w = x.shape
+        native.fixed_kernel().or_pool_steps(steps, x.data_ptr(), n * c, h, w, self.kernel[0], self.kernel[1],
+                                            out.data_ptr(), self.count.data_ptr(), events.data_ptr(),
+                                            torch.get_num_threads())
 
     def call(self, x: int, planes: int, h: int, w: int, out: int, count: bool) -> None:
         """``step`` on addresses (x: planes * h * w float32); sets ``events``."""
@@ -245,26 +276,24 @@ def run_by_layer(fused: list, layers: list[ir.Layer], synapses: dict, spikes: to
     events: list[np.ndarray] = []
     for layer, f in zip(layers, fused):
         out = torch.empty((steps, n, *layer.shape), dtype=torch.float32)
-        size, ev = out[0].numel(), np.zeros(steps, dtype=np.int64)
+        ev = torch.zeros(steps, dtype=torch.int64)
         if isinstance(f, FusedPool):
-            x = outs[f.source]
-            _, _, c, h, w = x.shape
-            for t in range(steps):
-                f.call(x.data_ptr() + 4 * t * x[0].numel(), n * c, h, w, out.data_ptr() + 4 * t * size, True)
-                ev[t] = f.events
+            f.run_steps(outs[f.source].contiguous(), out, ev)
         else:
             accs, rows = [], []
             for port in f.ports:
                 live = [t for t in range(steps) if port.live(t)]
+                row = torch.full((steps,), -1, dtype=torch.int64)
+                row[live] = torch.arange(len(live))
+                rows.append(row)
+                if not live:  # masked at every step
+                    accs.append(None)
+                    continue
                 src = streams[port.path.source] if ir.is_input(port.path.source) else outs[port.path.source]
                 x = src if len(live) == steps else src[live]
                 acc = synapses[id(port.path)](x.reshape(len(live) * n, *x.shape[2:]), tuple(layer.shape), raw=True)
                 accs.append(acc.contiguous())
-                rows.append({t: r for r, t in enumerate(live)})
-            for t in range(steps):
-                ptr = [a.data_ptr() + 4 * r[t] * size if t in r else None for a, r in zip(accs, rows)]
-                f.call(t, ptr[0], ptr[1] if len(ptr) > 1 else None, out.data_ptr() + 4 * t * size, True)
-                ev[t] = f.events
+            f.run_steps(steps, accs, rows, out, ev)
         outs.append(out)
-        events.append(ev)
+        events.append(ev.numpy())
     return outs, events

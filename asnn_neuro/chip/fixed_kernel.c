@@ -341,3 +341,37 @@ void tally_sums(const int32_t *count, int64_t n, int64_t neurons, int64_t *per_n
         per_sample[r] = s;
     }
 }
+
+/* All `steps` steps of one layer (the executor's layer-by-layer order): step t reads its ports'
+ * sums at row0[t] / row1[t] (in units of `size` elements; < 0: the port is not driven at t) and
+ * writes out + t * size; events[t] gets the step's count. gain / leak: the step's schedule. */
+void asnn_steps(int64_t steps, int64_t size, int64_t neurons,
+                const float *acc0, const int64_t *row0, const double *bias0, float clamp0, int shift0,
+                const float *acc1, const int64_t *row1, const double *bias1, float clamp1, int shift1,
+                const int64_t *gain, const int64_t *leak, int32_t *u, int64_t threshold, int64_t reset, int readout,
+                float *out, int32_t *count, int64_t *events, int threads) {
+    for (int64_t t = 0; t < steps; t++)
+        events[t] = asnn_step(size, neurons, row0[t] >= 0 ? acc0 + row0[t] * size : 0, bias0, clamp0, gain[t], shift0,
+                              row1[t] >= 0 ? acc1 + row1[t] * size : 0, bias1, clamp1, gain[t], shift1, u, leak[t],
+                              threshold, reset, readout, out + t * size, count, threads);
+}
+
+/* All steps of a CUBA layer, as asnn_steps. */
+void cuba_steps(int64_t steps, int64_t size, int64_t neurons,
+                const float *acc0, const int64_t *row0, float clamp0, const float *acc1, const int64_t *row1,
+                float clamp1, const int64_t *bias, const double *bias_f64, int32_t *ring, int64_t slots,
+                const int64_t *delay, int32_t *u, int32_t *v, int64_t du, int64_t dv, int64_t vth,
+                float *out, int32_t *count, int64_t *events, int threads) {
+    for (int64_t t = 0; t < steps; t++)
+        events[t] = cuba_step(size, neurons, row0[t] >= 0 ? acc0 + row0[t] * size : 0, clamp0,
+                              row1[t] >= 0 ? acc1 + row1[t] * size : 0, clamp1, bias, bias_f64, ring, slots, delay, t,
+                              u, v, du, dv, vth, out + t * size, count, threads);
+}
+
+/* All steps of an OR pool: x (steps, planes, h, w) -> out (steps, planes, h / kh, w / kw). */
+void or_pool_steps(int64_t steps, const float *x, int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                   float *out, int32_t *count, int64_t *events, int threads) {
+    for (int64_t t = 0; t < steps; t++)
+        events[t] = or_pool(x + t * planes * h * w, planes, h, w, kh, kw, out + t * planes * (h / kh) * (w / kw),
+                            count, threads);
+}

@@ -93,6 +93,12 @@ def _bind_fixed(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.tally_sums.argtypes = [p, i64, i64, p, p]
     lib.asnn_step.restype = lib.cuba_step.restype = lib.or_pool.restype = i64
     lib.tally_sums.restype = None
+    lib.asnn_steps.argtypes = [i64, i64, i64, p, p, p, flt, i32, p, p, p, flt, i32, p, p, p, i64, i64, i32, p, p, p,
+                               i32]
+    lib.cuba_steps.argtypes = [i64, i64, i64, p, p, flt, p, p, flt, p, p, p, i64, p, p, p, i64, i64, i64, p, p, p,
+                               i32]
+    lib.or_pool_steps.argtypes = [i64, p, i64, i64, i64, i64, i64, p, p, p, i32]
+    lib.asnn_steps.restype = lib.cuba_steps.restype = lib.or_pool_steps.restype = None
     return lib
 
 
