@@ -6,6 +6,14 @@ same rounding), but without the pipeline: layer l at step t reads layer l-1 at
 step t (the Lava graph does the same one step later per layer). This makes it
 the fast way to evaluate a whole test set at chip precision, and the reference
 that ``asnn verify`` compares Lava against, spike by spike.
+
+ASNN and CUBA layers fed by float32 conv / dense / identity paths, and OR pools, run their
+neuron update, output and event counting in one compiled pass (``fixed_native``,
+``chip/fixed_kernel.c``); every other layer, and every layer when no C compiler is at hand or
+``native`` is False, runs the torch ops below. Both give the same integers. When every layer
+is fused and no path is recurrent (and no pipeline fill), the run goes layer by layer (one
+synapse call per port over all steps, ``fixed_native.run_by_layer``) instead of step by step;
+``order`` says which ran.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from asnn_neuro import ir
+from asnn_neuro.backends import fixed_native
 from asnn_neuro.backends.results import Counts, ExecResult
 from asnn_neuro.chip import fixed_point as fx
 from asnn_neuro.chip import limits as lim
@@ -46,9 +55,17 @@ class _Synapse:
             self.weight = self.weight.T.contiguous()
         self.np_weight = w
 
-    def __call__(self, x: torch.Tensor, out_shape: tuple[int, ...]) -> torch.Tensor:
-        """Integer synaptic sums for a batch of source activity x (N, *src_shape)."""
+    def __call__(self, x: torch.Tensor, out_shape: tuple[int, ...], raw: bool = False) -> torch.Tensor:
+        """Integer synaptic sums for a batch of source activity x (N, *src_shape). ``raw`` (a
+        float32 conv / dense / identity path, float32 x): the float32 sums, exact integers, not
+        yet clamped (what the fused kernel reads)."""
         p, n = self.path, x.shape[0]
+        if raw:
+            if p.kind == "identity":
+                return x.reshape(n, *out_shape)
+            if p.kind == "dense":
+                return x.reshape(n, -1) @ self.weight
+            return F.conv2d(x, self.weight, stride=p.stride, padding=p.padding, dilation=p.dilation, groups=p.groups)
         if p.kind == "identity":
             return x.reshape(n, *out_shape).to(torch.int64)
         if p.kind == "convT":
@@ -78,6 +95,23 @@ class FixedExecutor:
                        for layer, g in zip(net.layers, self.groups)]
         self.or_pools = [ir.or_pool(layer) for layer in net.layers]
         self.kinds = [registry.of(layer.neuron) for layer in net.layers]
+        # per layer: it sends float32 0/1 spikes (not values)
+        self.binary = [not k.sends_values(layer.neuron) for k, layer in zip(self.kinds, net.layers)]
+        self.native = True  # run eligible layers in the compiled kernel (False: torch ops only)
+        self.fused: list[fixed_native.FusedLayer | None] = [None] * len(net.layers)
+        self.order = "step"  # how the last batch ran: "step" (every layer per step) or "layer" (all steps per layer)
+
+    def plan(self) -> list[fixed_native.FusedLayer | fixed_native.FusedPool | None]:
+        """Per layer: its fused form (the compiled kernel runs it) or None (torch ops)."""
+        if not self.native:
+            return [None] * len(self.net.layers)
+        return [fixed_native.plan(layer, g, b, self.synapses, self.binary, False) if pool is None
+                else fixed_native.plan_pool(layer, pool, self.net.layers[pool.source], self.binary[pool.source])
+                for layer, g, b, pool in zip(self.net.layers, self.groups, self.biases, self.or_pools)]
+
+    def paths(self) -> list[str]:
+        """Per layer, which path runs its neuron update: "fused" (compiled kernel) or "torch"."""
+        return ["torch" if f is None else "fused" for f in self.plan()]
 
     def _wide(self, p: ir.Path, big_input: bool = False) -> bool:
         if ir.is_input(p.source):
@@ -128,52 +162,91 @@ class FixedExecutor:
         spikes = zeros if spikes is None else spikes.to(torch.float32)
         graded = zeros if graded is None else graded.to(torch.float32)
         layers = self.net.layers
-        states = [k.init(layer.neuron, (n, *layer.shape), ref) for k, layer in zip(self.kinds, layers)]
+        self.fused = fused = self.plan()
+        for f in fused:
+            if f is not None:
+                f.reset(n)
+        states = [None if f is not None else k.init(layer.neuron, (n, *layer.shape), ref)
+                  for f, k, layer in zip(fused, self.kinds, layers)]
+        # events: per layer, the steps' totals and a per (sample, neuron) tally (the kernel keeps its own)
+        step_events = [np.zeros(steps, dtype=np.int64) for _ in layers]
+        tally = [None if f is not None or r else torch.zeros((n, layer.neurons))
+                 for f, r, layer in zip(fused, (ir.is_state_readout(layer) for layer in layers), layers)]
         lines = [self._delay_line(layer, n) for layer in layers]
-        per_neuron = [torch.zeros(layer.neurons, dtype=torch.float64) for layer in layers]
-        per_step = [torch.zeros(steps, dtype=torch.float64) for _ in layers]
-        per_sample = [torch.zeros(n, dtype=torch.float64) for _ in layers]
         keep = min(int(record), n)
         traces = [torch.zeros((keep, steps, layer.neurons), dtype=torch.int64) for layer in layers] if keep else None
         scores = torch.zeros((n, layers[-1].neurons), dtype=torch.int64)
         output = torch.zeros((n, steps, layers[-1].neurons), dtype=torch.int64)
         readout = [ir.is_state_readout(layer) for layer in layers]
-        prev = [torch.zeros((n, *layer.shape)) for layer in layers]
+        # a layer's previous output is read only by a recurrent path (a source at or after the reader)
+        recurrent = {p.source for i, layer in enumerate(layers) for p in layer.paths
+                     if not ir.is_input(p.source) and p.source >= i}
+        self.order = "step"
+        if not self.fill and not recurrent and steps and all(f is not None for f in fused):
+            self.order = "layer"
+            outs_all, step_events = fixed_native.run_by_layer(fused, layers, self.synapses, spikes, graded)
+            last = outs_all[-1].reshape(steps, n, -1)
+            output = last.transpose(0, 1).to(torch.int64).contiguous()
+            scores = output[:, -1].clone() if readout[-1] else last.sum(0, dtype=torch.int64)
+            if keep:
+                traces = [o[:, :keep].reshape(steps, keep, -1).transpose(0, 1).to(torch.int64).contiguous()
+                          for o in outs_all]
+            return self._result(fused, tally, step_events, readout, scores, output, traces, spikes, graded)
+        prev = [torch.zeros((n, *layer.shape)) if i in recurrent else None for i, layer in enumerate(layers)]
         depths = self.net.depth() if self.fill else [0] * len(layers)
         for t in range(-max(depths, default=0), steps):
             outs: list[torch.Tensor] = []
             spk, grd = (spikes[:, t], graded[:, t]) if t >= 0 else (zeros[:, 0], zeros[:, 0])
             for i, layer in enumerate(layers):
                 outs.append(prev[i])  # what a recurrent path into layer i reads: its previous step
-                out = self._step(i, layer, t, spk, grd, outs, states, lines) if t >= -depths[i] else prev[i] * 0
+                if t >= -depths[i]:
+                    out = self._step(i, layer, t, spk, grd, outs, states, lines)
+                else:  # the pipeline fill: the input has not reached this layer yet
+                    out = torch.zeros((n, *layer.shape)) if prev[i] is None else prev[i] * 0
                 outs[i] = out
                 if t < 0:  # the pipeline fill: not part of the sample
                     continue
                 flat = out.reshape(n, -1)
-                if not readout[i]:
+                if fused[i] is not None:  # counted by the kernel
+                    step_events[i][t] = fused[i].events
+                elif not readout[i]:
                     events = flat != 0  # a spike, or a graded message
-                    rows = events.sum(1, dtype=torch.float64)
-                    per_neuron[i] += events.sum(0, dtype=torch.float64)
-                    per_step[i][t] += rows.sum()
-                    per_sample[i] += rows
+                    tally[i].add_(events)  # float32: exact below 2**24 steps
+                    step_events[i][t] = int(events.sum())
                 if keep:
                     traces[i][:, t] = flat[:keep].to(torch.int64)
             prev = outs
             if t < 0:
                 continue
-            output[:, t] = outs[-1].reshape(n, -1).to(torch.int64)
+            output[:, t] = outs[-1].reshape(n, -1)  # the copy converts to int64 (exact integers)
             if readout[-1]:
                 scores = outs[-1].reshape(n, -1).clone()
             else:
                 scores += outs[-1].reshape(n, -1).to(torch.int64)
-        counts = [Counts(pn.round().to(torch.int64).numpy(), ps.round().to(torch.int64).numpy(),
-                         psa.round().to(torch.int64).tolist())
-                  for pn, ps, psa in zip(per_neuron, per_step, per_sample)]
+        return self._result(fused, tally, step_events, readout, scores, output, traces, spikes, graded)
+
+    def _result(self, fused, tally, step_events, readout, scores, output, traces, spikes, graded) -> ExecResult:
+        """The run's ExecResult: event counts from the kernel's or the torch path's tallies."""
+        n = scores.shape[0]
+        counts = []
+        layers = self.net.layers
+        for i, layer in enumerate(layers):
+            c = fused[i].count if fused[i] is not None and not readout[i] else tally[i]
+            if c is None:  # a readout: no events
+                counts.append(Counts(np.zeros(layer.neurons, dtype=np.int64), step_events[i], [0] * n))
+                continue
+            if fused[i] is not None:
+                per_neuron, per_sample = fixed_native.tally(c, n)
+                counts.append(Counts(per_neuron, step_events[i], per_sample))
+                continue
+            c = c.reshape(n, -1)
+            counts.append(Counts(c.sum(0, dtype=torch.int64).numpy(), step_events[i],
+                                 c.sum(1, dtype=torch.int64).tolist()))
         return ExecResult(
             scores=scores.numpy(), layers=counts,
             input_spikes=(spikes != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
             input_graded=(graded != 0).sum((0, 1)).reshape(-1).numpy().astype(np.int64),
-            traces=[tr.numpy() for tr in traces] if keep else None, output=output.numpy(),
+            traces=[tr.numpy() for tr in traces] if traces is not None else None, output=output.numpy(),
         )
 
     @staticmethod
@@ -201,6 +274,14 @@ class FixedExecutor:
         return total
 
     def _step(self, i: int, layer: ir.Layer, t: int, spk, grd, outs, states, lines) -> torch.Tensor:
+        fused = self.fused[i]
+        if isinstance(fused, fixed_native.FusedPool):
+            return fused.step(outs[fused.source], count=t >= 0)
+        if fused is not None:
+            accs = [self.synapses[id(f.path)](self._source(f.path.source, spk, grd, outs), layer.shape, raw=True)
+                    if f.live(t) else None for f in fused.ports]
+            out = fused.step(t, accs, spk.shape[0], count=t >= 0)
+            return out if self.binary[i] else out.to(torch.int64)
         groups = self.groups[i]
         neuron = layer.neuron
         pool = self.or_pools[i]

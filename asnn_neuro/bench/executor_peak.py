@@ -8,8 +8,11 @@ executor uses for that batch: the time this CPU needs for the same multiply-accu
 densely. Executor and dense limit alternate, best of ``repeats`` rounds each.
 Reported: dense-equivalent MACs, both times,
 MAC/s of each and the fraction executor / dense limit, plus the share of non-zero synapse inputs
-(the activity an event path could exploit). The executor path that ran is the dense one (every
-synapse a float32/float64 conv or matmul of the whole input); no event path is used.
+(the activity an event path could exploit). The path that ran: every synapse is a dense
+float32/float64 conv or matmul of the whole input (no event path); the neuron updates, OR pools
+and event counts of the layers the compiled kernel takes run fused (``backends/fixed_native``),
+the rest as torch ops; the row says how many layers each, and whether the run went step by step
+or layer by layer (every layer fused, no recurrence: one synapse call per port over all steps).
 
 Networks: our 28x28 hybrid/asnn LeNet briefly trained on mnist5k (as bench.evaluation does),
 and lava-dl's shipped PilotNet LIF and NTIDIGITS networks (their shipped inputs).
@@ -37,13 +40,13 @@ def _recorded(calls: list[dict]) -> Iterator[None]:
     """Within the block, every executor synapse call appends its kind, input and weights to ``calls``."""
     original = fe._Synapse.__call__
 
-    def call(self, x, out_shape):
+    def call(self, x, out_shape, *args, **kwargs):
         p = self.path
         if p.kind in ("dense", "conv"):
             calls.append({"kind": p.kind, "shape": tuple(x.shape), "weight": self.weight, "stride": p.stride,
                           "padding": p.padding, "dilation": p.dilation, "groups": p.groups,
                           "nonzero": float((x != 0).float().mean())})
-        return original(self, x, out_shape)
+        return original(self, x, out_shape, *args, **kwargs)
 
     fe._Synapse.__call__ = call
     try:
@@ -78,7 +81,11 @@ def measure(label: str, net, spikes, graded, repeats: int = 3) -> dict:
     executor uses for the same batch (``threads_for_batch``)."""
     calls: list[dict] = []
     with _recorded(calls):
-        fe.FixedExecutor(net).run(spikes, graded)
+        probe = fe.FixedExecutor(net)
+        probe.run(spikes, graded)
+    fused = probe.paths().count("fused")
+    path = (f"dense conv/matmul; neurons: fused C {fused}/{len(net.layers)} layers, torch {len(net.layers) - fused}; "
+            f"by {probe.order}")
     groups: dict[tuple, list[dict]] = {}
     for c in calls:
         groups.setdefault((c["kind"], c["shape"], id(c["weight"])), []).append(c)
@@ -107,7 +114,7 @@ def measure(label: str, net, spikes, graded, repeats: int = 3) -> dict:
     return {"net": label, "synapse_calls": len(calls), "dense_equivalent_macs": macs,
             "executor_s": exec_s, "dense_limit_s": dense_s,
             "executor_macs_per_s": macs / exec_s, "dense_macs_per_s": macs / dense_s if dense_s > 0 else None,
-            "fraction_of_dense": dense_s / exec_s, "mean_nonzero_input": nonzero, "path": "dense (conv/matmul)",
+            "fraction_of_dense": dense_s / exec_s, "mean_nonzero_input": nonzero, "path": path,
             "torch_threads": torch.get_num_threads(), "load": load_avg()}
 
 

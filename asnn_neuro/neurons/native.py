@@ -1,5 +1,6 @@
 """The compiled CPU kernels, built on first use: ``asnn_kernel.c`` (ASNN dynamics, spike max-pool)
-and ``cuba_kernel.c`` (lava-dl's CUBA neuron, see neurons/cuba_cpu.py).
+and ``cuba_kernel.c`` (lava-dl's CUBA neuron, see neurons/cuba_cpu.py), and ``chip/fixed_kernel.c``
+(the executor's fused fixed-point neuron steps, see backends/fixed_native.py).
 
 The C source has no Python or torch dependency; it is compiled with the system C compiler
 (``$CC``, else ``cc``) into ``$ASNN_CACHE`` (default ``~/.cache/asnn_neuro``), under a name
@@ -24,6 +25,7 @@ from pathlib import Path
 
 SOURCE = Path(__file__).with_name("asnn_kernel.c")
 CUBA_SOURCE = Path(__file__).with_name("cuba_kernel.c")
+FIXED_SOURCE = Path(__file__).parent.parent / "chip" / "fixed_kernel.c"
 FLAGS = ["-O3", "-fPIC", "-shared", "-fopenmp", "-std=c11", "-fno-math-errno", "-fno-trapping-math"]
 
 MAX_STEPS = 256  # the kernels' scratch holds at most this many time steps (MAX_T in asnn_kernel.c)
@@ -83,6 +85,23 @@ def _bind_cuba(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
+def _bind_fixed(lib: ctypes.CDLL) -> ctypes.CDLL:
+    p, i64, flt, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float, ctypes.c_int
+    lib.asnn_step.argtypes = [i64, i64, p, p, flt, i64, i32, p, p, flt, i64, i32, p, i64, i64, i64, i32, p, p, i32]
+    lib.cuba_step.argtypes = [i64, i64, p, flt, p, flt, p, p, p, i64, p, i64, p, p, i64, i64, i64, p, p, i32]
+    lib.or_pool.argtypes = [p, i64, i64, i64, i64, i64, p, p, i32]
+    lib.tally_sums.argtypes = [p, i64, i64, p, p]
+    lib.asnn_step.restype = lib.cuba_step.restype = lib.or_pool.restype = i64
+    lib.tally_sums.restype = None
+    lib.asnn_steps.argtypes = [i64, i64, i64, p, p, p, flt, i32, p, p, p, flt, i32, p, p, p, i64, i64, i32, p, p, p,
+                               i32]
+    lib.cuba_steps.argtypes = [i64, i64, i64, p, p, flt, p, p, flt, p, p, p, i64, p, p, p, i64, i64, i64, p, p, p,
+                               i32]
+    lib.or_pool_steps.argtypes = [i64, p, i64, i64, i64, i64, i64, p, p, p, i32]
+    lib.asnn_steps.restype = lib.cuba_steps.restype = lib.or_pool_steps.restype = None
+    return lib
+
+
 def _load(key: str, source: Path, bind) -> ctypes.CDLL | None:
     if key in _state:
         return _state[key]
@@ -111,10 +130,16 @@ def cuba_kernel() -> ctypes.CDLL | None:
     return _load("cuba", CUBA_SOURCE, _bind_cuba)
 
 
+def fixed_kernel() -> ctypes.CDLL | None:
+    """The executor's fused fixed-point kernel (``chip/fixed_kernel.c``), or None (see ``status("fixed")``)."""
+    return _load("fixed", FIXED_SOURCE, _bind_fixed)
+
+
 def status(which: str = "asnn") -> str:
-    """One line: which ASNN (or, with ``which="cuba"``, CUBA) kernel the CPU uses, and why."""
-    key = "cuba" if which == "cuba" else "lib"
-    lib = cuba_kernel() if key == "cuba" else kernel()
+    """One line: which ASNN (or, with ``which="cuba"`` / ``"fixed"``, CUBA / executor) kernel the CPU
+    uses, and why."""
+    key = which if which in ("cuba", "fixed") else "lib"
+    lib = {"cuba": cuba_kernel, "fixed": fixed_kernel}.get(key, kernel)()
     return ("native C kernel: " if lib is not None else "torch kernel: ") + _state[key + "_why"]
 
 
