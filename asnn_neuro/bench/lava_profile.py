@@ -102,7 +102,7 @@ def _lenet(timesteps: int) -> ir.Network:
     torch.manual_seed(0)
     model = LeNet(mcfg, widths=(32, 48, 64), hidden=256).eval()
     with torch.no_grad():
-        model(torch.rand(8, *mcfg.in_shape, mcfg.timesteps))  # batch-norm statistics from something
+        model(torch.rand(8, *mcfg.in_shape, mcfg.timesteps))  # one forward before lowering, as bench/evaluation does
     return lower(model, mcfg)[0]
 
 
@@ -114,17 +114,10 @@ def _frames(net: ir.Network, samples: int) -> dict[ir.Stream, np.ndarray]:
 
 
 def _net_root(net: ir.Network, frames: dict[ir.Stream, np.ndarray], work: Path):
-    from asnn_neuro.backends.lava.graph import build_graph, lava_shape
+    from asnn_neuro.backends.lava.graph import build_graph
+    from asnn_neuro.backends.lava.runner import write_frame_files
 
-    files = {}
-    for stream, x in frames.items():
-        flat = x.reshape(-1, *net.input.shape)
-        if flat.ndim == 4:
-            flat = flat.transpose(0, 3, 2, 1)
-        assert flat.shape[1:] == lava_shape(net.input.shape)
-        files[stream] = work / f"net-{stream.value}.npy"
-        np.save(files[stream], np.ascontiguousarray(flat, dtype=np.int32))
-    return build_graph(net, files, len(next(iter(frames.values()))), work).root
+    return build_graph(net, write_frame_files(net, frames, work), len(next(iter(frames.values()))), work).root
 
 
 def _conv_models(net: ir.Network, frames: dict[ir.Stream, np.ndarray]) -> dict:

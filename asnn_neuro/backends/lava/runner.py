@@ -82,6 +82,29 @@ def _stop(root, failed: bool = False) -> None:
         infra.stop()
 
 
+def write_frame_files(net: ir.Network, frames: dict[ir.Stream, np.ndarray], work: Path,
+                      mode: StreamMode = StreamMode.RESET) -> dict[ir.Stream, Path]:
+    """Each stream's (N, T, *input shape) integer frames as the (steps, x, y, z) int32 ``.npy`` a
+    ``FrameSource`` streams, in ``work``; in ``fill`` each sample is followed by zero frames while the
+    pipeline drains (``lava_period``)."""
+    from asnn_neuro.backends.lava.graph import lava_shape
+
+    period = lava_period(mode, net)
+    files: dict[ir.Stream, Path] = {}
+    for stream, x in frames.items():
+        x = np.asarray(x)
+        n, T = x.shape[:2]
+        if period > T:
+            x = np.concatenate([x, np.zeros((n, period - T, *x.shape[2:]), x.dtype)], 1)
+        flat = x.reshape(n * period, *net.input.shape)
+        if len(net.input.shape) == 3:
+            flat = flat.transpose(0, 3, 2, 1)
+        assert flat.shape[1:] == lava_shape(net.input.shape)
+        files[stream] = work / f"frames-{stream.value}.npy"
+        np.save(files[stream], np.ascontiguousarray(flat, dtype=np.int32))
+    return files
+
+
 def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | None, *,
              precision: str = "fixed", backend: str = "lava", record: int = 0, progress: bool = True,
              chunk_samples: int = 25, mode: StreamMode = StreamMode.RESET,
@@ -92,7 +115,7 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
     allow_lava_start_method()
     from lava.magma.core.run_conditions import RunSteps
 
-    from asnn_neuro.backends.lava.graph import build_graph, lava_shape
+    from asnn_neuro.backends.lava.graph import build_graph
     from asnn_neuro.backends.lava.processes import probe_result
 
     ref = spikes if spikes is not None else graded
@@ -101,23 +124,10 @@ def run_lava(net: ir.Network, spikes: np.ndarray | None, graded: np.ndarray | No
         raise InputError(f"input has {ref.shape[1]} time steps, the network {T}")
     with tempfile.TemporaryDirectory(prefix="asnn-lava-") as tmp:
         work = Path(tmp)
-        files: dict[int, Path] = {}
-        streams = net.streams()
-        for stream, frames in ((ir.Stream.SPIKES, spikes), (ir.Stream.GRADED, graded)):
-            if stream not in streams:
-                continue
-            if frames is None:
-                frames = np.zeros_like(ref)
-            frames = np.asarray(frames)
-            period = lava_period(mode, net)
-            if period > T:  # fill: each sample followed by zero frames while the pipeline drains
-                frames = np.concatenate([frames, np.zeros((n, period - T, *frames.shape[2:]), frames.dtype)], 1)
-            flat = frames.reshape(n * period, *net.input.shape)
-            if len(net.input.shape) == 3:
-                flat = flat.transpose(0, 3, 2, 1)
-            files[stream] = work / f"frames-{stream.value}.npy"
-            np.save(files[stream], np.ascontiguousarray(flat, dtype=np.int32))
-            assert flat.shape[1:] == lava_shape(net.input.shape)
+        given = {ir.Stream.SPIKES: spikes, ir.Stream.GRADED: graded}
+        files = write_frame_files(net, {s: np.zeros_like(ref) if given[s] is None else given[s]
+                                        for s in (ir.Stream.SPIKES, ir.Stream.GRADED) if s in net.streams()},
+                                  work, mode)
         if not files:
             raise InputError("the network reads no input stream")
         graph = build_graph(net, files, n, work, record=record, mode=mode, conv=conv)
