@@ -43,6 +43,22 @@ class _SigmoidSpike(torch.autograd.Function):
         return grad * ALPHA * sig * (1.0 - sig)
 
 
+def add_lenet_tail(module: torch.nn.Module, in_shape: tuple[int, int, int], widths: tuple[int, int, int],
+                   hidden: int, classes: int) -> None:
+    """The bench LeNet's layers after its first conv, on ``module`` in this order (the order the
+    seeded initialisation draws in): conv2/bn2, conv3/bn3 (3x3, padding 1, no bias), fc1/bn4 (after
+    three 2x2 pools), readout."""
+    _, h, w = in_shape
+    nn = torch.nn
+    module.conv2 = nn.Conv2d(widths[0], widths[1], 3, padding=1, bias=False)
+    module.bn2 = nn.BatchNorm2d(widths[1])
+    module.conv3 = nn.Conv2d(widths[1], widths[2], 3, padding=1, bias=False)
+    module.bn3 = nn.BatchNorm2d(widths[2])
+    module.fc1 = nn.Linear(widths[2] * (h // 8) * (w // 8), hidden, bias=False)
+    module.bn4 = nn.BatchNorm1d(hidden)
+    module.readout = nn.Linear(hidden, classes)
+
+
 class PlainASNNLeNet(torch.nn.Module):
     """The paper's hybrid-coded ASNN LeNet as a plain per-step PyTorch loop.
 
@@ -53,20 +69,14 @@ class PlainASNNLeNet(torch.nn.Module):
     def __init__(self, in_shape: tuple[int, int, int], classes: int, timesteps: int,
                  widths: tuple[int, int, int] = (32, 48, 64), hidden: int = 256) -> None:
         super().__init__()
-        c, h, w = in_shape
+        c = in_shape[0]
         nn = torch.nn
         self.timesteps = timesteps
         self.conv1_analog = nn.Conv2d(c, widths[0], 3, padding=1, bias=False)
         self.bn1_analog = nn.BatchNorm2d(widths[0])
         self.conv1_spike = nn.Conv2d(c, widths[0], 3, padding=1, bias=False)
         self.bn1_spike = nn.BatchNorm2d(widths[0])
-        self.conv2 = nn.Conv2d(widths[0], widths[1], 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(widths[1])
-        self.conv3 = nn.Conv2d(widths[1], widths[2], 3, padding=1, bias=False)
-        self.bn3 = nn.BatchNorm2d(widths[2])
-        self.fc1 = nn.Linear(widths[2] * (h // 8) * (w // 8), hidden, bias=False)
-        self.bn4 = nn.BatchNorm1d(hidden)
-        self.readout = nn.Linear(hidden, classes)
+        add_lenet_tail(self, in_shape, widths, hidden, classes)
         self.leak = nn.Parameter(torch.full((4, timesteps), 0.5))   # lam_l[t], layers conv1..fc1
         self.gain = nn.Parameter(torch.full((4, timesteps), 0.5))   # g_l[t]
         self.step_weight = nn.Parameter(torch.ones(timesteps))      # readout w[t]

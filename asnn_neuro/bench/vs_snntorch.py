@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from asnn_neuro import encoding as enc
 from asnn_neuro.bench.common import PeakRSS, load_avg, spread
-from asnn_neuro.bench.training import PlainASNNLeNet
+from asnn_neuro.bench.training import PlainASNNLeNet, add_lenet_tail
 from asnn_neuro.models.config import ModelConfig
 from asnn_neuro.models.registry import build_model
 from asnn_neuro.neurons.cuba_cpu import fast_cuba
@@ -73,7 +73,7 @@ class SnnTorchLeNet(torch.nn.Module):
         from snntorch import surrogate
 
         nn = torch.nn
-        c, h, w = in_shape
+        c = in_shape[0]
         grad = surrogate.atan()
 
         def neuron():
@@ -87,13 +87,7 @@ class SnnTorchLeNet(torch.nn.Module):
             self.bn1_analog = nn.BatchNorm2d(widths[0])
         self.conv1 = nn.Conv2d(c, widths[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
-        self.conv2 = nn.Conv2d(widths[0], widths[1], 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(widths[1])
-        self.conv3 = nn.Conv2d(widths[1], widths[2], 3, padding=1, bias=False)
-        self.bn3 = nn.BatchNorm2d(widths[2])
-        self.fc1 = nn.Linear(widths[2] * (h // 8) * (w // 8), hidden, bias=False)
-        self.bn4 = nn.BatchNorm1d(hidden)
-        self.readout = nn.Linear(hidden, classes)
+        add_lenet_tail(self, in_shape, widths, hidden, classes)
         self.neurons = nn.ModuleList(neuron() for _ in range(4))
 
     def _initial(self) -> list[tuple]:
